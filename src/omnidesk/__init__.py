@@ -1,0 +1,3 @@
+"""omnidesk: an open-source omnichannel contact center."""
+
+__version__ = "0.1.0"
