@@ -1,0 +1,1 @@
+"""Agents, skills with proficiency, teams and agent states."""

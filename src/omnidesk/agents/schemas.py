@@ -1,0 +1,111 @@
+"""API shapes of skills, teams and agents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from omnidesk.agents.models import AgentState
+from omnidesk.schemas import Name, ReadModel, WriteModel
+
+Proficiency = Annotated[int, Field(ge=1, le=5)]
+CHANNEL_KINDS = frozenset({"voice", "chat", "email", "sms", "whatsapp", "telegram", "messenger",
+                           "api", "video"})
+
+
+class SkillCreate(WriteModel):
+    """A new skill."""
+
+    name: Name
+
+
+class SkillRead(ReadModel):
+    """A skill."""
+
+    id: uuid.UUID
+    name: str
+
+
+class TeamCreate(WriteModel):
+    """A new team."""
+
+    name: Name
+
+
+class TeamRead(ReadModel):
+    """A team."""
+
+    id: uuid.UUID
+    name: str
+
+
+class SkillLevel(WriteModel):
+    """A skill, by name, at a proficiency from 1 to 5."""
+
+    skill: Name
+    proficiency: Proficiency = 3
+
+
+def _known_channels(capacity: dict[str, int]) -> dict[str, int]:
+    unknown = sorted(set(capacity) - CHANNEL_KINDS)
+    if unknown:
+        known = ", ".join(sorted(CHANNEL_KINDS))
+        raise ValueError(f"unknown channel {unknown[0]!r}; known: {known}")
+    return capacity
+
+
+class AgentCreate(WriteModel):
+    """A user becomes an agent, with skills and per-channel capacity."""
+
+    user_id: uuid.UUID
+    name: Name | None = None
+    team: Name | None = None
+    skills: list[SkillLevel] = []
+    capacity: dict[str, Annotated[int, Field(ge=0, le=100)]] = {"voice": 1, "chat": 3, "email": 5}
+
+    _check_capacity = field_validator("capacity")(_known_channels)
+
+
+class AgentUpdate(WriteModel):
+    """Changes to an agent."""
+
+    name: Name | None = None
+    team: Name | None = None
+    skills: list[SkillLevel] | None = None
+    capacity: dict[str, Annotated[int, Field(ge=0, le=100)]] | None = None
+
+    @field_validator("capacity")
+    @classmethod
+    def _check_capacity(cls, capacity: dict[str, int] | None) -> dict[str, int] | None:
+        return None if capacity is None else _known_channels(capacity)
+
+
+class AgentStateChange(WriteModel):
+    """A new state, with an optional reason code (break: "coffee")."""
+
+    state: AgentState
+    reason: Annotated[str, Field(max_length=100)] | None = None
+
+
+class AgentSkillRead(ReadModel):
+    """An agent's proficiency in a skill (by id)."""
+
+    skill_id: uuid.UUID
+    proficiency: int
+
+
+class AgentRead(ReadModel):
+    """An agent as the API shows it."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    team_id: uuid.UUID | None
+    name: str
+    capacity: dict[str, int]
+    state: AgentState
+    state_reason: str | None
+    state_since: datetime
+    skills: list[AgentSkillRead]

@@ -1,0 +1,107 @@
+"""The ASGI application: API under /api/v1, health, metrics; the lifespan opens the database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy import text
+
+from omnidesk import __version__, http_errors
+from omnidesk.agents.api import router as agents_router
+from omnidesk.auth.api import router as auth_router
+from omnidesk.channels.api import router as channels_router
+from omnidesk.channels.api_channel.adapter import router as api_channel_router
+from omnidesk.clock import Clock
+from omnidesk.config import Settings
+from omnidesk.configuration.api import router as configuration_router
+from omnidesk.customers.api import router as customers_router
+from omnidesk.db import Database, upgrade
+from omnidesk.events.api import router as events_router
+from omnidesk.events.bus import create_bus
+from omnidesk.interactions.api import router as interactions_router
+from omnidesk.queues.api import router as queues_router
+from omnidesk.realtime.stream import router as stream_router
+from omnidesk.tenants.api import router as tenants_router
+from omnidesk.users.api import router as users_router
+
+REQUESTS = Counter("omnidesk_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("omnidesk_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+API_ROUTERS = (auth_router, tenants_router, users_router, agents_router, queues_router,
+               customers_router, interactions_router, channels_router, api_channel_router,
+               events_router, configuration_router, stream_router)
+
+
+def api_router() -> APIRouter:
+    """Every API route under /api/v1."""
+    router = APIRouter(prefix="/api/v1")
+    for domain_router in API_ROUTERS:
+        router.include_router(domain_router)
+    return router
+
+
+async def _measure(request: Request,
+                   call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    return response
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               migrate: bool = True) -> FastAPI:
+    """Build the app; the lifespan migrates the schema and opens the database and bus."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await asyncio.to_thread(upgrade, settings.resolved_database_url)
+        bus = create_bus(settings.redis_url)
+        app.state.db = Database(settings.resolved_database_url, bus, clock)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+            await bus.close()
+
+    app = FastAPI(title="omnidesk", version=__version__, lifespan=lifespan,
+                  description="Open-source omnichannel contact center API.")
+    app.state.settings = settings
+    http_errors.install(app)
+    app.middleware("http")(_measure)
+    app.include_router(api_router())
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["ops"])
+    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["ops"])
+    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["ops"])
+    return app
+
+
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok", "version": __version__}
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """The database answers (503 if not)."""
+    db: Database = request.app.state.db
+    try:
+        async with db.read() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as error:
+        return JSONResponse({"status": "unavailable", "reason": type(error).__name__},
+                            status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def metrics() -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Channel adapters behind one small contract; configured per tenant."""

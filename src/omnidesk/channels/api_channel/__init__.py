@@ -1,0 +1,1 @@
+"""The generic, HMAC-signed API channel for any external system."""

@@ -1,0 +1,66 @@
+"""The one path every channel's inbound message takes: customer, interaction, message, queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.channels.models import Channel
+from omnidesk.customers.actions import find_or_create
+from omnidesk.customers.schemas import IdentityIn
+from omnidesk.interactions.actions import add_message, change_state, create_interaction
+from omnidesk.interactions.models import Interaction, Message
+from omnidesk.interactions.schemas import StateChange
+from omnidesk.interactions.service import open_interaction_for
+from omnidesk.interactions.states import InteractionState
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A customer's message as any channel adapter hands it over."""
+
+    identity_kind: str
+    identity_value: str
+    body: str
+    display_name: str = ""
+    subject: str = ""
+    external_id: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """Where an inbound message landed."""
+
+    interaction: Interaction
+    message: Message
+    new_interaction: bool
+
+
+async def accept_inbound(session: AsyncSession, channel: Channel, inbound: InboundMessage,
+                         *, actor: str) -> Accepted:
+    """Store the message on the customer's open interaction, or open and queue a new one."""
+    customer = await find_or_create(
+        session, tenant_id=channel.tenant_id, display_name=inbound.display_name, actor=actor,
+        identity=IdentityIn(kind=inbound.identity_kind, value=inbound.identity_value))
+    interaction = await open_interaction_for(session, tenant_id=channel.tenant_id,
+                                             customer_id=customer.id, channel_id=channel.id)
+    is_new = interaction is None
+    if interaction is None:
+        interaction = await create_interaction(
+            session, tenant_id=channel.tenant_id, channel=channel.kind, channel_id=channel.id,
+            customer_id=customer.id, subject=inbound.subject, attributes=inbound.attributes,
+            actor=actor)
+    message = await add_message(session, interaction, author_kind="customer", body=inbound.body,
+                                actor=actor, author_id=str(customer.id),
+                                attachments=inbound.attachments, external_id=inbound.external_id)
+    if is_new and channel.default_queue_id is not None:
+        await change_state(session, interaction,
+                           StateChange(state=InteractionState.QUEUED,
+                                       queue_id=channel.default_queue_id,
+                                       priority=inbound.priority), actor=actor)
+    return Accepted(interaction=interaction, message=message, new_interaction=is_new)

@@ -1,0 +1,72 @@
+"""Typed settings, read from OMNIDESK_* environment variables or a config file."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+
+class Settings(BaseSettings):
+    """Everything omnidesk reads from its environment; SQLite and the in-process bus by default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OMNIDESK_",
+        env_file=os.environ.get("OMNIDESK_CONFIG_FILE", "omnidesk.env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("./omnidesk-data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    smtp_port: int = Field(default=2525, ge=1, le=65535)
+    sip_port: int = Field(default=5060, ge=1, le=65535)
+    secret_key: SecretStr | None = None
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=7, ge=1)
+    log_level: str = "info"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return to_async_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'omnidesk.db').resolve()}"
+
+    @cached_property
+    def resolved_secret_key(self) -> SecretStr:
+        """The signing key: configured, or generated once and kept in the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key
+        return SecretStr(load_or_create_secret(self.data_dir / SECRET_KEY_FILE))
+
+
+def to_async_url(url: str) -> str:
+    """Map plain database URLs to the async drivers omnidesk uses."""
+    for plain, driver in (("postgresql://", "postgresql+asyncpg://"),
+                          ("postgres://", "postgresql+asyncpg://"),
+                          ("sqlite://", "sqlite+aiosqlite://")):
+        if url.startswith(plain):
+            return driver + url[len(plain):]
+    return url
+
+
+def load_or_create_secret(path: Path) -> str:
+    """Read the persisted secret key, creating it (mode 0600) on first run."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key

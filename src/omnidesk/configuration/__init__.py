@@ -1,0 +1,1 @@
+"""Configuration as code: apply a YAML file declaratively, export the running configuration."""

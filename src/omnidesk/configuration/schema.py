@@ -1,0 +1,98 @@
+"""The shape of a center file (center.yaml): tenants with their skills, queues, people, channels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, model_validator
+
+from omnidesk.agents.schemas import CHANNEL_KINDS, Proficiency
+from omnidesk.queues.schemas import QueueCreate
+from omnidesk.schemas import Name, Slug, TimeZoneName, WriteModel
+from omnidesk.users.models import Role
+from omnidesk.users.schemas import Email, Password
+
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+class UserSpec(WriteModel):
+    """A user; the password is set only when the user is created."""
+
+    email: Email
+    name: Name
+    role: Role
+    password: Password | None = None
+    password_env: EnvName | None = None
+    platform_admin: bool = False
+
+
+class AgentSpec(WriteModel):
+    """An agent: one of the file's (or existing) users, with skills and capacity."""
+
+    user: Email
+    name: Name | None = None
+    team: Name | None = None
+    skills: dict[str, Proficiency] = {}
+    capacity: dict[str, Annotated[int, Field(ge=0, le=100)]] = {"voice": 1, "chat": 3,
+                                                                "email": 5}
+
+    @model_validator(mode="after")
+    def _known_channels(self) -> AgentSpec:
+        unknown = sorted(set(self.capacity) - CHANNEL_KINDS)
+        if unknown:
+            raise ValueError(f"capacity: unknown channel {unknown[0]!r}")
+        return self
+
+
+class ChannelSpec(WriteModel):
+    """A channel instance; the secret comes from the file, an env variable, or is generated."""
+
+    name: Name
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
+    default_queue: Name | None = None
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = None
+    secret_env: EnvName | None = None
+    settings: dict[str, Any] = {}
+
+
+class TenantSpec(WriteModel):
+    """Everything of one tenant."""
+
+    slug: Slug
+    name: Name
+    timezone: TimeZoneName = "UTC"
+    skills: list[Name] = []
+    teams: list[Name] = []
+    queues: list[QueueCreate] = []
+    users: list[UserSpec] = []
+    agents: list[AgentSpec] = []
+    channels: list[ChannelSpec] = []
+
+
+def reference_errors(tenant: TenantSpec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Names that point at nothing in the tenant: (path inside the tenant, message)."""
+    skills, teams = set(tenant.skills), set(tenant.teams)
+    queues = {queue.name for queue in tenant.queues}
+    for index, queue in enumerate(tenant.queues):
+        for position, required in enumerate(queue.skills or []):
+            if required.skill not in skills:
+                yield (("queues", index, "skills", position, "skill"),
+                       f"skill {required.skill!r} is not in the tenant's skills")
+    for index, agent in enumerate(tenant.agents):
+        for skill in agent.skills:
+            if skill not in skills:
+                yield (("agents", index, "skills", skill),
+                       f"skill {skill!r} is not in the tenant's skills")
+        if agent.team and agent.team not in teams:
+            yield ("agents", index, "team"), f"team {agent.team!r} is not in the tenant's teams"
+    for index, channel in enumerate(tenant.channels):
+        if channel.default_queue and channel.default_queue not in queues:
+            yield (("channels", index, "default_queue"),
+                   f"queue {channel.default_queue!r} is not in the tenant's queues")
+
+
+class CenterFile(WriteModel):
+    """A whole center file."""
+
+    tenants: list[TenantSpec]

@@ -1,0 +1,1 @@
+"""Typed domain events, the append-only event log and the bus."""

@@ -1,0 +1,63 @@
+"""Appending to and reading the event log. Every write action calls `record`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.db import PENDING_EVENTS, session_now
+from omnidesk.events.models import Event
+from omnidesk.events.record import EventRecord
+from omnidesk.tenants.models import Tenant
+
+SYSTEM_ACTOR = "system"
+
+
+async def _next_seq(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """Take the tenant's next sequence number; the row lock orders commits per tenant."""
+    result = await session.execute(
+        update(Tenant).where(Tenant.id == tenant_id)
+        .values(event_seq=Tenant.event_seq + 1).returning(Tenant.event_seq)
+    )
+    return int(result.scalar_one())
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    type: str,
+    subject: uuid.UUID | str,
+    payload: dict[str, Any] | None = None,
+    actor: str = SYSTEM_ACTOR,
+) -> EventRecord:
+    """Append an event in the caller's transaction; it is published after the commit."""
+    seq = await _next_seq(session, tenant_id)
+    row = Event(tenant_id=tenant_id, seq=seq, type=type, subject=str(subject), actor=actor,
+                payload=payload or {}, occurred_at=session_now(session))
+    session.add(row)
+    event_record = to_record(row)
+    session.info.setdefault(PENDING_EVENTS, []).append(event_record)
+    return event_record
+
+
+def to_record(row: Event) -> EventRecord:
+    """The travelling form of a stored event."""
+    return EventRecord(tenant_id=row.tenant_id, seq=row.seq, type=row.type, subject=row.subject,
+                       payload=row.payload, occurred_at=row.occurred_at, actor=row.actor)
+
+
+async def events_since(
+    session: AsyncSession, *, tenant_id: uuid.UUID, since: int, limit: int = 500,
+    up_to: int | None = None,
+) -> Sequence[EventRecord]:
+    """The tenant's events with seq > since (and ≤ up_to), oldest first."""
+    query = select(Event).where(Event.tenant_id == tenant_id, Event.seq > since)
+    if up_to is not None:
+        query = query.where(Event.seq <= up_to)
+    rows = await session.scalars(query.order_by(Event.seq).limit(limit))
+    return [to_record(row) for row in rows]

@@ -1,0 +1,133 @@
+"""Writes of interactions: create, post messages, move through the state machine."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.agents.models import Agent
+from omnidesk.db import session_now
+from omnidesk.errors import InvalidInput
+from omnidesk.events.log import record
+from omnidesk.interactions.models import Interaction, Message
+from omnidesk.interactions.schemas import StateChange
+from omnidesk.interactions.states import InteractionState, check_transition
+from omnidesk.queues.models import Queue
+from omnidesk.scoping import get_in_tenant
+
+S = InteractionState
+
+# The event each transition records (analytics relies on these names: docs/events.md).
+EVENT_OF_STATE = {
+    S.SELF_SERVICE: "interaction.self_service_started",
+    S.QUEUED: "interaction.queued",
+    S.OFFERED: "interaction.offered",
+    S.CONNECTED: "interaction.connected",
+    S.ON_HOLD: "interaction.held",
+    S.WRAP_UP: "interaction.wrap_up_started",
+    S.TRANSFERRED: "interaction.transferred",
+    S.CALLBACK_SCHEDULED: "interaction.callback_scheduled",
+    S.CLOSED: "interaction.closed",
+    S.ABANDONED: "interaction.abandoned",
+}
+
+
+async def create_interaction(
+    session: AsyncSession, *, tenant_id: uuid.UUID, channel: str, customer_id: uuid.UUID,
+    actor: str, channel_id: uuid.UUID | None = None, direction: str = "inbound",
+    subject: str = "", attributes: dict[str, Any] | None = None,
+) -> Interaction:
+    """A new interaction in state `new`."""
+    now = session_now(session)
+    interaction = Interaction(
+        tenant_id=tenant_id, channel=channel, channel_id=channel_id, direction=direction,
+        customer_id=customer_id, state=S.NEW, subject=subject, attributes=attributes or {},
+        priority=0, created_at=now, updated_at=now)
+    session.add(interaction)
+    await session.flush()
+    await record(session, tenant_id=tenant_id, type="interaction.created", subject=interaction.id,
+                 payload={"channel": channel, "direction": direction,
+                          "customer_id": str(customer_id),
+                          "channel_id": str(channel_id) if channel_id else None}, actor=actor)
+    return interaction
+
+
+async def add_message(
+    session: AsyncSession, interaction: Interaction, *, author_kind: str, body: str,
+    actor: str, author_id: str | None = None, attachments: list[dict[str, Any]] | None = None,
+    external_id: str | None = None,
+) -> Message:
+    """Append a message to an interaction."""
+    message = Message(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
+                      author_kind=author_kind, author_id=author_id, body=body,
+                      attachments=attachments or [], external_id=external_id,
+                      created_at=session_now(session))
+    session.add(message)
+    interaction.updated_at = message.created_at
+    await session.flush()
+    await record(session, tenant_id=interaction.tenant_id, type="message.created",
+                 subject=interaction.id,
+                 payload={"message_id": str(message.id), "author_kind": author_kind,
+                          "author_id": author_id, "body": body,
+                          "attachments": len(message.attachments)}, actor=actor)
+    return message
+
+
+async def _check_targets(session: AsyncSession, interaction: Interaction,
+                         change: StateChange) -> None:
+    tenant_id = interaction.tenant_id
+    if change.queue_id is not None:
+        await get_in_tenant(session, Queue, change.queue_id, tenant_id=tenant_id, what="queue")
+    if change.agent_id is not None:
+        await get_in_tenant(session, Agent, change.agent_id, tenant_id=tenant_id, what="agent")
+    if change.state is S.QUEUED and (change.queue_id or interaction.queue_id) is None:
+        raise InvalidInput("queueing needs a queue_id", field="queue_id")
+    if change.state is S.CONNECTED and (change.agent_id or interaction.agent_id) is None:
+        raise InvalidInput("connecting needs an agent_id", field="agent_id")
+
+
+def _event_type(previous: InteractionState, target: InteractionState) -> str:
+    if previous is S.ON_HOLD and target is S.CONNECTED:
+        return "interaction.resumed"
+    return EVENT_OF_STATE[target]
+
+
+def _stamp(interaction: Interaction, target: InteractionState, change: StateChange,
+           now: Any) -> None:
+    if change.queue_id is not None:
+        interaction.queue_id = change.queue_id
+    if change.agent_id is not None:
+        interaction.agent_id = change.agent_id
+    if change.priority is not None:
+        interaction.priority = change.priority
+    if target is S.QUEUED and interaction.state is not S.OFFERED:
+        interaction.queued_at = now
+    if target is S.CONNECTED and interaction.connected_at is None:
+        interaction.connected_at = now
+    if target in (S.CLOSED, S.ABANDONED):
+        interaction.ended_at = now
+
+
+async def change_state(session: AsyncSession, interaction: Interaction, change: StateChange, *,
+                       actor: str) -> Interaction:
+    """Move the interaction to a new state, if the state machine allows it, and record it."""
+    previous = interaction.state
+    target = check_transition(previous, change.state)
+    await _check_targets(session, interaction, change)
+    now = session_now(session)
+    _stamp(interaction, target, change, now)
+    interaction.state = target
+    interaction.updated_at = now
+    payload: dict[str, Any] = {
+        "from": previous.value,
+        "queue_id": str(interaction.queue_id) if interaction.queue_id else None,
+        "agent_id": str(interaction.agent_id) if interaction.agent_id else None,
+        "priority": interaction.priority,
+    }
+    if target is S.CLOSED:
+        payload |= {"resolved": bool(change.resolved), "disposition": change.disposition}
+    await record(session, tenant_id=interaction.tenant_id, type=_event_type(previous, target),
+                 subject=interaction.id, payload=payload, actor=actor)
+    return interaction

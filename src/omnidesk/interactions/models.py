@@ -1,0 +1,64 @@
+"""Interactions and messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from omnidesk.db import Base, JsonDocument, UtcDateTime, new_id
+from omnidesk.interactions.states import InteractionState
+
+
+class Interaction(Base):
+    """One contact: a call, a chat, an email thread … from arrival to closed or abandoned."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        Index("ix_interactions_tenant_state", "tenant_id", "state"),
+        Index("ix_interactions_tenant_customer", "tenant_id", "customer_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("channels.id", ondelete="SET NULL"), default=None)
+    direction: Mapped[str] = mapped_column(String(16), default="inbound")
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"))
+    queue_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("queues.id", ondelete="SET NULL"), default=None)
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), default=None)
+    priority: Mapped[int] = mapped_column(default=0)
+    state: Mapped[InteractionState] = mapped_column(
+        Enum(InteractionState, name="interaction_state", native_enum=False, length=24,
+             values_callable=lambda states: [s.value for s in states]))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Message(Base):
+    """A message in an interaction, from the customer, an agent, a bot or the system."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_interaction_time", "interaction_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    interaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"))
+    author_kind: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,1 @@
+"""Queues: required skills, priority, service-level target, business hours."""

@@ -1,0 +1,1 @@
+"""The WebSocket stream: a tenant's events, resumable from a sequence number."""

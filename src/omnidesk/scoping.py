@@ -1,0 +1,30 @@
+"""Tenant-scoped lookups: an object of another tenant is simply not found."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.errors import NotFound
+
+
+class TenantOwned(Protocol):
+    """A table row that belongs to one tenant."""
+
+    @property
+    def tenant_id(self) -> uuid.UUID: ...
+
+
+T = TypeVar("T", bound=TenantOwned)
+
+
+async def get_in_tenant(
+    session: AsyncSession, model: type[T], object_id: Any, *, tenant_id: uuid.UUID, what: str,
+) -> T:
+    """The row with this id in the caller's tenant, else NotFound naming `what`."""
+    row = await session.get(model, object_id)
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFound(f"{what} {object_id} not found", field=f"{what}_id")
+    return row

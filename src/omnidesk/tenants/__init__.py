@@ -1,0 +1,1 @@
+"""Tenants: fully isolated client accounts in one installation."""
