@@ -20,12 +20,14 @@ from omnidesk.db import Database, upgrade
 from omnidesk.demo import DEMO_CENTER, DEMO_PASSWORD
 from omnidesk.errors import OmnideskError
 from omnidesk.events.bus import InProcessBus
+from omnidesk.flows.cli import app as flow_app
 from omnidesk.tenants import actions as tenant_actions
 from omnidesk.tenants import service as tenant_service
 from omnidesk.tenants.schemas import TenantCreate
 from omnidesk.users import actions as user_actions
 from omnidesk.users.models import Role
 from omnidesk.users.schemas import UserCreate
+from omnidesk.wfm.cli import app as wfm_app
 
 app = typer.Typer(help="omnidesk: an open-source omnichannel contact center.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -33,6 +35,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (client accounts).", no_args_is_help=True)
 users_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(flow_app, name="flow", help="Self-service flows: test one in the terminal.")
+app.add_typer(wfm_app)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 

@@ -27,7 +27,7 @@ from omnidesk.users.models import User
 async def _names(session: AsyncSession, model: type[Skill] | type[Team] | type[Queue],
                  tenant_id: uuid.UUID) -> dict[uuid.UUID, str]:
     rows = await session.execute(select(model.id, model.name).where(model.tenant_id == tenant_id))
-    return {row_id: name for row_id, name in rows.tuples()}
+    return {row_id: name for row_id, name in rows}
 
 
 def queue_spec(queue: Queue, skill_names: dict[uuid.UUID, str]) -> QueueCreate:

@@ -48,7 +48,7 @@ async def timeline(session: AsyncSession, customer: Customer) -> list[TimelineEn
         .order_by(Interaction.created_at))).all()
     messages = (await session.scalars(
         select(Message).where(Message.interaction_id.in_([i.id for i in interactions]))
-        .order_by(Message.created_at))).all()
+        .order_by(Message.created_at, Message.position))).all()
     by_interaction: dict[uuid.UUID, list[TimelineMessage]] = {}
     for message in messages:
         by_interaction.setdefault(message.interaction_id, []).append(

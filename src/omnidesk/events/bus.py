@@ -1,116 +1,165 @@
-"""The event bus: one interface, in-process (default) or Redis pub/sub."""
+"""The event bus: one interface, in-process (default) or Redis pub/sub.
+
+A subscriber reads its tenant's events with `await subscription.receive()`, which is safe to
+cancel (time-outs). `None` means the bus lost events for this reader (a slow reader overflowed
+its buffer, or the Redis connection dropped): the reader must catch up from the event log.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from omnidesk.events.record import EventRecord
 
 SUBSCRIBER_BUFFER = 10_000
 CHANNEL_PREFIX = "omnidesk:events:"
+RECONNECT_SECONDS = 0.5
+
+log = logging.getLogger("omnidesk.bus")
+
+
+class Subscription:
+    """One reader's buffered view of a tenant's events."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[EventRecord] = asyncio.Queue(SUBSCRIBER_BUFFER)
+        self._lost_events = False
+
+    def offer(self, record: EventRecord) -> None:
+        """Buffer an event; past the buffer's size, remember that events were lost."""
+        try:
+            self._queue.put_nowait(record)
+        except asyncio.QueueFull:
+            self._lost_events = True
+
+    def mark_gap(self) -> None:
+        """Events may have been lost upstream."""
+        self._lost_events = True
+
+    async def receive(self) -> EventRecord | None:
+        """The next event, or None once the buffered ones are read if any were lost."""
+        if self._lost_events and self._queue.empty():
+            self._lost_events = False
+            return None
+        return await self._queue.get()
 
 
 class EventBus(Protocol):
-    """Publish committed events; subscribe to a tenant's events (None in the stream = a gap)."""
+    """Publish committed events; subscribe to a tenant's events."""
 
     async def publish(self, record: EventRecord) -> None: ...
 
-    def subscribe(self, tenant_id: uuid.UUID) -> contextlib.AbstractAsyncContextManager[
-        AsyncIterator[EventRecord | None]]: ...
+    def subscribe(self, tenant_id: uuid.UUID) -> AbstractAsyncContextManager[Subscription]: ...
 
     async def close(self) -> None: ...
 
 
-class _QueueSubscription:
-    """A bounded queue; when a slow reader overflows it, a gap marker (None) tells it to resync."""
+class FanOut:
+    """The subscriptions of this process, by tenant."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[EventRecord | None] = asyncio.Queue(SUBSCRIBER_BUFFER)
-        self.overflowed = False
+        self._subscriptions: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
 
-    def offer(self, record: EventRecord) -> None:
-        if self.overflowed:
-            return
+    def deliver(self, record: EventRecord) -> None:
+        """Hand an event to every subscription of its tenant."""
+        for subscription in tuple(self._subscriptions.get(record.tenant_id, ())):
+            subscription.offer(record)
+
+    def mark_gap_everywhere(self) -> None:
+        """Tell every subscription that events may have been lost."""
+        for subscriptions in self._subscriptions.values():
+            for subscription in subscriptions:
+                subscription.mark_gap()
+
+    @asynccontextmanager
+    async def subscribe(self, tenant_id: uuid.UUID) -> AsyncIterator[Subscription]:
+        """A subscription for the duration of the block."""
+        subscription = Subscription()
+        self._subscriptions[tenant_id].add(subscription)
         try:
-            self.queue.put_nowait(record)
-        except asyncio.QueueFull:
-            self.overflowed = True
-
-    async def __aiter__(self) -> AsyncIterator[EventRecord | None]:
-        while True:
-            if self.overflowed and self.queue.empty():
-                self.overflowed = False
-                yield None
-                continue
-            yield await self.queue.get()
+            yield subscription
+        finally:
+            self._subscriptions[tenant_id].discard(subscription)
+            if not self._subscriptions[tenant_id]:
+                del self._subscriptions[tenant_id]
 
 
 class InProcessBus:
     """The default bus: subscribers in this process only."""
 
     def __init__(self) -> None:
-        self._subscribers: dict[uuid.UUID, set[_QueueSubscription]] = defaultdict(set)
+        self._fan_out = FanOut()
 
     async def publish(self, record: EventRecord) -> None:
-        for subscriber in tuple(self._subscribers.get(record.tenant_id, ())):
-            subscriber.offer(record)
+        self._fan_out.deliver(record)
 
-    @asynccontextmanager
-    async def subscribe(self, tenant_id: uuid.UUID) -> AsyncIterator[
-            AsyncIterator[EventRecord | None]]:
-        subscription = _QueueSubscription()
-        self._subscribers[tenant_id].add(subscription)
-        try:
-            yield subscription.__aiter__()
-        finally:
-            self._subscribers[tenant_id].discard(subscription)
-            if not self._subscribers[tenant_id]:
-                del self._subscribers[tenant_id]
+    def subscribe(self, tenant_id: uuid.UUID) -> AbstractAsyncContextManager[Subscription]:
+        return self._fan_out.subscribe(tenant_id)
 
     async def close(self) -> None:
-        self._subscribers.clear()
+        return None
 
 
 class RedisBus:
-    """Redis pub/sub, one channel per tenant, so every server process sees every event."""
+    """Redis pub/sub: every process publishes there and reads all tenants on one connection."""
 
     def __init__(self, url: str) -> None:
         self._redis: Redis = Redis.from_url(url)
+        self._fan_out = FanOut()
+        self._reader: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
 
     async def publish(self, record: EventRecord) -> None:
         await self._redis.publish(CHANNEL_PREFIX + str(record.tenant_id), record.dumps())
 
     @asynccontextmanager
-    async def subscribe(self, tenant_id: uuid.UUID) -> AsyncIterator[
-            AsyncIterator[EventRecord | None]]:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(CHANNEL_PREFIX + str(tenant_id))
-        try:
-            yield self._records(pubsub)
-        finally:
-            await pubsub.unsubscribe()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+    async def subscribe(self, tenant_id: uuid.UUID) -> AsyncIterator[Subscription]:
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read_forever())
+        await self._listening.wait()
+        async with self._fan_out.subscribe(tenant_id) as subscription:
+            yield subscription
 
-    @staticmethod
-    async def _records(pubsub: PubSub) -> AsyncIterator[EventRecord | None]:
-        async for message in pubsub.listen():
-            if message.get("type") == "message":
-                yield EventRecord.loads(message["data"])
+    async def _read_forever(self) -> None:
+        while True:
+            try:
+                await self._read_until_disconnected()
+            except (RedisConnectionError, OSError) as error:
+                log.warning("event bus lost Redis (%s); reconnecting", type(error).__name__)
+            self._listening.clear()
+            self._fan_out.mark_gap_everywhere()
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _read_until_disconnected(self) -> None:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+            self._listening.set()
+            async for message in pubsub.listen():
+                if message.get("type") == "pmessage":
+                    self._fan_out.deliver(EventRecord.loads(message["data"]))
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
     async def ping(self) -> bool:
         """True when Redis answers."""
         return bool(await self._redis.ping())
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
         await self._redis.aclose()
 
 

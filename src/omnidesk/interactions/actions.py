@@ -44,7 +44,7 @@ async def create_interaction(
     interaction = Interaction(
         tenant_id=tenant_id, channel=channel, channel_id=channel_id, direction=direction,
         customer_id=customer_id, state=S.NEW, subject=subject, attributes=attributes or {},
-        priority=0, created_at=now, updated_at=now)
+        priority=0, message_count=0, created_at=now, updated_at=now)
     session.add(interaction)
     await session.flush()
     await record(session, tenant_id=tenant_id, type="interaction.created", subject=interaction.id,
@@ -60,8 +60,9 @@ async def add_message(
     external_id: str | None = None,
 ) -> Message:
     """Append a message to an interaction."""
+    interaction.message_count += 1
     message = Message(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
-                      author_kind=author_kind, author_id=author_id, body=body,
+                      position=interaction.message_count, author_kind=author_kind, author_id=author_id, body=body,
                       attachments=attachments or [], external_id=external_id,
                       created_at=session_now(session))
     session.add(message)
@@ -69,7 +70,8 @@ async def add_message(
     await session.flush()
     await record(session, tenant_id=interaction.tenant_id, type="message.created",
                  subject=interaction.id,
-                 payload={"message_id": str(message.id), "author_kind": author_kind,
+                 payload={"message_id": str(message.id), "position": message.position,
+                          "author_kind": author_kind,
                           "author_id": author_id, "body": body,
                           "attachments": len(message.attachments)}, actor=actor)
     return message

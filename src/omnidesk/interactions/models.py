@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omnidesk.db import Base, JsonDocument, UtcDateTime, new_id
@@ -44,18 +44,20 @@ class Interaction(Base):
     connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    message_count: Mapped[int] = mapped_column(default=0)
 
 
 class Message(Base):
-    """A message in an interaction, from the customer, an agent, a bot or the system."""
+    """A message in an interaction (numbered from 1), from the customer, an agent, a bot …"""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_interaction_time", "interaction_id", "created_at"),)
+    __table_args__ = (UniqueConstraint("interaction_id", "position"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     interaction_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("interactions.id", ondelete="CASCADE"))
+    position: Mapped[int]
     author_kind: Mapped[str] = mapped_column(String(16))
     author_id: Mapped[str | None] = mapped_column(String(64), default=None)
     body: Mapped[str] = mapped_column(Text)

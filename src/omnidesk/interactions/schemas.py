@@ -53,6 +53,7 @@ class MessageRead(ReadModel):
 
     id: uuid.UUID
     interaction_id: uuid.UUID
+    position: int
     author_kind: str
     author_id: str | None
     body: str

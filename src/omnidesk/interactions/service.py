@@ -44,7 +44,7 @@ async def list_messages(session: AsyncSession, interaction: Interaction) -> Sequ
     """The interaction's messages, oldest first."""
     return (await session.scalars(
         select(Message).where(Message.interaction_id == interaction.id)
-        .order_by(Message.created_at, Message.id))).all()
+        .order_by(Message.position))).all()
 
 
 async def open_interaction_for(

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -25,6 +24,7 @@ from omnidesk.config import Settings
 from omnidesk.db import Database
 from omnidesk.deps import authenticate
 from omnidesk.errors import OmnideskError
+from omnidesk.events.bus import Subscription
 from omnidesk.events.log import events_since
 from omnidesk.events.record import EventRecord
 from omnidesk.tenants.models import Tenant
@@ -98,10 +98,10 @@ async def _answer_pings(websocket: WebSocket) -> None:
             await websocket.send_text('{"type": "pong"}')
 
 
-async def _follow(cursor: EventCursor, live: AsyncIterator[EventRecord | None]) -> None:
+async def _follow(cursor: EventCursor, live: Subscription) -> None:
     while True:
         try:
-            record = await asyncio.wait_for(anext(live), POLL_SECONDS)
+            record = await asyncio.wait_for(live.receive(), POLL_SECONDS)
         except TimeoutError:
             await cursor.catch_up()  # events written by a process that shares no bus
             continue

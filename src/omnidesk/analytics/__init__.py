@@ -1,0 +1,1 @@
+"""KPI definitions and aggregation: pure functions over the event log (see docs/analytics.md)."""

@@ -1,0 +1,216 @@
+"""Additive measures and the one definition of what each fact contributes to them.
+
+Every KPI is a ratio of these sums and counts (see kpis.py). Measures are additive, so rows
+per interval and dimension can be merged, stored and resumed without ever double counting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+from omnidesk.analytics.config import AWAY_STATES, LOAD_SCALE, QueueSettings
+
+QueueOutcome = Literal["answered", "abandoned", "callback", "moved", "closed"]
+"""How a contact left a queue: moved = re-queued elsewhere, closed = closed while queued."""
+
+MICROS = 1_000_000
+SL_OUTCOMES = frozenset({"answered", "abandoned", "callback"})
+
+
+@dataclass(slots=True)
+class Measures:
+    """Sums (microseconds) and counts from which every KPI is computed."""
+
+    offered: int = 0
+    queue_exits: int = 0
+    queue_time_us: int = 0
+    handled: int = 0
+    answer_time_us: int = 0
+    handled_within_sl: int = 0
+    abandoned: int = 0
+    abandon_time_us: int = 0
+    short_abandoned: int = 0
+    callbacks: int = 0
+    left_within_sl: int = 0
+    handles_completed: int = 0
+    talk_us: int = 0
+    hold_us: int = 0
+    acw_us: int = 0
+    transferred: int = 0
+    busy_us: int = 0
+    idle_us: int = 0
+    weighted_busy_units_us: int = 0
+    logged_in_us: int = 0
+    away_us: int = 0
+    logged_in_us_by_role: dict[str, int] = field(default_factory=dict)
+    csat_answers: int = 0
+    csat_satisfied: int = 0
+    csat_score_sum: int = 0
+    nps_answers: int = 0
+    nps_promoters: int = 0
+    nps_detractors: int = 0
+    self_service_entered: int = 0
+    self_service_contained: int = 0
+    fcr_resolved_closed: int = 0
+    fcr_first_contact: int = 0
+    voice_us: int = 0
+    sms_contacts: int = 0
+    outbound_live_answered: int = 0
+    outbound_abandoned: int = 0
+
+
+_SCALAR_FIELDS = tuple(f.name for f in fields(Measures) if f.name != "logged_in_us_by_role")
+
+
+def add_measures(target: Measures, source: Measures, sign: int = 1) -> None:
+    """Add (sign=1) or subtract (sign=-1) `source` into `target`, field by field."""
+    for name in _SCALAR_FIELDS:
+        value = getattr(source, name)
+        if value:
+            setattr(target, name, getattr(target, name) + sign * value)
+    for role, micros in source.logged_in_us_by_role.items():
+        target.logged_in_us_by_role[role] = target.logged_in_us_by_role.get(role, 0) + sign * micros
+
+
+def copy_measures(m: Measures) -> Measures:
+    """An independent copy of `m`."""
+    clone = Measures()
+    add_measures(clone, m)
+    return clone
+
+
+def is_short_abandon(wait_us: int, settings: QueueSettings) -> bool:
+    """Abandoned within the short-abandon threshold: wait ≤ threshold (inclusive)."""
+    return wait_us <= settings.short_abandon_threshold_s * MICROS
+
+
+def is_within_service_level(wait_us: int, settings: QueueSettings) -> bool:
+    """Left the queue within X seconds: wait ≤ X (inclusive)."""
+    return wait_us <= settings.service_level_threshold_s * MICROS
+
+
+def count_offered(m: Measures) -> None:
+    """A contact entered the queue (counted at its queued time)."""
+    m.offered += 1
+
+
+def count_queue_exit(
+    m: Measures, outcome: QueueOutcome, wait_us: int, settings: QueueSettings
+) -> None:
+    """A contact left the queue after `wait_us` (counted at the time it left)."""
+    m.queue_exits += 1
+    m.queue_time_us += wait_us
+    within = is_within_service_level(wait_us, settings)
+    if outcome in SL_OUTCOMES and within:
+        m.left_within_sl += 1
+    if outcome == "answered":
+        m.handled += 1
+        m.answer_time_us += wait_us
+        m.handled_within_sl += within
+    elif outcome == "abandoned":
+        m.abandoned += 1
+        m.abandon_time_us += wait_us
+        m.short_abandoned += is_short_abandon(wait_us, settings)
+    elif outcome == "callback":
+        m.callbacks += 1
+
+
+def count_handle_completed(
+    m: Measures, talk_us: int, hold_us: int, acw_us: int, transferred: bool
+) -> None:
+    """An agent's handling of a contact ended (close, or transfer away)."""
+    m.handles_completed += 1
+    m.talk_us += talk_us
+    m.hold_us += hold_us
+    m.acw_us += acw_us
+    m.transferred += transferred
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    """What an agent was doing over a stretch: state, cost role, contacts, load (LOAD_SCALE)."""
+
+    state: str
+    role: str
+    contacts: int = 0
+    load: int = 0
+
+    @property
+    def logged_in(self) -> bool:
+        """Any state but offline."""
+        return self.state != "offline"
+
+    @property
+    def away(self) -> bool:
+        """On break (break, lunch or training)."""
+        return self.state in AWAY_STATES
+
+    @property
+    def available(self) -> bool:
+        """In the available state."""
+        return self.state == "available"
+
+    @property
+    def busy(self) -> bool:
+        """With at least one contact (talk, hold or ACW)."""
+        return self.contacts > 0
+
+
+def count_agent_time(m: Measures, status: AgentStatus, duration_us: int) -> None:
+    """Add `duration_us` spent in `status` to the agent-time measures."""
+    if status.logged_in:
+        m.logged_in_us += duration_us
+        by_role = m.logged_in_us_by_role
+        by_role[status.role] = by_role.get(status.role, 0) + duration_us
+        if status.away:
+            m.away_us += duration_us
+    if status.contacts:
+        m.busy_us += duration_us
+        m.weighted_busy_units_us += min(status.load, LOAD_SCALE) * duration_us
+    elif status.available:
+        m.idle_us += duration_us
+
+
+def count_survey(m: Measures, kind: str, score: int) -> None:
+    """A CSAT (1–5) or NPS (0–10) answer."""
+    if kind == "csat":
+        m.csat_answers += 1
+        m.csat_score_sum += score
+        m.csat_satisfied += score >= 4
+    elif kind == "nps":
+        m.nps_answers += 1
+        m.nps_promoters += score >= 9
+        m.nps_detractors += score <= 6
+
+
+def count_self_service_started(m: Measures) -> None:
+    """A contact entered self-service."""
+    m.self_service_entered += 1
+
+
+def count_self_service_contained(m: Measures) -> None:
+    """A contact ended in self-service, resolved, without ever queueing."""
+    m.self_service_contained += 1
+
+
+def count_fcr(m: Measures, first_contact: bool) -> None:
+    """A resolved closure whose FCR window has passed; first_contact = no further contact."""
+    m.fcr_resolved_closed += 1
+    m.fcr_first_contact += first_contact
+
+
+def count_voice(m: Measures, duration_us: int) -> None:
+    """A voice call ended after `duration_us` on the carrier (cost per voice minute)."""
+    m.voice_us += duration_us
+
+
+def count_sms_contact(m: Measures) -> None:
+    """An SMS contact was created (cost per SMS)."""
+    m.sms_contacts += 1
+
+
+def count_outbound_answer(m: Measures, abandoned: bool) -> None:
+    """A live-answered outbound call was settled: connected in time, or abandoned."""
+    m.outbound_live_answered += 1
+    m.outbound_abandoned += abandoned

@@ -1,0 +1,86 @@
+"""Historical sinks: facts land in rows keyed by interval and/or chosen dimensions."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from omnidesk.analytics.intervals import Granularity, IntervalClock
+from omnidesk.analytics.measures import Measures
+from omnidesk.analytics.records import DIMENSIONS, Dims, micros
+
+DimKey = tuple[str | None, ...]
+RowKey = tuple[datetime, *tuple[str | None, ...]]
+
+
+def dimension_key(group_by: Sequence[str]) -> Callable[[Dims], DimKey]:
+    """A function projecting Dims onto the chosen dimension names, as a tuple."""
+    unknown = set(group_by) - set(DIMENSIONS)
+    if unknown:
+        raise ValueError(f"unknown dimensions {sorted(unknown)}; choose from {DIMENSIONS}")
+    indices = [DIMENSIONS.index(name) for name in group_by]
+    if not indices:
+        return lambda dims: ()
+    if len(indices) == 1:
+        index = indices[0]
+        return lambda dims: (dims[index],)
+    return operator.itemgetter(*indices)
+
+
+class PeriodSink:
+    """Totals over one period [start, end), grouped by dimensions."""
+
+    def __init__(self, start: datetime, end: datetime, group_by: Sequence[str] = ()) -> None:
+        self.start, self.end = start, end
+        self.rows: dict[DimKey, Measures] = {}
+        self._key = dimension_key(group_by)
+
+    def _row(self, dims: Dims) -> Measures:
+        key = self._key(dims)
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = Measures()
+        return row
+
+    def point(self, at: datetime, dims: Dims) -> Iterator[Measures]:
+        """The row of `dims` if `at` is in the period."""
+        if self.start <= at < self.end:
+            yield self._row(dims)
+
+    def span(self, start: datetime, end: datetime, dims: Dims) -> Iterator[tuple[Measures, int]]:
+        """The row of `dims` with the part of [start, end) inside the period."""
+        clipped_start, clipped_end = max(start, self.start), min(end, self.end)
+        if clipped_start < clipped_end:
+            yield self._row(dims), micros(clipped_start, clipped_end)
+
+
+class IntervalSink:
+    """Rows keyed by (interval start in UTC, chosen dimensions...), intervals in local time."""
+
+    def __init__(
+        self, granularity: Granularity, zone: ZoneInfo, group_by: Sequence[str] = ()
+    ) -> None:
+        self.rows: dict[RowKey, Measures] = {}
+        self._clock = IntervalClock(granularity, zone)
+        self._key = dimension_key(group_by)
+
+    def _row(self, interval: datetime, dims: Dims) -> Measures:
+        key: RowKey = (interval, *self._key(dims))
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = Measures()
+        return row
+
+    def point(self, at: datetime, dims: Dims) -> tuple[Measures]:
+        """The row of the interval containing `at`."""
+        return (self._row(self._clock.bounds(at)[0], dims),)
+
+    def span(self, start: datetime, end: datetime, dims: Dims) -> Iterator[tuple[Measures, int]]:
+        """[start, end) split at interval boundaries, one piece per interval row."""
+        while start < end:
+            interval, interval_end = self._clock.bounds(start)
+            piece_end = min(end, interval_end)
+            yield self._row(interval, dims), micros(start, piece_end)
+            start = piece_end

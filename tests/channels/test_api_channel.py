@@ -1,0 +1,170 @@
+"""The generic API channel: signed, idempotent, queues the interaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from omnidesk.channels.api_channel.signature import sign
+from omnidesk.clock import FixedClock
+from tests.conftest import Api, make_tenant
+
+SECRET = "a-channel-secret-of-enough-length"
+
+
+@pytest.fixture
+async def channel(api: Api) -> dict[str, Any]:
+    """An API channel in tenant acme whose messages go to queue support."""
+    await make_tenant(api.db, "acme", admin_email="admin@acme.example")
+    admin = await api.login("acme", "admin@acme.example")
+    await api.client.post("/api/v1/queues", headers=admin, json={"name": "support"})
+    created = await api.client.post("/api/v1/channels", headers=admin, json={
+        "kind": "api", "name": "crm", "default_queue": "support", "secret": SECRET})
+    assert created.status_code == 201, created.text
+    return {"id": created.json()["id"], "admin": admin}
+
+
+def signed(body: dict[str, Any], clock: FixedClock, secret: str = SECRET,
+           **extra: str) -> tuple[bytes, dict[str, str]]:
+    """The raw body and the headers a well-behaved client sends."""
+    raw = json.dumps(body).encode()
+    timestamp = str(int(clock.now().timestamp()))
+    return raw, {"Content-Type": "application/json", "X-Omnidesk-Timestamp": timestamp,
+                 "X-Omnidesk-Signature": sign(secret, timestamp, raw), **extra}
+
+
+def message(text: str = "Where is my order 1234?", phone: str = "+1 415 555 0134",
+            **extra: Any) -> dict[str, Any]:
+    return {"customer": {"identity": {"kind": "phone", "value": phone}, "name": "Ana"},
+            "text": text, **extra}
+
+
+async def _post(api: Api, channel_id: str, raw: bytes, headers: dict[str, str]) -> Any:
+    return await api.client.post(f"/api/v1/channels/api/{channel_id}/messages", content=raw,
+                                 headers=headers)
+
+
+async def _interactions(api: Api, admin: dict[str, str]) -> list[dict[str, Any]]:
+    return (await api.client.get("/api/v1/interactions", headers=admin)).json()  # type: ignore[no-any-return]
+
+
+async def test_signed_message_creates_customer_and_queued_interaction(
+        api: Api, channel: dict[str, Any], clock: FixedClock) -> None:
+    response = await _post(api, channel["id"], *signed(message(), clock))
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    assert answer["interaction_state"] == "queued"
+    (interaction,) = await _interactions(api, channel["admin"])
+    assert interaction["id"] == answer["interaction_id"]
+    assert (interaction["channel"], interaction["state"]) == ("api", "queued")
+    assert interaction["queued_at"] is not None
+    customer = await api.client.get(f"/api/v1/customers/{answer['customer_id']}",
+                                    headers=channel["admin"])
+    assert customer.json()["identities"] == [{"kind": "phone", "value": "+14155550134"}]
+    messages = await api.client.get(f"/api/v1/interactions/{answer['interaction_id']}/messages",
+                                    headers=channel["admin"])
+    assert [(m["author_kind"], m["body"]) for m in messages.json()] == [
+        ("customer", "Where is my order 1234?")]
+    events = await api.client.get("/api/v1/events", headers=channel["admin"])
+    assert [e["type"] for e in events.json()][-4:] == [
+        "customer.created", "interaction.created", "message.created", "interaction.queued"]
+
+
+async def test_a_second_message_joins_the_open_interaction(
+        api: Api, channel: dict[str, Any], clock: FixedClock) -> None:
+    first = (await _post(api, channel["id"], *signed(message("hello"), clock))).json()
+    second = (await _post(api, channel["id"], *signed(
+        message("anyone?", phone="whatsapp:14155550134"), clock))).json()
+    assert second["interaction_id"] == first["interaction_id"]
+    assert second["customer_id"] == first["customer_id"]
+    assert len(await _interactions(api, channel["admin"])) == 1
+
+
+@pytest.mark.parametrize("headers_key", ["Idempotency-Key", None])
+async def test_a_retried_request_returns_the_original_result_and_stores_nothing_new(
+        api: Api, channel: dict[str, Any], clock: FixedClock, headers_key: str | None) -> None:
+    body = message(external_id="crm-msg-1") if headers_key is None else message()
+    extra = {headers_key: "retry-me"} if headers_key else {}
+    raw, headers = signed(body, clock, **extra)
+    first = await _post(api, channel["id"], raw, headers)
+    clock.advance(30)
+    raw, headers = signed(body, clock, **extra)
+    again = await _post(api, channel["id"], raw, headers)
+    assert again.status_code == first.status_code == 202
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    messages = await api.client.get(
+        f"/api/v1/interactions/{first.json()['interaction_id']}/messages",
+        headers=channel["admin"])
+    assert len(messages.json()) == 1
+
+
+async def test_a_bad_signature_is_403_and_stores_nothing(
+        api: Api, channel: dict[str, Any], clock: FixedClock) -> None:
+    raw, headers = signed(message(), clock, secret="another-secret-of-enough-length")
+    response = await _post(api, channel["id"], raw, headers)
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "x-omnidesk-signature"
+    assert await _interactions(api, channel["admin"]) == []
+
+
+async def test_a_tampered_body_is_403(api: Api, channel: dict[str, Any],
+                                      clock: FixedClock) -> None:
+    raw, headers = signed(message("pay 10"), clock)
+    response = await _post(api, channel["id"], raw.replace(b"10", b"99"), headers)
+    assert response.status_code == 403
+
+
+async def test_an_old_timestamp_is_refused_as_a_replay(
+        api: Api, channel: dict[str, Any], clock: FixedClock) -> None:
+    raw, headers = signed(message(), clock)
+    clock.advance(301)
+    response = await _post(api, channel["id"], raw, headers)
+    assert response.status_code == 403
+    assert response.json()["error"]["field"] == "x-omnidesk-timestamp"
+
+
+async def test_missing_signature_headers_are_401(api: Api, channel: dict[str, Any]) -> None:
+    response = await _post(api, channel["id"], json.dumps(message()).encode(),
+                           {"Content-Type": "application/json"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"text": "hi"}, "customer"),
+    (message(text=""), "text"),
+    (message(phone="not a phone"), "identity.value"),
+    ({**message(), "surprise": 1}, "surprise"),
+])
+async def test_a_malformed_body_is_422_naming_the_field(
+        api: Api, channel: dict[str, Any], clock: FixedClock, body: dict[str, Any],
+        field: str) -> None:
+    response = await _post(api, channel["id"], *signed(body, clock))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+    assert await _interactions(api, channel["admin"]) == []
+
+
+async def test_a_body_that_is_not_json_is_422(api: Api, channel: dict[str, Any],
+                                              clock: FixedClock) -> None:
+    raw = b"{not json"
+    timestamp = str(int(clock.now().timestamp()))
+    response = await _post(api, channel["id"], raw, {
+        "X-Omnidesk-Timestamp": timestamp, "X-Omnidesk-Signature": sign(SECRET, timestamp, raw)})
+    assert response.status_code == 422
+
+
+async def test_an_unknown_channel_is_404(api: Api, channel: dict[str, Any],
+                                         clock: FixedClock) -> None:
+    response = await _post(api, "00000000-0000-4000-8000-000000000000", *signed(message(), clock))
+    assert response.status_code == 404
+
+
+def test_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
+    import hashlib
+    import hmac
+
+    expected = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
+    assert sign("k", "1700000000", b"{}") == f"sha256={expected}"

@@ -1,0 +1,172 @@
+"""Shared fixtures: a fresh database per test (SQLite, or PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from pydantic import SecretStr
+
+from omnidesk.app import create_app
+from omnidesk.auth import security
+from omnidesk.clock import FixedClock
+from omnidesk.config import Settings
+from omnidesk.db import Database, upgrade
+from omnidesk.events.bus import InProcessBus
+from omnidesk.tenants.actions import create_tenant
+from omnidesk.tenants.schemas import TenantCreate
+from omnidesk.users.actions import create_user
+from omnidesk.users.models import Role
+from omnidesk.users.schemas import UserCreate
+
+T = TypeVar("T")
+PASSWORD = "correct horse battery"
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
+# A PostgreSQL server (no database part), e.g. postgresql://postgres@127.0.0.1:5432
+POSTGRES_URL = os.environ.get("OMNIDESK_TEST_POSTGRES")
+REDIS_URL = os.environ.get("OMNIDESK_TEST_REDIS_URL")
+IN_CI = os.environ.get("CI") == "true"
+
+
+def run_in_thread(work: Callable[[], Coroutine[Any, Any, T]] | Callable[[], T]) -> T:
+    """Run blocking or asyncio work (Alembic, asyncpg admin) outside the test's event loop."""
+    def target() -> T:
+        result = work()
+        if asyncio.iscoroutine(result):
+            return asyncio.run(result)  # type: ignore[no-any-return]
+        return result  # type: ignore[return-value]
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(target).result()
+
+
+def backend_name() -> str:
+    """Which database the suite runs on."""
+    return "postgresql" if POSTGRES_URL else "sqlite"
+
+
+async def _pg_admin(statement: str) -> None:
+    assert POSTGRES_URL
+    connection = await asyncpg.connect(f"{POSTGRES_URL.rstrip('/')}/postgres")
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def _pg_url(database: str) -> str:
+    assert POSTGRES_URL
+    return f"{POSTGRES_URL.rstrip('/').replace('postgresql://', 'postgresql+asyncpg://')}/{database}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with minimal cost in tests (still argon2id; production keeps the defaults)."""
+    original = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    security._hasher = original
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database to copy for each test (a file on SQLite, a template on PostgreSQL)."""
+    if POSTGRES_URL:
+        name = f"omnidesk_tpl_{os.getpid()}"
+        try:
+            run_in_thread(lambda: _pg_admin(f"DROP DATABASE IF EXISTS {name}"))
+        except OSError as error:
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}")
+        run_in_thread(lambda: _pg_admin(f"CREATE DATABASE {name}"))
+        run_in_thread(lambda: upgrade(_pg_url(name)))
+        yield name
+        run_in_thread(lambda: _pg_admin(f"DROP DATABASE IF EXISTS {name}"))
+        return
+    path = tmp_path_factory.mktemp("template") / "omnidesk.db"
+    run_in_thread(lambda: upgrade(f"sqlite+aiosqlite:///{path}"))
+    yield str(path)
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    if POSTGRES_URL:
+        name = f"omnidesk_t_{uuid.uuid4().hex[:12]}"
+        run_in_thread(lambda: _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template_database}"))
+        yield _pg_url(name)
+        run_in_thread(lambda: _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        return
+    path = tmp_path / "omnidesk.db"
+    shutil.copy(template_database, path)
+    yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock the test moves by hand."""
+    return FixedClock(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings pointing at the test database."""
+    return Settings(data_dir=tmp_path / "data", database_url=database_url,
+                    secret_key=SecretStr(TEST_SECRET_KEY), _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def db(database_url: str, clock: FixedClock) -> AsyncIterator[Database]:
+    """A Database on the test database with an in-process bus and the fixed clock."""
+    database = Database(database_url, InProcessBus(), clock)
+    yield database
+    await database.dispose()
+
+
+@dataclass
+class Api:
+    """An HTTP client on the app, with the app's database."""
+
+    client: httpx.AsyncClient
+    db: Database
+
+    async def login(self, tenant: str, email: str, password: str = PASSWORD) -> dict[str, str]:
+        """Log in and return the Authorization header."""
+        response = await self.client.post("/api/v1/auth/login", json={
+            "tenant": tenant, "email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+async def api(settings: Settings, clock: FixedClock) -> AsyncIterator[Api]:
+    """The app in-process (lifespan running) behind an httpx client."""
+    app = create_app(settings, clock=clock, migrate=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Api(client=client, db=app.state.db)
+
+
+async def make_tenant(db: Database, slug: str, *, admin_email: str | None = None,
+                      platform_admin: bool = False) -> uuid.UUID:
+    """Create a tenant (and its admin user) directly through the actions."""
+    async with db.write() as session:
+        tenant = await create_tenant(session, TenantCreate(slug=slug, name=slug.title()),
+                                     actor="test")
+        if admin_email:
+            await create_user(session, UserCreate(email=admin_email, name="Admin",
+                                                  role=Role.ADMIN, password=PASSWORD),
+                              tenant_id=tenant.id, actor="test", platform_admin=platform_admin)
+        return tenant.id

@@ -1,0 +1,1 @@
+"""Tests of the self-service flow engine (omnidesk.flows)."""
