@@ -125,8 +125,8 @@ async def test_platform_admin_manages_tenants(api: Api) -> None:
     duplicate = await api.client.post("/api/v1/tenants", headers=root,
                                       json={"slug": "client-a", "name": "Again"})
     assert duplicate.status_code == 409 and duplicate.json()["error"]["field"] == "slug"
-    bad_zone = await api.client.post("/api/v1/tenants", headers=root,
-                                     json={"slug": "client-b", "name": "B", "timezone": "Mars/Base"})
+    bad_zone = await api.client.post("/api/v1/tenants", headers=root, json={
+        "slug": "client-b", "name": "B", "timezone": "Mars/Base"})
     assert bad_zone.status_code == 422 and bad_zone.json()["error"]["field"] == "timezone"
     slugs = [t["slug"] for t in (await api.client.get("/api/v1/tenants", headers=root)).json()]
     assert slugs == ["client-a", "ops"]

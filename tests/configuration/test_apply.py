@@ -63,7 +63,7 @@ async def test_a_changed_value_updates_only_that_object(db: Database) -> None:
 
 async def test_nothing_is_applied_when_part_of_the_file_fails(db: Database) -> None:
     broken = SMALL + "      - user: ghost@acme.example\n"
-    with pytest.raises(Exception, match="ghost@acme.example"):
+    with pytest.raises(Exception, match=r"ghost@acme\.example"):
         await _apply(db, broken)
     assert await _export(db) == "tenants: []\n"
 
@@ -95,7 +95,7 @@ def test_a_bad_file_names_file_line_and_field(text: str, line: int, field: str,
 
 def test_secrets_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     text = SMALL.replace("password: long-enough-pw", "password_env: ADA_PASSWORD")
-    with pytest.raises(ConfigFileError, match="center.yaml:9: .*ADA_PASSWORD is not set"):
+    with pytest.raises(ConfigFileError, match=r"center\.yaml:9: .*ADA_PASSWORD is not set"):
         load_center(text, "center.yaml")
     monkeypatch.setenv("ADA_PASSWORD", "from-the-environment")
     assert load_center(text, "center.yaml").tenants[0].users[0].password == \

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from omnidesk.interactions.states import (
@@ -35,13 +37,13 @@ def test_forbidden_transition_raises_a_conflict_naming_both_states(current: S, t
 
 
 def test_closed_and_abandoned_are_final() -> None:
-    assert TERMINAL_STATES == {S.CLOSED, S.ABANDONED}
+    assert {S.CLOSED, S.ABANDONED} == TERMINAL_STATES
 
 
 def test_the_happy_path_from_arrival_to_closed_is_allowed() -> None:
     path = [S.NEW, S.SELF_SERVICE, S.QUEUED, S.OFFERED, S.CONNECTED, S.ON_HOLD, S.CONNECTED,
             S.WRAP_UP, S.CLOSED]
-    for current, target in zip(path, path[1:], strict=False):
+    for current, target in itertools.pairwise(path):
         check_transition(current, target)
 
 
