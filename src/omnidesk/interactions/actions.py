@@ -62,8 +62,9 @@ async def add_message(
     """Append a message to an interaction."""
     interaction.message_count += 1
     message = Message(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
-                      position=interaction.message_count, author_kind=author_kind, author_id=author_id, body=body,
-                      attachments=attachments or [], external_id=external_id,
+                      position=interaction.message_count, author_kind=author_kind,
+                      author_id=author_id, body=body, attachments=attachments or [],
+                      external_id=external_id,
                       created_at=session_now(session))
     session.add(message)
     interaction.updated_at = message.created_at
