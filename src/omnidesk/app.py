@@ -30,8 +30,10 @@ from omnidesk.realtime.stream import router as stream_router
 from omnidesk.tenants.api import router as tenants_router
 from omnidesk.users.api import router as users_router
 
-REQUESTS = Counter("omnidesk_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("omnidesk_http_request_seconds", "HTTP request latency", ["method", "route"])
+REQUESTS = Counter("omnidesk_http_requests_total", "HTTP requests",
+                   ["method", "handler", "status"])
+LATENCY = Histogram("omnidesk_http_request_seconds", "HTTP request latency",
+                    ["method", "handler"])
 
 API_ROUTERS = (auth_router, tenants_router, users_router, agents_router, queues_router,
                customers_router, interactions_router, channels_router, api_channel_router,
@@ -50,9 +52,9 @@ async def _measure(request: Request,
                    call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     started = time.perf_counter()
     response = await call_next(request)
-    route = getattr(request.scope.get("route"), "path", "unmatched")
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    handler = getattr(request.scope.get("route"), "name", "unmatched")
+    REQUESTS.labels(request.method, handler, str(response.status_code)).inc()
+    LATENCY.labels(request.method, handler).observe(time.perf_counter() - started)
     return response
 
 
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await asyncio.to_thread(upgrade, settings.resolved_database_url)
+        settings.resolved_secret_key  # noqa: B018 - generate and persist it on first start
         bus = create_bus(settings.redis_url)
         app.state.db = Database(settings.resolved_database_url, bus, clock)
         try:

@@ -41,7 +41,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 CLI_ACTOR = "cli"
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

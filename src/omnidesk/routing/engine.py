@@ -474,8 +474,10 @@ class RoutingEngine:
         contact.set_status(ContactStatus.CONNECTED)
         contact.offer_token += 1
         contact.epoch += 1
-        contact.handled_by_queue = contact.queue
-        del contact.queue.members[contact.id]
+        queue = contact.handled_by_queue = contact.queue
+        del queue.members[contact.id]
+        for level in queue.levels:
+            level.contacts.compact(len(queue.members))
 
     def _on_offer_rejected(self, event: e.OfferRejected, now: float) -> None:
         contact = self._live_offer(event.interaction_id, event.agent_id)

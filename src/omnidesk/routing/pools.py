@@ -74,11 +74,6 @@ class AgentPool:
             heapq.heappush(heap, entry)
         return chosen, fallback
 
-    def agents(self) -> list[AgentRuntime]:
-        """The live agents in key order (for queries and tests, not for decisions)."""
-        valid = [e for e in self._heap if self._live.get(e[1], (None, -1))[1] == e[2]]
-        return [entry[3] for entry in sorted(valid)]
-
     def _compact(self) -> None:
         live = self._live
         self._heap = [e for e in self._heap if live.get(e[1], ((), -1))[1] == e[2]]

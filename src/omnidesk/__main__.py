@@ -1,0 +1,5 @@
+"""`python -m omnidesk` is the omnidesk command."""
+
+from omnidesk.cli import app
+
+app()
