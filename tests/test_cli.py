@@ -75,7 +75,8 @@ def test_users_create_checks_its_options(env: Path) -> None:
                                   "a@acme.example", "--name", "A", "--password", "long-enough"])
     assert unknown.exit_code == 2 and "tenant 'nope' not found" in unknown.output
     made = runner.invoke(app, ["users", "create", "--tenant", "acme", "--email", "a@acme.example",
-                               "--name", "A", "--role", "admin"], input="long-enough\nlong-enough\n")
+                               "--name", "A", "--role", "admin"],
+                         input="long-enough\nlong-enough\n")
     assert made.exit_code == 0, made.output
     assert "created admin a@acme.example in acme" in made.output
 

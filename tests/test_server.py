@@ -37,17 +37,18 @@ def server(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
     process.stop()
 
 
-def _login(client: httpx.Client, tenant: str, email: str, password: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/login",
-                           json={"tenant": tenant, "email": email, "password": password})
+async def _login(client: httpx.AsyncClient, tenant: str, email: str,
+                 password: str) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/login", json={
+        "tenant": tenant, "email": email, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def _post_signed(client: httpx.Client, channel_id: str, body: dict[str, Any]) -> Any:
+async def _post_signed(client: httpx.AsyncClient, channel_id: str, body: dict[str, Any]) -> Any:
     raw = json.dumps(body).encode()
     timestamp = str(int(time.time()))
-    return client.post(f"/api/v1/channels/api/{channel_id}/messages", content=raw, headers={
+    return await client.post(f"/api/v1/channels/api/{channel_id}/messages", content=raw, headers={
         "Content-Type": "application/json", "X-Omnidesk-Timestamp": timestamp,
         "X-Omnidesk-Signature": sign(DEMO_SECRET, timestamp, raw)})
 
@@ -71,24 +72,24 @@ async def _events(socket: ClientConnection, count: int) -> list[dict[str, Any]]:
 
 async def test_a_contact_posted_to_the_api_channel_is_queued_streamed_and_survives_a_crash(
         server: ServerProcess) -> None:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
         await _walk_through_a_crash(server, client)
 
 
-async def _walk_through_a_crash(server: ServerProcess, client: httpx.Client) -> None:
-    root = _login(client, "ops", "root@ops.example", ROOT_PASSWORD)
-    applied = client.post("/api/v1/config/apply", headers=root,
+async def _walk_through_a_crash(server: ServerProcess, client: httpx.AsyncClient) -> None:
+    root = await _login(client, "ops", "root@ops.example", ROOT_PASSWORD)
+    applied = await client.post("/api/v1/config/apply", headers=root,
                           content=DEMO_CENTER.read_bytes())
     assert applied.status_code == 200, applied.text
     assert "created channel demo/shop-backend" in applied.json()["changes"]
 
-    admin = _login(client, "demo", "admin@demo.example", DEMO_PASSWORD)
+    admin = await _login(client, "demo", "admin@demo.example", DEMO_PASSWORD)
     token = admin["Authorization"].removeprefix("Bearer ")
-    (channel,) = client.get("/api/v1/channels", headers=admin).json()
-    seq_before = client.get("/api/v1/events", headers=admin).json()[-1]["seq"]
+    (channel,) = (await client.get("/api/v1/channels", headers=admin)).json()
+    seq_before = (await client.get("/api/v1/events", headers=admin)).json()[-1]["seq"]
 
     socket = await _open_stream(server, token, since=seq_before)
-    accepted = _post_signed(client, channel["id"], {
+    accepted = await _post_signed(client, channel["id"], {
         "customer": {"identity": {"kind": "email", "value": "Ana@Example.com"}, "name": "Ana"},
         "text": "My parcel never arrived", "external_id": "shop-1"})
     assert accepted.status_code == 202, accepted.text
@@ -100,16 +101,16 @@ async def _walk_through_a_crash(server: ServerProcess, client: httpx.Client) -> 
     assert [e["seq"] for e in live] == list(range(seq_before + 1, seq_before + 5))
     assert live[3]["subject"] == interaction_id
 
-    queued_at = client.get(f"/api/v1/interactions/{interaction_id}", headers=admin).json()[
-        "queued_at"]
+    url = f"/api/v1/interactions/{interaction_id}"
+    queued_at = (await client.get(url, headers=admin)).json()["queued_at"]
     server.kill()
     server.start()
 
-    interaction = client.get(f"/api/v1/interactions/{interaction_id}", headers=admin).json()
+    interaction = (await client.get(url, headers=admin)).json()
     assert (interaction["state"], interaction["queued_at"]) == ("queued", queued_at)
-    messages = client.get(f"/api/v1/interactions/{interaction_id}/messages", headers=admin)
+    messages = await client.get(f"{url}/messages", headers=admin)
     assert [m["body"] for m in messages.json()] == ["My parcel never arrived"]
-    retried = _post_signed(client, channel["id"], {
+    retried = await _post_signed(client, channel["id"], {
         "customer": {"identity": {"kind": "email", "value": "ana@example.com"}},
         "text": "My parcel never arrived", "external_id": "shop-1"})
     assert retried.json() == accepted.json()

@@ -290,7 +290,8 @@ class RealtimeProjection:
 
     def _tenant_view(self, today: Measures, now: datetime) -> dict[str, Any]:
         waits = [self.longest_wait_s(q, now) for q in self._waiting]
-        view = _contact_view(today, self._window.measures(now), "default")
+        variant = self.config.default_queue.service_level_variant
+        view = _contact_view(today, self._window.measures(now), variant)
         view.update(
             waiting=sum(len(w) for w in self._waiting.values()),
             longest_wait_s=float(max(waits, default=Fraction(0))),
