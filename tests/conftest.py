@@ -170,3 +170,15 @@ async def make_tenant(db: Database, slug: str, *, admin_email: str | None = None
                                                   role=Role.ADMIN, password=PASSWORD),
                               tenant_id=tenant.id, actor="test", platform_admin=platform_admin)
         return tenant.id
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, run only the tests that use a database."""
+    if not POSTGRES_URL:
+        return
+    uses_database = ["database_url" in getattr(item, "fixturenames", ()) for item in items]
+    selected = [item for item, used in zip(items, uses_database, strict=True) if used]
+    deselected = [item for item, used in zip(items, uses_database, strict=True) if not used]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
