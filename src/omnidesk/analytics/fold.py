@@ -249,6 +249,9 @@ class ContactFold:
         if waiting is not None:
             self._leave_queue(record, waiting, at, "answered", agent_id)
             queue_id = queue_id or waiting.queue_id
+        previous = record.open_agent_segment()
+        if previous is not None:
+            self._end_agent_segment(record, previous, at)
         record.agent_segments.append(AgentSegment(agent_id, queue_id, at))
         self._change_load(agent_id, at, self._share(record), 1)
         if record.live_answered_at is not None:

@@ -93,7 +93,6 @@ class _Contact:
     outbound: bool = False
     state: str = "new"
     queue_id: str = ""
-    agent: _Agent | None = None
     transferred: bool = False
 
 
@@ -283,7 +282,7 @@ class _DaySimulation:
         return next(iter(idle.values())) if idle else None
 
     def _offer(self, contact: _Contact, agent: _Agent) -> None:
-        contact.state, contact.agent = "ringing", agent
+        contact.state = "ringing"
         self._take_slot(agent, contact)
         self._emit(ev.OFFER_CREATED, contact.id, agent_id=agent.id, queue_id=contact.queue_id)
         ring_s = 0 if contact.outbound else 3 if contact.channel == "voice" else 1

@@ -241,7 +241,7 @@ class RealtimeProjection:
     # -- reading ------------------------------------------------------------------------
 
     def today_measures(self, now: datetime) -> TodayMeasures:
-        """Today's Measures with every agent's current stretch counted up to `now`."""
+        """Today's Measures (today = local day of the latest event), agent time up to `now`."""
         today = TodayMeasures(
             copy_measures(self._today.tenant),
             {key: copy_measures(m) for key, m in self._today.queues.items()},
@@ -300,10 +300,13 @@ class RealtimeProjection:
         return view
 
     def _queue_view(self, queue_id: str, today: Measures, now: datetime) -> dict[str, Any]:
-        variant = self.config.queue(queue_id).service_level_variant
+        settings = self.config.queue(queue_id)
         waiting = len(self._waiting.get(queue_id, ()))
-        view = _contact_view(today, self._queue_window(queue_id).measures(now), variant)
+        window = self._queue_window(queue_id).measures(now)
+        view = _contact_view(today, window, settings.service_level_variant)
         view.update(
+            service_level_goal_pct=settings.service_level_goal_pct,
+            service_level_threshold_s=settings.service_level_threshold_s,
             waiting=waiting,
             longest_wait_s=float(self.longest_wait_s(queue_id, now)),
             estimated_wait_s=_plain(self.estimated_wait_s(queue_id, waiting + 1)),
