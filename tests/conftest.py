@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from omnidesk.app import create_app
@@ -140,6 +141,7 @@ class Api:
 
     client: httpx.AsyncClient
     db: Database
+    app: FastAPI
 
     async def login(self, tenant: str, email: str, password: str = PASSWORD) -> dict[str, str]:
         """Log in and return the Authorization header."""
@@ -156,7 +158,7 @@ async def api(settings: Settings, clock: FixedClock) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Api(client=client, db=app.state.db)
+            yield Api(client=client, db=app.state.db, app=app)
 
 
 async def make_tenant(db: Database, slug: str, *, admin_email: str | None = None,

@@ -26,6 +26,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/customers/{customer_id}/merge"): {"other_customer_id": "{own_customer}"},
     ("post", "/api/v1/interactions/{interaction_id}/messages"): {"body": "hello"},
     ("post", "/api/v1/interactions/{interaction_id}/state"): {"state": "closed"},
+    ("post", "/api/v1/interactions/{interaction_id}/accept"): {},
+    ("post", "/api/v1/interactions/{interaction_id}/reject"): {},
     ("post", "/api/v1/channels/api/{channel_id}/messages"): {
         "customer": {"identity": {"kind": "chat", "value": "v1"}}, "text": "hi"},
 }

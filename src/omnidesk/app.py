@@ -13,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from sqlalchemy import text
 
 from omnidesk import __version__, http_errors
+from omnidesk.acd.api import router as acd_router
+from omnidesk.acd.service import AcdService
 from omnidesk.agents.api import router as agents_router
 from omnidesk.auth.api import router as auth_router
 from omnidesk.channels.api import router as channels_router
@@ -36,8 +38,8 @@ LATENCY = Histogram("omnidesk_http_request_seconds", "HTTP request latency",
                     ["method", "handler"])
 
 API_ROUTERS = (auth_router, tenants_router, users_router, agents_router, queues_router,
-               customers_router, interactions_router, channels_router, api_channel_router,
-               events_router, configuration_router, stream_router)
+               customers_router, interactions_router, acd_router, channels_router,
+               api_channel_router, events_router, configuration_router, stream_router)
 
 
 def api_router() -> APIRouter:
@@ -70,9 +72,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         settings.resolved_secret_key  # noqa: B018 - generate and persist it on first start
         bus = create_bus(settings.redis_url)
         app.state.db = Database(settings.resolved_database_url, bus, clock)
+        app.state.acd = AcdService(app.state.db)
+        await app.state.acd.start()
         try:
             yield
         finally:
+            await app.state.acd.stop()
             await app.state.db.dispose()
             await bus.close()
 

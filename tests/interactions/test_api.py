@@ -9,6 +9,7 @@ import pytest
 
 from omnidesk.customers.models import Customer
 from omnidesk.interactions.actions import create_interaction
+from tests.acd.test_service import acd_of, eventually
 from tests.conftest import Api, make_tenant
 
 
@@ -30,7 +31,7 @@ async def setup(api: Api) -> dict[str, Any]:
         interaction = await create_interaction(session, tenant_id=tenant_id, channel="chat",
                                                customer_id=customer.id, actor="test")
     return {"admin": admin, "queue": queue["id"], "agent": agent["id"],
-            "interaction": str(interaction.id)}
+            "interaction": str(interaction.id), "tenant_id": str(tenant_id)}
 
 
 async def _move(api: Api, setup: dict[str, Any], **change: Any) -> Any:
@@ -40,11 +41,16 @@ async def _move(api: Api, setup: dict[str, Any], **change: Any) -> Any:
 
 async def test_an_interaction_walks_its_whole_life_with_one_event_per_step(
         api: Api, setup: dict[str, Any]) -> None:
-    steps = [{"state": "queued", "queue_id": setup["queue"]}, {"state": "offered"},
-             {"state": "connected", "agent_id": setup["agent"]}, {"state": "on_hold"},
-             {"state": "connected"}, {"state": "wrap_up"},
-             {"state": "closed", "disposition": "order-status", "resolved": True}]
-    for step in steps:
+    await acd_of(api).desktop_opened(uuid.UUID(setup["tenant_id"]), uuid.UUID(setup["agent"]))
+    await api.client.put(f"/api/v1/agents/{setup['agent']}/state", headers=setup["admin"],
+                         json={"state": "available"})
+    assert (await _move(api, setup, state="queued", queue_id=setup["queue"])).status_code == 200
+    await eventually(lambda: _state_is(api, setup, "offered"), "the router's offer")
+    accepted = await api.client.post(f"/api/v1/interactions/{setup['interaction']}/accept",
+                                     headers=setup["admin"])
+    assert accepted.status_code == 200, accepted.text
+    for step in ({"state": "on_hold"}, {"state": "connected"}, {"state": "wrap_up"},
+                 {"state": "closed", "disposition": "order-status", "resolved": True}):
         response = await _move(api, setup, **step)
         assert response.status_code == 200, response.text
     final = response.json()
@@ -52,11 +58,17 @@ async def test_an_interaction_walks_its_whole_life_with_one_event_per_step(
     events = (await api.client.get("/api/v1/events", headers=setup["admin"])).json()
     mine = [e for e in events if e["subject"] == setup["interaction"]]
     assert [e["type"] for e in mine] == [
-        "interaction.created", "interaction.queued", "interaction.offered",
+        "interaction.created", "interaction.queued", "offer.created", "offer.accepted",
         "interaction.connected", "interaction.held", "interaction.resumed",
         "interaction.wrap_up_started", "interaction.closed"]
     assert mine[-1]["payload"]["disposition"] == "order-status"
     assert mine[-1]["payload"]["resolved"] is True
+
+
+async def _state_is(api: Api, setup: dict[str, Any], state: str) -> bool:
+    response = await api.client.get(f"/api/v1/interactions/{setup['interaction']}",
+                                    headers=setup["admin"])
+    return bool(response.json()["state"] == state)
 
 
 async def test_an_invalid_transition_is_409_and_changes_nothing(

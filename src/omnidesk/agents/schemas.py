@@ -9,11 +9,12 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from omnidesk.agents.models import AgentState
+from omnidesk.queues.schemas import MediaChannel
 from omnidesk.schemas import Name, ReadModel, WriteModel
 
 Proficiency = Annotated[int, Field(ge=1, le=5)]
-CHANNEL_KINDS = frozenset({"voice", "chat", "email", "sms", "whatsapp", "telegram", "messenger",
-                           "api", "video"})
+# Capacity is per media channel (what a queue holds), not per provider.
+MEDIA_CHANNELS = frozenset(channel.value for channel in MediaChannel)
 
 
 class SkillCreate(WriteModel):
@@ -50,9 +51,9 @@ class SkillLevel(WriteModel):
 
 
 def _known_channels(capacity: dict[str, int]) -> dict[str, int]:
-    unknown = sorted(set(capacity) - CHANNEL_KINDS)
+    unknown = sorted(set(capacity) - MEDIA_CHANNELS)
     if unknown:
-        known = ", ".join(sorted(CHANNEL_KINDS))
+        known = ", ".join(sorted(MEDIA_CHANNELS))
         raise ValueError(f"unknown channel {unknown[0]!r}; known: {known}")
     return capacity
 

@@ -33,7 +33,8 @@ async def _names(session: AsyncSession, model: type[Skill] | type[Team] | type[Q
 def queue_spec(queue: Queue, skill_names: dict[uuid.UUID, str]) -> QueueCreate:
     """A queue row as its center-file entry."""
     return QueueCreate.model_validate({
-        "name": queue.name, "priority": queue.priority, "strategy": queue.strategy,
+        "name": queue.name, "channel": queue.channel, "priority": queue.priority,
+        "strategy": queue.strategy,
         "service_level_seconds": queue.service_level_seconds,
         "service_level_goal_pct": queue.service_level_goal_pct,
         "short_abandon_seconds": queue.short_abandon_seconds,

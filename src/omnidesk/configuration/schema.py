@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
-from omnidesk.agents.schemas import CHANNEL_KINDS, Proficiency
+from omnidesk.agents.schemas import MEDIA_CHANNELS, Proficiency
 from omnidesk.queues.schemas import QueueCreate
 from omnidesk.schemas import Name, Slug, TimeZoneName, WriteModel
 from omnidesk.users.models import Role
@@ -39,7 +39,7 @@ class AgentSpec(WriteModel):
 
     @model_validator(mode="after")
     def _known_channels(self) -> AgentSpec:
-        unknown = sorted(set(self.capacity) - CHANNEL_KINDS)
+        unknown = sorted(set(self.capacity) - MEDIA_CHANNELS)
         if unknown:
             raise ValueError(f"capacity: unknown channel {unknown[0]!r}")
         return self

@@ -61,19 +61,25 @@ class EventBus(Protocol):
 
     def subscribe(self, tenant_id: uuid.UUID) -> AbstractAsyncContextManager[Subscription]: ...
 
+    def subscribe_all(self) -> AbstractAsyncContextManager[Subscription]: ...
+
     async def close(self) -> None: ...
 
 
+ALL_TENANTS = None
+
+
 class FanOut:
-    """The subscriptions of this process, by tenant."""
+    """The subscriptions of this process, by tenant (ALL_TENANTS: every tenant's events)."""
 
     def __init__(self) -> None:
-        self._subscriptions: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
+        self._subscriptions: dict[uuid.UUID | None, set[Subscription]] = defaultdict(set)
 
     def deliver(self, record: EventRecord) -> None:
-        """Hand an event to every subscription of its tenant."""
-        for subscription in tuple(self._subscriptions.get(record.tenant_id, ())):
-            subscription.offer(record)
+        """Hand an event to every subscription of its tenant and to the all-tenant ones."""
+        for key in (record.tenant_id, ALL_TENANTS):
+            for subscription in tuple(self._subscriptions.get(key, ())):
+                subscription.offer(record)
 
     def mark_gap_everywhere(self) -> None:
         """Tell every subscription that events may have been lost."""
@@ -82,7 +88,7 @@ class FanOut:
                 subscription.mark_gap()
 
     @asynccontextmanager
-    async def subscribe(self, tenant_id: uuid.UUID) -> AsyncIterator[Subscription]:
+    async def subscribe(self, tenant_id: uuid.UUID | None) -> AsyncIterator[Subscription]:
         """A subscription for the duration of the block."""
         subscription = Subscription()
         self._subscriptions[tenant_id].add(subscription)
@@ -106,6 +112,9 @@ class InProcessBus:
     def subscribe(self, tenant_id: uuid.UUID) -> AbstractAsyncContextManager[Subscription]:
         return self._fan_out.subscribe(tenant_id)
 
+    def subscribe_all(self) -> AbstractAsyncContextManager[Subscription]:
+        return self._fan_out.subscribe(ALL_TENANTS)
+
     async def close(self) -> None:
         return None
 
@@ -122,8 +131,14 @@ class RedisBus:
     async def publish(self, record: EventRecord) -> None:
         await self._redis.publish(CHANNEL_PREFIX + str(record.tenant_id), record.dumps())
 
+    def subscribe(self, tenant_id: uuid.UUID) -> AbstractAsyncContextManager[Subscription]:
+        return self._subscribe(tenant_id)
+
+    def subscribe_all(self) -> AbstractAsyncContextManager[Subscription]:
+        return self._subscribe(ALL_TENANTS)
+
     @asynccontextmanager
-    async def subscribe(self, tenant_id: uuid.UUID) -> AsyncIterator[Subscription]:
+    async def _subscribe(self, tenant_id: uuid.UUID | None) -> AsyncIterator[Subscription]:
         if self._reader is None:
             self._reader = asyncio.create_task(self._read_forever())
         await self._listening.wait()

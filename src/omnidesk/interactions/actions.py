@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,7 @@ S = InteractionState
 EVENT_OF_STATE = {
     S.SELF_SERVICE: "interaction.self_service_started",
     S.QUEUED: "interaction.queued",
-    S.OFFERED: "interaction.offered",
+    S.OFFERED: "offer.created",
     S.CONNECTED: "interaction.connected",
     S.ON_HOLD: "interaction.held",
     S.WRAP_UP: "interaction.wrap_up_started",
@@ -94,19 +95,23 @@ async def _check_targets(session: AsyncSession, interaction: Interaction,
 def _event_type(previous: InteractionState, target: InteractionState) -> str:
     if previous is S.ON_HOLD and target is S.CONNECTED:
         return "interaction.resumed"
+    if previous is S.OFFERED and target is S.QUEUED:
+        return "interaction.requeued"  # back in line, not a new queue entry
     return EVENT_OF_STATE[target]
 
 
 def _stamp(interaction: Interaction, target: InteractionState, change: StateChange,
-           now: Any) -> None:
+           now: datetime) -> None:
     if change.queue_id is not None:
         interaction.queue_id = change.queue_id
     if change.agent_id is not None:
         interaction.agent_id = change.agent_id
     if change.priority is not None:
         interaction.priority = change.priority
-    if target is S.QUEUED and interaction.state is not S.OFFERED:
-        interaction.queued_at = now
+    if target is S.QUEUED:
+        interaction.agent_id = None  # a waiting contact has no agent
+        if interaction.state not in (S.OFFERED, S.QUEUED):
+            interaction.queued_at = now  # a requeue or an overflow keeps its place
     if target is S.CONNECTED and interaction.connected_at is None:
         interaction.connected_at = now
     if target in (S.CLOSED, S.ABANDONED):
@@ -114,8 +119,10 @@ def _stamp(interaction: Interaction, target: InteractionState, change: StateChan
 
 
 async def change_state(session: AsyncSession, interaction: Interaction, change: StateChange, *,
-                       actor: str) -> Interaction:
-    """Move the interaction to a new state, if the state machine allows it, and record it."""
+                       actor: str, event_type: str | None = None,
+                       details: dict[str, Any] | None = None) -> Interaction:
+    """Move the interaction to a new state, if the state machine allows it, and record it
+    (as `event_type` when the caller knows better, e.g. offer.timed_out, with `details`)."""
     previous = interaction.state
     target = check_transition(previous, change.state)
     await _check_targets(session, interaction, change)
@@ -131,6 +138,7 @@ async def change_state(session: AsyncSession, interaction: Interaction, change: 
     }
     if target is S.CLOSED:
         payload |= {"resolved": bool(change.resolved), "disposition": change.disposition}
-    await record(session, tenant_id=interaction.tenant_id, type=_event_type(previous, target),
-                 subject=interaction.id, payload=payload, actor=actor)
+    await record(session, tenant_id=interaction.tenant_id,
+                 type=event_type or _event_type(previous, target), subject=interaction.id,
+                 payload=payload | (details or {}), actor=actor)
     return interaction

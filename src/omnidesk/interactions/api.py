@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from omnidesk.auth.principal import EVERYONE
 from omnidesk.deps import DbDep, PrincipalDep
+from omnidesk.errors import Conflict
 from omnidesk.interactions import actions, service
 from omnidesk.interactions.models import Interaction, Message
 from omnidesk.interactions.schemas import (
@@ -86,9 +87,13 @@ async def post_message(
 async def change_state(
     interaction_id: uuid.UUID, change: StateChange, db: DbDep, principal: PrincipalDep,
 ) -> Interaction:
-    """Move the interaction to another state; an invalid transition is 409."""
+    """Move the interaction to another state; an invalid transition is 409. Offers belong to
+    the router: they are answered with /accept and /reject, not here."""
     principal.require(*EVERYONE)
     async with db.write() as session:
         interaction = await get_in_tenant(session, Interaction, interaction_id,
                                           tenant_id=principal.tenant_id, what="interaction")
+        if InteractionState.OFFERED in (change.state, interaction.state):
+            raise Conflict("offers are made by the router and answered with "
+                           "/accept or /reject", field="state")
         return await actions.change_state(session, interaction, change, actor=principal.actor)

@@ -21,6 +21,7 @@ class Queue(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(16), default="chat")
     priority: Mapped[int] = mapped_column(default=0)
     strategy: Mapped[str] = mapped_column(String(32), default="longest_idle")
     service_level_seconds: Mapped[int] = mapped_column(default=20)

@@ -25,6 +25,17 @@ class Strategy(enum.StrEnum):
     MOST_SKILLED = "most_skilled"
 
 
+class MediaChannel(enum.StrEnum):
+    """The kind of work a queue holds; agent capacity is counted per media channel."""
+
+    VOICE = "voice"
+    VIDEO = "video"
+    CHAT = "chat"
+    MESSAGING = "messaging"
+    SOCIAL = "social"
+    EMAIL = "email"
+
+
 class RequiredSkill(WriteModel):
     """A skill the queue requires, with the minimum proficiency."""
 
@@ -45,6 +56,7 @@ def _check_hours(hours: OpeningHours) -> OpeningHours:
 class QueueSettings(WriteModel):
     """Everything configurable on a queue (all optional on update)."""
 
+    channel: MediaChannel | None = None
     priority: Annotated[int, Field(ge=0, le=100)] | None = None
     strategy: Strategy | None = None
     service_level_seconds: Annotated[int, Field(ge=1, le=86_400)] | None = None
@@ -86,6 +98,7 @@ class QueueRead(ReadModel):
 
     id: uuid.UUID
     name: str
+    channel: str
     priority: int
     strategy: str
     service_level_seconds: int

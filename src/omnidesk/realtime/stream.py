@@ -14,11 +14,14 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select
 
+from omnidesk.acd.service import AcdService
+from omnidesk.agents.service import agent_for_user
 from omnidesk.auth.principal import Principal
 from omnidesk.config import Settings
 from omnidesk.db import Database
@@ -108,6 +111,25 @@ async def _follow(cursor: EventCursor, live: Subscription) -> None:
         await cursor.deliver(record)
 
 
+@contextlib.asynccontextmanager
+async def _desktop(websocket: WebSocket, principal: Principal) -> AsyncIterator[None]:
+    """While an agent's stream is open, the router counts their desktop as connected."""
+    db: Database = websocket.app.state.db
+    acd: AcdService = websocket.app.state.acd
+    agent = None
+    if principal.user_id is not None:
+        async with db.read() as session:
+            agent = await agent_for_user(session, tenant_id=principal.tenant_id,
+                                         user_id=principal.user_id)
+    if agent is not None:
+        await acd.desktop_opened(principal.tenant_id, agent.id)
+    try:
+        yield
+    finally:
+        if agent is not None:
+            await acd.desktop_closed(principal.tenant_id, agent.id)
+
+
 @router.websocket("/stream")
 async def event_stream(websocket: WebSocket) -> None:
     """The tenant's events: replay after `since`, then live, in order, without gaps."""
@@ -126,7 +148,7 @@ async def event_stream(websocket: WebSocket) -> None:
             await websocket.close(CLOSE_BAD_REQUEST)
         return
     cursor = EventCursor(db, websocket, principal.tenant_id, since)
-    async with db.bus.subscribe(principal.tenant_id) as live:
+    async with _desktop(websocket, principal), db.bus.subscribe(principal.tenant_id) as live:
         await websocket.send_text(json.dumps(
             {"type": "ready", "tenant_seq": await _tenant_seq(db, principal.tenant_id)}))
         await cursor.catch_up()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 14:34:25.028965
+Create Date: 2026-11-25 14:47:46.784253
 """
 
 from __future__ import annotations
@@ -149,6 +149,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("strategy", sa.String(length=32), nullable=False),
         sa.Column("service_level_seconds", sa.Integer(), nullable=False),

@@ -1,0 +1,65 @@
+"""Agents accept or reject the offers the ACD makes them."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+
+from omnidesk.acd.service import AcdService
+from omnidesk.agents.service import agent_for_user
+from omnidesk.auth.principal import EVERYONE, Principal
+from omnidesk.db import Database
+from omnidesk.deps import DbDep, PrincipalDep
+from omnidesk.errors import Conflict, Forbidden
+from omnidesk.interactions.models import Interaction
+from omnidesk.interactions.schemas import InteractionRead
+from omnidesk.interactions.states import InteractionState
+from omnidesk.scoping import get_in_tenant
+
+router = APIRouter(prefix="/interactions", tags=["routing"])
+
+
+async def _my_offer(db: Database, principal: Principal,
+                    interaction_id: uuid.UUID) -> tuple[Interaction, uuid.UUID]:
+    """The interaction and the caller's agent id, if the caller holds its live offer."""
+    principal.require(*EVERYONE)
+    if principal.user_id is None:
+        raise Forbidden("only an agent can answer an offer")
+    async with db.read() as session:
+        interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                          tenant_id=principal.tenant_id, what="interaction")
+        agent = await agent_for_user(session, tenant_id=principal.tenant_id,
+                                     user_id=principal.user_id)
+    if agent is None:
+        raise Forbidden("only an agent can answer an offer")
+    if interaction.state is not InteractionState.OFFERED or interaction.agent_id != agent.id:
+        raise Conflict("there is no live offer of this interaction to you", field="state")
+    return interaction, agent.id
+
+
+async def _read(db: Database, interaction_id: uuid.UUID) -> Interaction:
+    async with db.read() as session:
+        row = await session.get(Interaction, interaction_id)
+    assert row is not None
+    return row
+
+
+@router.post("/{interaction_id}/accept", response_model=InteractionRead)
+async def accept_offer(interaction_id: uuid.UUID, request: Request, db: DbDep,
+                       principal: PrincipalDep) -> Interaction:
+    """Take the interaction offered to you; 409 when the offer is gone (timed out)."""
+    interaction, agent_id = await _my_offer(db, principal, interaction_id)
+    acd: AcdService = request.app.state.acd
+    await acd.accept(interaction, agent_id, actor=principal.actor)
+    return await _read(db, interaction_id)
+
+
+@router.post("/{interaction_id}/reject", response_model=InteractionRead)
+async def reject_offer(interaction_id: uuid.UUID, request: Request, db: DbDep,
+                       principal: PrincipalDep) -> Interaction:
+    """Decline the interaction offered to you; it goes to the next agent."""
+    interaction, agent_id = await _my_offer(db, principal, interaction_id)
+    acd: AcdService = request.app.state.acd
+    await acd.reject(interaction, agent_id, actor=principal.actor)
+    return await _read(db, interaction_id)

@@ -1,0 +1,199 @@
+"""The ACD inside the server: offers over the event log, accept, reject, time-out, rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from omnidesk.acd.service import AcdService
+from omnidesk.clock import FixedClock
+from tests.channels.test_api_channel import message, signed
+from tests.conftest import PASSWORD, Api, make_tenant
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str,
+                     seconds: float = 5.0) -> None:
+    """Wait until the background ACD has done what the check looks for."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def center(api: Api) -> dict[str, Any]:
+    """Tenant acme: queue support (english ≥ 2), agents alice and bob, an API channel."""
+    tenant_id = await make_tenant(api.db, "acme", admin_email="admin@acme.example")
+    admin = await api.login("acme", "admin@acme.example")
+
+    async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await api.client.post(f"/api/v1{path}", headers=admin, json=body)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    await post("/skills", {"name": "english"})
+    queue = await post("/queues", {"name": "support", "channel": "chat",
+                                   "offer_timeout_seconds": 20,
+                                   "skills": [{"skill": "english", "min_proficiency": 2}]})
+    agents = {}
+    for name in ("alice", "bob"):
+        user = await post("/users", {"email": f"{name}@acme.example", "name": name.title(),
+                                     "role": "agent", "password": PASSWORD})
+        agent = await post("/agents", {"user_id": user["id"],
+                                       "skills": [{"skill": "english", "proficiency": 4}]})
+        agents[name] = {"id": agent["id"], "headers": await api.login(
+            "acme", f"{name}@acme.example")}
+    channel = await post("/channels", {"kind": "api", "name": "crm", "default_queue": "support"})
+    return {"tenant_id": tenant_id, "admin": admin, "queue": queue["id"], "agents": agents,
+            "channel": channel}
+
+
+def acd_of(api: Api) -> AcdService:
+    """The app's ACD."""
+    acd: AcdService = api.app.state.acd
+    return acd
+
+
+async def go_available(api: Api, center: dict[str, Any], name: str) -> None:
+    """The agent's desktop connects and they go available."""
+    agent = center["agents"][name]
+    await acd_of(api).desktop_opened(center["tenant_id"], uuid.UUID(agent["id"]))
+    response = await api.client.put(f"/api/v1/agents/{agent['id']}/state",
+                                    headers=agent["headers"], json={"state": "available"})
+    assert response.status_code == 200
+
+
+async def post_contact(api: Api, center: dict[str, Any], clock: FixedClock,
+                       phone: str = "+14155550134") -> str:
+    raw, headers = signed(message(phone=phone), clock, secret=center["channel"]["secret"])
+    response = await api.client.post(
+        f"/api/v1/channels/api/{center['channel']['id']}/messages", content=raw, headers=headers)
+    assert response.status_code == 202, response.text
+    return str(response.json()["interaction_id"])
+
+
+async def interaction(api: Api, center: dict[str, Any], interaction_id: str) -> dict[str, Any]:
+    response = await api.client.get(f"/api/v1/interactions/{interaction_id}",
+                                    headers=center["admin"])
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def offered_to(api: Api, center: dict[str, Any], interaction_id: str, name: str) -> None:
+    async def check() -> bool:
+        row = await interaction(api, center, interaction_id)
+        return bool(row["state"] == "offered" and row["agent_id"] == center["agents"][name]["id"])
+
+    await eventually(check, f"an offer to {name}")
+
+
+async def event_types(api: Api, center: dict[str, Any], subject: str) -> list[str]:
+    events = (await api.client.get("/api/v1/events", headers=center["admin"])).json()
+    return [e["type"] for e in events if e["subject"] == subject]
+
+
+async def test_a_queued_contact_is_offered_to_an_available_agent_who_accepts(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    await go_available(api, center, "alice")
+    contact = await post_contact(api, center, clock)
+    await offered_to(api, center, contact, "alice")
+    clock.advance(3)
+    accepted = await api.client.post(f"/api/v1/interactions/{contact}/accept",
+                                     headers=center["agents"]["alice"]["headers"])
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["state"] == "connected"
+    assert await event_types(api, center, contact) == [
+        "interaction.created", "message.created", "interaction.queued", "offer.created",
+        "offer.accepted", "interaction.connected"]
+
+
+async def test_no_offer_goes_to_an_agent_without_a_desktop_or_not_available(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    bob = center["agents"]["bob"]
+    await api.client.put(f"/api/v1/agents/{bob['id']}/state", headers=bob["headers"],
+                         json={"state": "available"})  # available, but no desktop open
+    contact = await post_contact(api, center, clock)
+    await asyncio.sleep(0.3)
+    assert (await interaction(api, center, contact))["state"] == "queued"
+    await go_available(api, center, "alice")
+    await offered_to(api, center, contact, "alice")
+
+
+async def test_a_rejected_offer_goes_to_the_next_agent_and_a_timeout_re_offers(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    await go_available(api, center, "alice")
+    clock.advance(1)
+    await go_available(api, center, "bob")
+    contact = await post_contact(api, center, clock)
+    await offered_to(api, center, contact, "alice")  # longest idle first
+    rejected = await api.client.post(f"/api/v1/interactions/{contact}/reject",
+                                     headers=center["agents"]["alice"]["headers"])
+    assert rejected.status_code == 200, rejected.text
+    await offered_to(api, center, contact, "bob")
+    clock.advance(21)  # bob lets the offer time out: he goes to "missed"
+    await offered_to(api, center, contact, "alice")
+    bob = (await api.client.get(f"/api/v1/agents/{center['agents']['bob']['id']}",
+                                headers=center["admin"])).json()
+    assert bob["state"] == "missed"
+    late = await api.client.post(f"/api/v1/interactions/{contact}/accept",
+                                 headers=center["agents"]["bob"]["headers"])
+    assert late.status_code == 409
+    assert await event_types(api, center, contact) == [
+        "interaction.created", "message.created", "interaction.queued", "offer.created",
+        "offer.rejected", "offer.created", "offer.timed_out", "offer.created"]
+    row = await interaction(api, center, contact)
+    assert row["queued_at"].startswith("2026-11-25T09:00:01")  # requeues keep the wait clock
+
+
+async def test_only_the_offered_agent_may_answer_an_offer(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    await go_available(api, center, "alice")
+    contact = await post_contact(api, center, clock)
+    await offered_to(api, center, contact, "alice")
+    for who in (center["agents"]["bob"]["headers"], center["admin"]):
+        response = await api.client.post(f"/api/v1/interactions/{contact}/accept", headers=who)
+        assert response.status_code in (403, 409), response.text
+    manual = await api.client.post(f"/api/v1/interactions/{contact}/state",
+                                   headers=center["admin"],
+                                   json={"state": "connected",
+                                         "agent_id": center["agents"]["bob"]["id"]})
+    assert manual.status_code == 409
+
+
+async def test_capacity_is_freed_when_the_contact_closes(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    await api.client.patch(f"/api/v1/agents/{center['agents']['alice']['id']}",
+                           headers=center["admin"], json={"capacity": {"chat": 1}})
+    await go_available(api, center, "alice")
+    first = await post_contact(api, center, clock, phone="+14155550101")
+    await offered_to(api, center, first, "alice")
+    await api.client.post(f"/api/v1/interactions/{first}/accept",
+                          headers=center["agents"]["alice"]["headers"])
+    second = await post_contact(api, center, clock, phone="+14155550102")
+    await asyncio.sleep(0.3)
+    assert (await interaction(api, center, second))["state"] == "queued"  # alice is full
+    for state in ("wrap_up", "closed"):
+        clock.advance(60)
+        response = await api.client.post(f"/api/v1/interactions/{first}/state",
+                                         headers=center["agents"]["alice"]["headers"],
+                                         json={"state": state, "resolved": True})
+        assert response.status_code == 200, response.text
+    await offered_to(api, center, second, "alice")
+
+
+async def test_the_engine_is_rebuilt_from_the_database_in_the_original_order(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    contacts = []
+    for index in range(3):
+        contacts.append(await post_contact(api, center, clock, phone=f"+1415555020{index}"))
+        clock.advance(5)
+    fresh = AcdService(api.db)
+    router = await fresh.router(center["tenant_id"])
+    now = fresh.now()
+    waiting = router.engine.waiting(center["queue"], now)
+    assert [w.interaction_id for w in waiting] == contacts
+    assert [round(w.waited_s) for w in waiting] == [15, 10, 5]
