@@ -2,6 +2,7 @@
 
 Protocol (JSON text frames):
   client → {"type": "auth", "token": "<access token or API key>", "since": <last seq seen>}
+           ("since" left out or null: only events from now on)
   server → {"type": "ready", "tenant_seq": <current seq>}
   server → {"type": "event", "event": {seq, type, subject, payload, occurred_at, actor}} …
   client → {"type": "ping"}   server → {"type": "pong"}
@@ -77,13 +78,13 @@ class EventCursor:
 
 
 async def _authenticate(websocket: WebSocket, db: Database,
-                        settings: Settings) -> tuple[Principal, int]:
+                        settings: Settings) -> tuple[Principal, int | None]:
     message = json.loads(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS))
     if not isinstance(message, dict) or message.get("type") != "auth":
         raise ValueError('the first message must be {"type": "auth", ...}')
-    since = message.get("since", 0)
-    if not isinstance(since, int) or since < 0:
-        raise ValueError("since must be a non-negative integer")
+    since = message.get("since")
+    if since is not None and (not isinstance(since, int) or since < 0):
+        raise ValueError("since must be a non-negative integer or null")
     principal = await authenticate(db, settings, str(message.get("token", "")))
     return principal, since
 
@@ -147,10 +148,11 @@ async def event_stream(websocket: WebSocket) -> None:
             await websocket.send_text(json.dumps({"type": "error", "error": str(error)}))
             await websocket.close(CLOSE_BAD_REQUEST)
         return
-    cursor = EventCursor(db, websocket, principal.tenant_id, since)
     async with _desktop(websocket, principal), db.bus.subscribe(principal.tenant_id) as live:
-        await websocket.send_text(json.dumps(
-            {"type": "ready", "tenant_seq": await _tenant_seq(db, principal.tenant_id)}))
+        tenant_seq = await _tenant_seq(db, principal.tenant_id)
+        cursor = EventCursor(db, websocket, principal.tenant_id,
+                             tenant_seq if since is None else since)
+        await websocket.send_text(json.dumps({"type": "ready", "tenant_seq": tenant_seq}))
         await cursor.catch_up()
         tasks = [asyncio.create_task(_follow(cursor, live)),
                  asyncio.create_task(_answer_pings(websocket))]
