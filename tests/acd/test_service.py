@@ -197,3 +197,53 @@ async def test_the_engine_is_rebuilt_from_the_database_in_the_original_order(
     waiting = router.engine.waiting(center["queue"], now)
     assert [w.interaction_id for w in waiting] == contacts
     assert [round(w.waited_s) for w in waiting] == [15, 10, 5]
+
+
+async def test_a_contact_overflows_to_another_queue_after_its_escalation_step(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    admin = center["admin"]
+    await api.client.post("/api/v1/skills", headers=admin, json={"name": "german"})
+    await api.client.post("/api/v1/queues", headers=admin, json={"name": "german-desk",
+                          "skills": [{"skill": "german", "min_proficiency": 3}],
+                          "escalation": [{"after_seconds": 30, "overflow_to": "support"}]})
+    german = await api.client.post("/api/v1/channels", headers=admin, json={
+        "kind": "api", "name": "de", "default_queue": "german-desk"})
+    await go_available(api, center, "alice")  # english only
+    contact = await post_contact(api, {**center, "channel": german.json()}, clock)
+    await asyncio.sleep(0.3)
+    assert (await interaction(api, center, contact))["state"] == "queued"
+    clock.advance(31)
+    await offered_to(api, center, contact, "alice")
+    row = await interaction(api, center, contact)
+    assert row["queue_id"] == center["queue"]
+    types = await event_types(api, center, contact)
+    assert types[-3:] == ["interaction.escalated", "interaction.queued", "offer.created"]
+
+
+async def test_a_contact_that_waits_too_long_gets_the_configured_outcome(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    response = await api.client.patch(f"/api/v1/queues/{center['queue']}",
+                                      headers=center["admin"], json={
+        "max_wait_seconds": 120,
+        "outcomes": {"max_wait": {"kind": "message_then_end",
+                                  "message": "Sorry, everyone is busy."}}})
+    assert response.status_code == 200, response.text
+    contact = await post_contact(api, center, clock)
+    clock.advance(121)
+
+    async def closed() -> bool:
+        return bool((await interaction(api, center, contact))["state"] == "closed")
+
+    await eventually(closed, "the max-wait outcome")
+    messages = (await api.client.get(f"/api/v1/interactions/{contact}/messages",
+                                     headers=center["admin"])).json()
+    assert [(m["author_kind"], m["body"]) for m in messages][-1] == (
+        "system", "Sorry, everyone is busy.")
+
+
+async def test_escalation_must_name_things_that_exist(api: Api, center: dict[str, Any]) -> None:
+    response = await api.client.patch(f"/api/v1/queues/{center['queue']}",
+                                      headers=center["admin"], json={
+        "escalation": [{"after_seconds": 10, "overflow_to": "nowhere"}]})
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "escalation[0].overflow_to"

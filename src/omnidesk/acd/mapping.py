@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, time
+from typing import Any
 
 from omnidesk.agents.models import Agent
 from omnidesk.queues.models import Queue
@@ -12,7 +14,10 @@ from omnidesk.queues.schemas import WEEKDAYS
 from omnidesk.routing import (
     AgentConfig,
     BusinessHours,
+    EscalationStep,
     OpenWindow,
+    Outcome,
+    OutcomeKind,
     QueueConfig,
     QueueMembership,
     Requirement,
@@ -35,14 +40,45 @@ def business_hours(queue: Queue) -> BusinessHours | None:
                          holidays=frozenset(date.fromisoformat(day) for day in queue.holidays))
 
 
-def queue_config(queue: Queue, skill_names: Mapping[uuid.UUID, str]) -> QueueConfig:
+def _outcome(spec: Mapping[str, Any] | None) -> Outcome:
+    spec = spec or {}
+    return Outcome(kind=OutcomeKind(spec.get("kind", OutcomeKind.DISCONNECT)),
+                   message=str(spec.get("message", "")))
+
+
+def _step(step: Mapping[str, Any], names: Names) -> EscalationStep:
+    overflow = step.get("overflow_to")
+    return EscalationStep(
+        after_s=float(step["after_seconds"]),
+        lower_proficiency_by=int(step.get("lower_proficiency_by", 0)),
+        drop_skills=frozenset(step.get("drop_skills", ())),
+        add_teams=frozenset(str(names.teams[team]) for team in step.get("add_teams", ())),
+        overflow_to=str(names.queues[overflow]) if overflow else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """A tenant's names → ids, to resolve what queues refer to by name."""
+
+    skills: Mapping[uuid.UUID, str]
+    queues: Mapping[str, uuid.UUID]
+    teams: Mapping[str, uuid.UUID]
+
+
+def queue_config(queue: Queue, names: Names) -> QueueConfig:
     """The engine's view of a queue."""
+    outcomes = queue.outcomes or {}
     return QueueConfig(
         queue_id=str(queue.id), channel=queue.channel,
-        requirement=Requirement(skills={skill_names[s.skill_id]: s.min_proficiency
+        requirement=Requirement(skills={names.skills[s.skill_id]: s.min_proficiency
                                         for s in queue.required_skills}),
-        strategy=StrategyName(queue.strategy), offer_timeout_s=float(queue.offer_timeout_seconds),
-        hours=business_hours(queue))
+        strategy=StrategyName(queue.strategy), ageing_per_s=queue.ageing_per_second,
+        offer_timeout_s=float(queue.offer_timeout_seconds),
+        escalation=tuple(_step(step, names) for step in queue.escalation),
+        max_wait_s=float(queue.max_wait_seconds) if queue.max_wait_seconds else None,
+        max_wait_outcome=_outcome(outcomes.get("max_wait")),
+        max_size=queue.max_size, full_outcome=_outcome(outcomes.get("full")),
+        hours=business_hours(queue), closed_outcome=_outcome(outcomes.get("closed")))
 
 
 def agent_config(agent: Agent, skill_names: Mapping[uuid.UUID, str],

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnidesk.acd.mapping import agent_config, queue_config
+from omnidesk.acd.mapping import Names, agent_config, queue_config
 from omnidesk.acd.writes import ACD_ACTOR, apply_decision
-from omnidesk.agents.models import Agent, Skill
+from omnidesk.agents.models import Agent, Skill, Team
 from omnidesk.db import Database
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
@@ -78,9 +78,14 @@ class TenantRouter:
         return True
 
 
-async def _skill_names(session: AsyncSession, tenant_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    rows = await session.execute(select(Skill.id, Skill.name).where(Skill.tenant_id == tenant_id))
-    return {skill_id: name for skill_id, name in rows}
+async def _names(session: AsyncSession, tenant_id: uuid.UUID,
+                 queues: Sequence[Queue]) -> Names:
+    skills = await session.execute(
+        select(Skill.id, Skill.name).where(Skill.tenant_id == tenant_id))
+    teams = await session.execute(select(Team.name, Team.id).where(Team.tenant_id == tenant_id))
+    return Names(skills={skill_id: name for skill_id, name in skills},
+                 queues={queue.name: queue.id for queue in queues},
+                 teams={name: team_id for name, team_id in teams})
 
 
 async def _queues(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[Queue]:
@@ -90,11 +95,11 @@ async def _queues(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[Queue
 async def _configuration(session: AsyncSession, tenant_id: uuid.UUID,
                          now: float) -> list[RoutingEvent]:
     """Queues and agents as engine events (every agent serves every queue it is skilled for)."""
-    skills = await _skill_names(session, tenant_id)
     queues = await _queues(session, tenant_id)
+    names = await _names(session, tenant_id, queues)
     agents = (await session.scalars(select(Agent).where(Agent.tenant_id == tenant_id))).all()
-    events: list[RoutingEvent] = [QueueConfigured(now, queue_config(q, skills)) for q in queues]
-    events += [AgentConfigured(now, agent_config(a, skills, queues)) for a in agents]
+    events: list[RoutingEvent] = [QueueConfigured(now, queue_config(q, names)) for q in queues]
+    events += [AgentConfigured(now, agent_config(a, names.skills, queues)) for a in agents]
     return events
 
 
@@ -203,7 +208,7 @@ class AcdService:
         now = self.now()
         kind = record.type
         if kind in ("queue.created", "queue.updated", "agent.created", "agent.updated",
-                    "skill.created"):
+                    "skill.created", "team.created"):
             async with self.db.read() as session:
                 return await _configuration(session, router.tenant_id, now)
         if kind == "agent.state_changed":

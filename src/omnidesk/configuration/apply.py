@@ -124,21 +124,31 @@ async def _apply_names(session: AsyncSession, tenant: Tenant, spec: TenantSpec,
             report.note("created", "team", tenant.slug, name)
 
 
-async def _apply_queue(session: AsyncSession, tenant: Tenant, desired: QueueCreate,
-                       current: dict[str, QueueCreate], report: ApplyReport, actor: str) -> None:
-    existing = current.get(desired.name)
-    if existing is None:
-        await queues.create_queue(session, desired, tenant_id=tenant.id, actor=actor)
-        report.note("created", "queue", tenant.slug, desired.name)
-        return
-    wanted = desired.model_dump(mode="json", exclude_unset=True)
-    if {key: value for key, value in existing.model_dump(mode="json").items()
-            if key in wanted} != wanted:
-        queue = await queue_service.find_by_name(session, tenant_id=tenant.id, name=desired.name)
-        assert queue is not None
-        await queues.update_queue(session, queue, QueueUpdate.model_validate(wanted),
-                                  actor=actor)
-        report.note("updated", "queue", tenant.slug, desired.name)
+async def _apply_queues(session: AsyncSession, tenant: Tenant, spec: TenantSpec,
+                        current: dict[str, QueueCreate], report: ApplyReport,
+                        actor: str) -> None:
+    """Create missing queues first, so that escalation steps may overflow to any of them."""
+    for desired in spec.queues:
+        if desired.name not in current:
+            await queues.create_queue(session, desired.model_copy(update={"escalation": None}),
+                                      tenant_id=tenant.id, actor=actor)
+            report.note("created", "queue", tenant.slug, desired.name)
+    for desired in spec.queues:
+        existing = current.get(desired.name)
+        full = desired.model_dump(mode="json")
+        wanted = {key: full[key] for key in desired.model_fields_set}
+        if existing is None:
+            wanted = {"escalation": full["escalation"]} if desired.escalation else {}
+        elif {key: existing.model_dump(mode="json")[key] for key in wanted} == wanted:
+            wanted = {}
+        else:
+            report.note("updated", "queue", tenant.slug, desired.name)
+        if wanted:
+            queue = await queue_service.find_by_name(session, tenant_id=tenant.id,
+                                                     name=desired.name)
+            assert queue is not None
+            await queues.update_queue(session, queue, QueueUpdate.model_validate(wanted),
+                                      actor=actor)
 
 
 async def _apply_user(session: AsyncSession, tenant: Tenant, spec: UserSpec,
@@ -212,9 +222,8 @@ async def apply_tenant(session: AsyncSession, spec: TenantSpec, report: ApplyRep
     tenant = await _ensure_tenant(session, spec, report, actor)
     current = await export_tenant(session, tenant)
     await _apply_names(session, tenant, spec, current, report, actor)
-    current_queues = {queue.name: queue for queue in current.queues}
-    for queue in spec.queues:
-        await _apply_queue(session, tenant, queue, current_queues, report, actor)
+    await _apply_queues(session, tenant, spec, {q.name: q for q in current.queues}, report,
+                        actor)
     current_users = {user.email: user for user in current.users}
     for user in spec.users:
         await _apply_user(session, tenant, user, current_users, report, actor)

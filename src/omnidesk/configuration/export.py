@@ -40,6 +40,9 @@ def queue_spec(queue: Queue, skill_names: dict[uuid.UUID, str]) -> QueueCreate:
         "short_abandon_seconds": queue.short_abandon_seconds,
         "offer_timeout_seconds": queue.offer_timeout_seconds, "timezone": queue.timezone,
         "business_hours": queue.business_hours, "holidays": queue.holidays,
+        "ageing_per_second": queue.ageing_per_second, "escalation": queue.escalation,
+        "max_wait_seconds": queue.max_wait_seconds, "max_size": queue.max_size,
+        "outcomes": queue.outcomes or None,
         "skills": [RequiredSkill(skill=skill_names[s.skill_id], min_proficiency=s.min_proficiency)
                    for s in queue.required_skills]})
 

@@ -70,6 +70,22 @@ class TenantSpec(WriteModel):
     channels: list[ChannelSpec] = []
 
 
+def _escalation_errors(index: int, queue: QueueCreate, skills: set[str], teams: set[str],
+                       queues: set[str]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for number, step in enumerate(queue.escalation or []):
+        path = ("queues", index, "escalation", number)
+        for skill in step.drop_skills:
+            if skill not in skills:
+                yield (*path, "drop_skills"), f"skill {skill!r} is not in the tenant's skills"
+        for team in step.add_teams:
+            if team not in teams:
+                yield (*path, "add_teams"), f"team {team!r} is not in the tenant's teams"
+        if step.overflow_to is not None and (step.overflow_to not in queues
+                                             or step.overflow_to == queue.name):
+            yield (*path, "overflow_to"), f"queue {step.overflow_to!r} is not another queue " \
+                "of the tenant"
+
+
 def reference_errors(tenant: TenantSpec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Names that point at nothing in the tenant: (path inside the tenant, message)."""
     skills, teams = set(tenant.skills), set(tenant.teams)
@@ -79,6 +95,7 @@ def reference_errors(tenant: TenantSpec) -> Iterator[tuple[tuple[str | int, ...]
             if required.skill not in skills:
                 yield (("queues", index, "skills", position, "skill"),
                        f"skill {required.skill!r} is not in the tenant's skills")
+        yield from _escalation_errors(index, queue, skills, teams, queues)
     for index, agent in enumerate(tenant.agents):
         for skill in agent.skills:
             if skill not in skills:

@@ -7,15 +7,32 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnidesk.agents.service import skill_ids_by_name
-from omnidesk.errors import Conflict
+from omnidesk.agents.service import skill_ids_by_name, team_id_by_name
+from omnidesk.errors import Conflict, InvalidInput
 from omnidesk.events.log import record
 from omnidesk.queues import service
 from omnidesk.queues.models import Queue, QueueSkill
 from omnidesk.queues.schemas import QueueCreate, QueueSettings, QueueUpdate
 
 
+async def _check_escalation(session: AsyncSession, queue: Queue, data: QueueSettings) -> None:
+    """Escalation steps may only name the tenant's skills, teams and other queues."""
+    for index, step in enumerate(data.escalation or []):
+        field = f"escalation[{index}]"
+        await skill_ids_by_name(session, tenant_id=queue.tenant_id, names=step.drop_skills,
+                                field=f"{field}.drop_skills")
+        for team in step.add_teams:
+            await team_id_by_name(session, tenant_id=queue.tenant_id, name=team)
+        if step.overflow_to is not None:
+            if step.overflow_to == (data.model_dump().get("name") or queue.name):
+                raise InvalidInput("a queue cannot overflow to itself",
+                                   field=f"{field}.overflow_to")
+            await service.id_by_name(session, tenant_id=queue.tenant_id, name=step.overflow_to,
+                                     field=f"{field}.overflow_to")
+
+
 async def _apply_settings(session: AsyncSession, queue: Queue, data: QueueSettings) -> None:
+    await _check_escalation(session, queue, data)
     values: dict[str, Any] = data.model_dump(exclude_none=True, exclude={"skills"}, mode="json")
     for field, value in values.items():
         setattr(queue, field, value)
@@ -36,9 +53,10 @@ async def create_queue(session: AsyncSession, data: QueueCreate, *, tenant_id: u
     """Create a queue; names are unique per tenant."""
     if await service.find_by_name(session, tenant_id=tenant_id, name=data.name):
         raise Conflict(f"queue {data.name!r} exists already", field="name")
-    queue = Queue(tenant_id=tenant_id, business_hours={}, holidays=[], required_skills=[])
-    session.add(queue)
+    queue = Queue(tenant_id=tenant_id, name=data.name, business_hours={}, holidays=[],
+                  required_skills=[], escalation=[], outcomes={})
     await _apply_settings(session, queue, data)
+    session.add(queue)
     await session.flush()
     await record(session, tenant_id=tenant_id, type="queue.created", subject=queue.id,
                  payload=_payload(data), actor=actor)

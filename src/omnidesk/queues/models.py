@@ -31,6 +31,11 @@ class Queue(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     business_hours: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     holidays: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    ageing_per_second: Mapped[float] = mapped_column(default=0.0)
+    escalation: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    max_wait_seconds: Mapped[int | None] = mapped_column(default=None)
+    max_size: Mapped[int | None] = mapped_column(default=None)
+    outcomes: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
 
     required_skills: Mapped[list[QueueSkill]] = relationship(
         cascade="all, delete-orphan", lazy="selectin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 
@@ -43,6 +43,39 @@ class RequiredSkill(WriteModel):
     min_proficiency: Annotated[int, Field(ge=1, le=5)] = 1
 
 
+class EscalationStep(WriteModel):
+    """After `after_seconds` of wait: widen who may take the contact, or move it."""
+
+    after_seconds: Annotated[int, Field(ge=1, le=86_400)]
+    lower_proficiency_by: Annotated[int, Field(ge=0, le=4)] = 0
+    drop_skills: list[Name] = []
+    add_teams: list[Name] = []
+    overflow_to: Name | None = None
+
+
+class OutcomeKind(enum.StrEnum):
+    """What happens to a contact the queue will not keep."""
+
+    MESSAGE_THEN_END = "message_then_end"
+    CALLBACK_OFFER = "callback_offer"
+    DISCONNECT = "disconnect"
+
+
+class QueueOutcomeSpec(WriteModel):
+    """An outcome with the message the customer gets."""
+
+    kind: OutcomeKind = OutcomeKind.DISCONNECT
+    message: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class QueueOutcomes(WriteModel):
+    """Outcomes when the queue is closed, full, or a contact waited too long."""
+
+    closed: QueueOutcomeSpec = QueueOutcomeSpec()
+    full: QueueOutcomeSpec = QueueOutcomeSpec()
+    max_wait: QueueOutcomeSpec = QueueOutcomeSpec()
+
+
 def _check_hours(hours: OpeningHours) -> OpeningHours:
     for day, spans in hours.items():
         if day not in WEEKDAYS:
@@ -67,6 +100,11 @@ class QueueSettings(WriteModel):
     business_hours: OpeningHours | None = None
     holidays: list[date] | None = None
     skills: list[RequiredSkill] | None = None
+    ageing_per_second: Annotated[float, Field(ge=0, le=100)] | None = None
+    escalation: list[EscalationStep] | None = None
+    max_wait_seconds: Annotated[int, Field(ge=1, le=7 * 86_400)] | None = None
+    max_size: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    outcomes: QueueOutcomes | None = None
 
     @field_validator("business_hours")
     @classmethod
@@ -109,3 +147,8 @@ class QueueRead(ReadModel):
     business_hours: dict[str, list[list[str]]]
     holidays: list[str]
     required_skills: list[QueueSkillRead]
+    ageing_per_second: float
+    escalation: list[dict[str, Any]]
+    max_wait_seconds: int | None
+    max_size: int | None
+    outcomes: dict[str, Any]

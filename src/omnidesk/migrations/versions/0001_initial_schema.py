@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 14:47:46.784253
+Create Date: 2026-11-25 14:56:12.060564
 """
 
 from __future__ import annotations
@@ -164,6 +164,19 @@ def upgrade() -> None:
         ),
         sa.Column(
             "holidays",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("ageing_per_second", sa.Double(), nullable=False),
+        sa.Column(
+            "escalation",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("max_wait_seconds", sa.Integer(), nullable=True),
+        sa.Column("max_size", sa.Integer(), nullable=True),
+        sa.Column(
+            "outcomes",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
