@@ -247,3 +247,33 @@ async def test_escalation_must_name_things_that_exist(api: Api, center: dict[str
         "escalation": [{"after_seconds": 10, "overflow_to": "nowhere"}]})
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "escalation[0].overflow_to"
+
+
+async def test_waiting_contacts_know_their_position_and_the_queue_its_live_figures(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    contacts = []
+    for index in range(3):
+        contacts.append(await post_contact(api, center, clock, phone=f"+1415555030{index}"))
+        clock.advance(10)
+    await eventually(lambda: _known(api, center, contacts[-1]), "the router to queue them")
+    positions = [(await api.client.get(f"/api/v1/interactions/{c}/position",
+                                       headers=center["admin"])).json() for c in contacts]
+    assert [p["position"] for p in positions] == [1, 2, 3]
+    assert [p["waited_s"] for p in positions] == [30, 20, 10]
+    assert all(p["estimated_wait_s"] is None for p in positions)  # nobody staffed
+    live = (await api.client.get(f"/api/v1/queues/{center['queue']}/live",
+                                 headers=center["admin"])).json()
+    assert (live["waiting"], live["longest_wait_s"], live["available_agents"]) == (3, 30, 0)
+    await go_available(api, center, "alice")
+    await offered_to(api, center, contacts[0], "alice")
+    gone = await api.client.get(f"/api/v1/interactions/{contacts[0]}/position",
+                                headers=center["admin"])
+    second = (await api.client.get(f"/api/v1/interactions/{contacts[1]}/position",
+                                   headers=center["admin"])).json()
+    assert gone.status_code == 200 and second["position"] == 2
+
+
+async def _known(api: Api, center: dict[str, Any], contact: str) -> bool:
+    response = await api.client.get(f"/api/v1/interactions/{contact}/position",
+                                    headers=center["admin"])
+    return response.status_code == 200

@@ -5,19 +5,46 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.service import agent_for_user
 from omnidesk.auth.principal import EVERYONE, Principal
 from omnidesk.db import Database
 from omnidesk.deps import DbDep, PrincipalDep
-from omnidesk.errors import Conflict, Forbidden
+from omnidesk.errors import Conflict, Forbidden, NotFound
 from omnidesk.interactions.models import Interaction
 from omnidesk.interactions.schemas import InteractionRead
 from omnidesk.interactions.states import InteractionState
+from omnidesk.queues.models import Queue
+from omnidesk.routing import UnknownRoutingObject
 from omnidesk.scoping import get_in_tenant
 
-router = APIRouter(prefix="/interactions", tags=["routing"])
+router = APIRouter(tags=["routing"])
+
+
+class Position(BaseModel):
+    """Where a waiting contact is: 1 = next; the estimate is None while nobody is staffed."""
+
+    interaction_id: str
+    queue_id: str
+    position: int
+    estimated_wait_s: float | None
+    waited_s: float
+    callback: bool
+
+
+class LiveQueue(BaseModel):
+    """A queue right now, as the router sees it."""
+
+    queue_id: str
+    in_queue: int
+    waiting: int
+    longest_wait_s: float
+    staffed_capacity: int
+    available_agents: int
+    average_handle_time_s: float
+    is_open: bool
 
 
 async def _my_offer(db: Database, principal: Principal,
@@ -45,7 +72,7 @@ async def _read(db: Database, interaction_id: uuid.UUID) -> Interaction:
     return row
 
 
-@router.post("/{interaction_id}/accept", response_model=InteractionRead)
+@router.post("/interactions/{interaction_id}/accept", response_model=InteractionRead)
 async def accept_offer(interaction_id: uuid.UUID, request: Request, db: DbDep,
                        principal: PrincipalDep) -> Interaction:
     """Take the interaction offered to you; 409 when the offer is gone (timed out)."""
@@ -55,7 +82,7 @@ async def accept_offer(interaction_id: uuid.UUID, request: Request, db: DbDep,
     return await _read(db, interaction_id)
 
 
-@router.post("/{interaction_id}/reject", response_model=InteractionRead)
+@router.post("/interactions/{interaction_id}/reject", response_model=InteractionRead)
 async def reject_offer(interaction_id: uuid.UUID, request: Request, db: DbDep,
                        principal: PrincipalDep) -> Interaction:
     """Decline the interaction offered to you; it goes to the next agent."""
@@ -63,3 +90,34 @@ async def reject_offer(interaction_id: uuid.UUID, request: Request, db: DbDep,
     acd: AcdService = request.app.state.acd
     await acd.reject(interaction, agent_id, actor=principal.actor)
     return await _read(db, interaction_id)
+
+
+@router.get("/interactions/{interaction_id}/position", response_model=Position)
+async def queue_position(interaction_id: uuid.UUID, request: Request, db: DbDep,
+                         principal: PrincipalDep) -> Position:
+    """Position in queue and estimated wait of a waiting contact (404 when not waiting)."""
+    principal.require(*EVERYONE)
+    async with db.read() as session:
+        await get_in_tenant(session, Interaction, interaction_id, tenant_id=principal.tenant_id,
+                            what="interaction")
+    acd: AcdService = request.app.state.acd
+    router_ = await acd.router(principal.tenant_id)
+    try:
+        estimate = router_.engine.wait_estimate(str(interaction_id), acd.now())
+    except UnknownRoutingObject as error:
+        raise NotFound(error.message, field="interaction_id") from error
+    return Position.model_validate(estimate, from_attributes=True)
+
+
+@router.get("/queues/{queue_id}/live", response_model=LiveQueue)
+async def live_queue(queue_id: uuid.UUID, request: Request, db: DbDep,
+                     principal: PrincipalDep) -> LiveQueue:
+    """The queue now: contacts waiting, longest wait, staffing, handle time, open or closed."""
+    principal.require(*EVERYONE)
+    async with db.read() as session:
+        await get_in_tenant(session, Queue, queue_id, tenant_id=principal.tenant_id,
+                            what="queue")
+    acd: AcdService = request.app.state.acd
+    router_ = await acd.router(principal.tenant_id)
+    return LiveQueue.model_validate(router_.engine.queue_status(str(queue_id), acd.now()),
+                                    from_attributes=True)
