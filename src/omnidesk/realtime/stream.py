@@ -6,7 +6,10 @@ Protocol (JSON text frames):
   server → {"type": "ready", "tenant_seq": <current seq>}
   server → {"type": "event", "event": {seq, type, subject, payload, occurred_at, actor}} …
   client → {"type": "ping"}   server → {"type": "pong"}
-Events arrive strictly in seq order with no gap and no duplicate, across reconnects.
+Admins and supervisors get every event of their tenant, strictly in seq order with no gap and
+no duplicate, across reconnects. An agent's stream carries only the events that concern them
+(their offers and state, and everything on the interactions they hold), in seq order, with
+nothing of theirs lost across reconnects.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -23,7 +26,7 @@ from sqlalchemy import select
 
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.service import agent_for_user
-from omnidesk.auth.principal import Principal
+from omnidesk.auth.principal import STAFF, Principal
 from omnidesk.config import Settings
 from omnidesk.db import Database
 from omnidesk.deps import authenticate
@@ -31,6 +34,7 @@ from omnidesk.errors import OmnideskError
 from omnidesk.events.bus import Subscription
 from omnidesk.events.log import events_since
 from omnidesk.events.record import EventRecord
+from omnidesk.realtime.hub import StreamHub, held_interactions
 from omnidesk.tenants.models import Tenant
 
 router = APIRouter(tags=["realtime"])
@@ -42,33 +46,41 @@ CLOSE_BAD_REQUEST = 4400
 
 
 class EventCursor:
-    """Sends a tenant's events over one socket in seq order, filling gaps from the database."""
+    """Sends events over one socket in seq order, filling gaps from the database.
 
-    def __init__(self, db: Database, websocket: WebSocket, tenant_id: uuid.UUID, since: int):
+    A staff cursor sees every event, so a skipped seq means a missed event; an agent cursor
+    sees a filtered stream, so it trusts the hub's order and fills only reported gaps.
+    """
+
+    def __init__(self, db: Database, websocket: WebSocket, tenant_id: uuid.UUID, since: int,
+                 wants: Callable[[EventRecord], bool] | None = None) -> None:
         self.db = db
         self.websocket = websocket
         self.tenant_id = tenant_id
         self.last_seq = since
+        self.wants = wants
 
     async def catch_up(self, up_to: int | None = None) -> None:
-        """Send every stored event after the last one sent (up to `up_to`)."""
+        """Send every stored event after the last one sent (up to `up_to`) that it wants."""
         while True:
             async with self.db.read() as session:
                 batch = await events_since(session, tenant_id=self.tenant_id,
                                            since=self.last_seq, up_to=up_to)
             for record in batch:
-                await self._send(record)
+                if self.wants is None or self.wants(record):
+                    await self._send(record)
+                self.last_seq = record.seq
             if len(batch) < 500:
                 return
 
     async def deliver(self, record: EventRecord | None) -> None:
-        """Send a live event, or first what came before it if the bus skipped any."""
+        """Send a live event, or first what came before it if events were lost."""
         if record is None:
             await self.catch_up()
             return
         if record.seq <= self.last_seq:
             return
-        if record.seq > self.last_seq + 1:
+        if self.wants is None and record.seq > self.last_seq + 1:
             await self.catch_up(up_to=record.seq - 1)
         await self._send(record)
 
@@ -103,32 +115,64 @@ async def _answer_pings(websocket: WebSocket) -> None:
 
 
 async def _follow(cursor: EventCursor, live: Subscription) -> None:
+    """Deliver live events; staff streams also poll the log for events written by a
+    process that shares no bus (the CLI), agent streams rely on the bus alone."""
+    poll = POLL_SECONDS if cursor.wants is None else None
     while True:
         try:
-            record = await asyncio.wait_for(live.receive(), POLL_SECONDS)
+            record = await asyncio.wait_for(live.receive(), poll)
         except TimeoutError:
-            await cursor.catch_up()  # events written by a process that shares no bus
+            await cursor.catch_up()
             continue
         await cursor.deliver(record)
 
 
+async def _agent_id(db: Database, principal: Principal) -> uuid.UUID | None:
+    if principal.user_id is None:
+        return None
+    async with db.read() as session:
+        agent = await agent_for_user(session, tenant_id=principal.tenant_id,
+                                     user_id=principal.user_id)
+    return None if agent is None else agent.id
+
+
 @contextlib.asynccontextmanager
-async def _desktop(websocket: WebSocket, principal: Principal) -> AsyncIterator[None]:
+async def _desktop(acd: AcdService, principal: Principal,
+                   agent_id: uuid.UUID | None) -> AsyncIterator[None]:
     """While an agent's stream is open, the router counts their desktop as connected."""
-    db: Database = websocket.app.state.db
-    acd: AcdService = websocket.app.state.acd
-    agent = None
-    if principal.user_id is not None:
-        async with db.read() as session:
-            agent = await agent_for_user(session, tenant_id=principal.tenant_id,
-                                         user_id=principal.user_id)
-    if agent is not None:
-        await acd.desktop_opened(principal.tenant_id, agent.id)
+    if agent_id is not None:
+        await acd.desktop_opened(principal.tenant_id, agent_id)
     try:
         yield
     finally:
-        if agent is not None:
-            await acd.desktop_closed(principal.tenant_id, agent.id)
+        if agent_id is not None:
+            await acd.desktop_closed(principal.tenant_id, agent_id)
+
+
+async def _agent_filter(db: Database, tenant_id: uuid.UUID,
+                        agent_id: str) -> Callable[[EventRecord], bool]:
+    """For catching up from the log: the agent's events, following who held what."""
+    owners = (await held_interactions(db))[tenant_id]
+    return lambda record: agent_id in owners.concerned(record)
+
+
+@contextlib.asynccontextmanager
+async def _open_stream(websocket: WebSocket, principal: Principal,
+                       since: int | None) -> AsyncIterator[tuple[EventCursor, Subscription]]:
+    """Staff: the tenant's stream. Agents: their own stream, and their desktop is online."""
+    db: Database = websocket.app.state.db
+    hub: StreamHub = websocket.app.state.hub
+    agent_id = await _agent_id(db, principal)
+    is_agent = agent_id is not None and principal.role not in STAFF
+    wants = await _agent_filter(db, principal.tenant_id, str(agent_id)) if is_agent else None
+    stream = (hub.agent_stream(principal.tenant_id, str(agent_id)) if is_agent
+              else hub.staff_stream(principal.tenant_id))
+    async with _desktop(websocket.app.state.acd, principal, agent_id), stream as live:
+        tenant_seq = await _tenant_seq(db, principal.tenant_id)
+        cursor = EventCursor(db, websocket, principal.tenant_id,
+                             tenant_seq if since is None else since, wants)
+        await websocket.send_text(json.dumps({"type": "ready", "tenant_seq": tenant_seq}))
+        yield cursor, live
 
 
 @router.websocket("/stream")
@@ -148,11 +192,7 @@ async def event_stream(websocket: WebSocket) -> None:
             await websocket.send_text(json.dumps({"type": "error", "error": str(error)}))
             await websocket.close(CLOSE_BAD_REQUEST)
         return
-    async with _desktop(websocket, principal), db.bus.subscribe(principal.tenant_id) as live:
-        tenant_seq = await _tenant_seq(db, principal.tenant_id)
-        cursor = EventCursor(db, websocket, principal.tenant_id,
-                             tenant_seq if since is None else since)
-        await websocket.send_text(json.dumps({"type": "ready", "tenant_seq": tenant_seq}))
+    async with _open_stream(websocket, principal, since) as (cursor, live):
         await cursor.catch_up()
         tasks = [asyncio.create_task(_follow(cursor, live)),
                  asyncio.create_task(_answer_pings(websocket))]

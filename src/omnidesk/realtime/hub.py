@@ -1,0 +1,132 @@
+"""Who gets which event: staff see their tenant's every event, an agent only their own.
+
+One bus subscription per process feeds every open stream. Each event is routed by index, not
+by asking every socket, so thousands of agent desktops cost nothing per event that is not
+theirs: an agent gets events about themselves (subject), events naming them
+(payload.agent_id: offers, assignments) and every event on an interaction they hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+
+from sqlalchemy import select
+
+from omnidesk.db import Database
+from omnidesk.events.bus import Subscription
+from omnidesk.events.record import EventRecord
+from omnidesk.interactions.models import Interaction
+from omnidesk.interactions.states import TERMINAL_STATES
+
+# Events after which an interaction is no longer the named agent's.
+RELEASES = frozenset({"offer.rejected", "offer.timed_out", "offer.withdrawn",
+                      "interaction.requeued", "interaction.queued", "interaction.closed",
+                      "interaction.abandoned", "interaction.transferred"})
+# Events that give an interaction to the agent in their payload.
+TAKES = frozenset({"offer.created", "interaction.connected"})
+
+
+class Owners:
+    """Which agent holds which interaction, kept up to date from the events themselves."""
+
+    def __init__(self, held: Iterable[tuple[str, str]] = ()) -> None:
+        self._agent_of: dict[str, str] = dict(held)
+
+    def concerned(self, record: EventRecord) -> set[str]:
+        """The agents this event is for; updates who holds what."""
+        named = record.payload.get("agent_id")
+        agents = {agent for agent in (named, self._agent_of.get(record.subject), record.subject)
+                  if isinstance(agent, str)}
+        if record.type in TAKES and isinstance(named, str):
+            self._agent_of[record.subject] = named
+        elif record.type in RELEASES:
+            self._agent_of.pop(record.subject, None)
+        return agents
+
+
+async def held_interactions(db: Database) -> dict[uuid.UUID, Owners]:
+    """Who holds what, per tenant: every open interaction that has an agent."""
+    query = select(Interaction.tenant_id, Interaction.id, Interaction.agent_id).where(
+        Interaction.agent_id.is_not(None), Interaction.state.not_in(TERMINAL_STATES))
+    held: dict[uuid.UUID, list[tuple[str, str]]] = defaultdict(list)
+    async with db.read() as session:
+        for tenant_id, interaction_id, agent_id in await session.execute(query):
+            held[tenant_id].append((str(interaction_id), str(agent_id)))
+    return defaultdict(Owners, {tenant: Owners(pairs) for tenant, pairs in held.items()})
+
+
+class StreamHub:
+    """Routes the bus's events to the open streams of this process."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._staff: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
+        self._agents: dict[tuple[uuid.UUID, str], set[Subscription]] = defaultdict(set)
+        self._owners: dict[uuid.UUID, Owners] = defaultdict(Owners)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Begin routing (returns once subscribed to the bus)."""
+        subscribed = asyncio.Event()
+        self._task = asyncio.create_task(self._route_forever(subscribed))
+        await subscribed.wait()
+
+    async def stop(self) -> None:
+        """Stop routing."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _route_forever(self, subscribed: asyncio.Event) -> None:
+        async with self.db.bus.subscribe_all() as live:
+            self._owners = await held_interactions(self.db)  # events since wait in `live`
+            subscribed.set()
+            while True:
+                record = await live.receive()
+                if record is None:
+                    self._everyone_lost_events()
+                    self._owners = await held_interactions(self.db)
+                else:
+                    self.route(record)
+
+    def route(self, record: EventRecord) -> None:
+        """Hand the event to the tenant's staff streams and to the agents it concerns."""
+        for subscription in self._staff.get(record.tenant_id, ()):
+            subscription.offer(record)
+        for agent in self._owners[record.tenant_id].concerned(record):
+            for subscription in self._agents.get((record.tenant_id, agent), ()):
+                subscription.offer(record)
+
+    def _everyone_lost_events(self) -> None:
+        for subscriptions in (*self._staff.values(), *self._agents.values()):
+            for subscription in subscriptions:
+                subscription.mark_gap()
+
+    @contextlib.asynccontextmanager
+    async def staff_stream(self, tenant_id: uuid.UUID) -> AsyncIterator[Subscription]:
+        """Every event of the tenant."""
+        subscription = Subscription()
+        self._staff[tenant_id].add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._staff[tenant_id].discard(subscription)
+
+    @contextlib.asynccontextmanager
+    async def agent_stream(self, tenant_id: uuid.UUID,
+                           agent_id: str) -> AsyncIterator[Subscription]:
+        """The events that concern one agent."""
+        subscription = Subscription()
+        key = (tenant_id, agent_id)
+        self._agents[key].add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._agents[key].discard(subscription)
+            if not self._agents[key]:
+                del self._agents[key]
