@@ -28,6 +28,7 @@ from omnidesk.events.api import router as events_router
 from omnidesk.events.bus import create_bus
 from omnidesk.interactions.api import router as interactions_router
 from omnidesk.queues.api import router as queues_router
+from omnidesk.realtime.hub import StreamHub
 from omnidesk.realtime.stream import router as stream_router
 from omnidesk.tenants.api import router as tenants_router
 from omnidesk.users.api import router as users_router
@@ -73,10 +74,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         bus = create_bus(settings.redis_url)
         app.state.db = Database(settings.resolved_database_url, bus, clock)
         app.state.acd = AcdService(app.state.db)
+        app.state.hub = StreamHub(app.state.db)
         await app.state.acd.start()
+        await app.state.hub.start()
         try:
             yield
         finally:
+            await app.state.hub.stop()
             await app.state.acd.stop()
             await app.state.db.dispose()
             await bus.close()
