@@ -214,32 +214,28 @@ class AcdService:
         if kind == "agent.state_changed":
             return [AgentStateChanged(now, record.subject, AgentState(record.payload["state"]),
                                       record.payload.get("reason") or "")]
-        if not kind.startswith("interaction."):
-            return []
-        async with self.db.read() as session:
-            row = await session.get(Interaction, uuid.UUID(record.subject))
-        if row is None:
-            return []
-        return self._interaction_inputs(router, record, row, now)
+        return self._interaction_inputs(router, record, now)
 
     def _interaction_inputs(self, router: TenantRouter, record: EventRecord,
-                            row: Interaction, now: float) -> list[RoutingEvent]:
-        interaction_id = record.subject
+                            now: float) -> list[RoutingEvent]:
+        """Engine inputs from an interaction's event, from its payload alone (no query)."""
+        interaction_id, payload = record.subject, record.payload
+        queue_id, agent_id = payload.get("queue_id"), payload.get("agent_id")
         match record.type:
-            case "interaction.queued" if row.state in WAITING and not router.knows_waiting(
+            case "interaction.queued" if queue_id and not router.knows_waiting(
                     interaction_id, now):
-                return [_queued_event(row, now)]
+                return [InteractionQueued(now, interaction_id, queue_id,
+                                          priority=int(payload.get("priority") or 0),
+                                          queued_at=record.occurred_at.timestamp())]
             case "interaction.callback_scheduled":
                 return [CallbackRequested(now, interaction_id)]
             case "interaction.abandoned":
                 return [InteractionCancelled(now, interaction_id)]
-            case "interaction.connected" if (record.payload.get("from") != S.OFFERED
-                                             and row.agent_id and row.queue_id):
-                return [InteractionAssigned(now, interaction_id, str(row.agent_id),
-                                            str(row.queue_id))]
-            case "interaction.closed" if row.connected_at is not None and row.ended_at:
-                handle = (row.ended_at - row.connected_at).total_seconds()
-                return [InteractionEnded(now, interaction_id, handle)]
+            case "interaction.connected" if (payload.get("from") != S.OFFERED
+                                             and agent_id and queue_id):
+                return [InteractionAssigned(now, interaction_id, agent_id, queue_id)]
+            case "interaction.closed" if payload.get("handle_seconds") is not None:
+                return [InteractionEnded(now, interaction_id, float(payload["handle_seconds"]))]
             case "interaction.closed":
                 return [InteractionCancelled(now, interaction_id, reason="closed")]
         return []

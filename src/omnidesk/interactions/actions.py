@@ -137,7 +137,9 @@ async def change_state(session: AsyncSession, interaction: Interaction, change: 
         "priority": interaction.priority,
     }
     if target is S.CLOSED:
-        payload |= {"resolved": bool(change.resolved), "disposition": change.disposition}
+        handled = interaction.connected_at
+        payload |= {"resolved": bool(change.resolved), "disposition": change.disposition,
+                    "handle_seconds": (now - handled).total_seconds() if handled else None}
     await record(session, tenant_id=interaction.tenant_id,
                  type=event_type or _event_type(previous, target), subject=interaction.id,
                  payload=payload | (details or {}), actor=actor)

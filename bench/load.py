@@ -1,0 +1,285 @@
+"""Load against the real server: agent desktops on WebSockets, contacts through the API channel.
+
+Starts `omnidesk serve` on a fresh SQLite data directory (or OMNIDESK_DATABASE_URL), creates
+one tenant with N agents, connects every agent's desktop over the WebSocket stream, and posts
+signed contacts at a rising rate. Each simulated desktop accepts its offers, holds the contact
+for a handle time, then wraps up and closes it. Reported per step: contacts/s offered and
+accepted, and the time from posting a contact to its offer arriving on the agent's stream.
+Every posted contact must be offered; the run reports any that were not.
+
+    python bench/load.py            # 2,000 agents, 50 → 400 contacts/s
+    python bench/load.py --quick    # 200 agents, a short ramp
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from omnidesk.auth.security import TokenClaims, hash_password, issue_token
+from omnidesk.channels.api_channel.signature import sign
+from omnidesk.users.models import Role
+
+SECRET_KEY = "load-bench-secret-key-load-bench-secret-key"
+CHANNEL_SECRET = "load-bench-channel-secret"
+PASSWORD = "load-bench-password"
+
+
+@dataclass
+class Tally:
+    """What the run measured."""
+
+    sent_at: dict[str, float] = field(default_factory=dict)
+    offered_at: dict[str, float] = field(default_factory=dict)
+    accepted: int = 0
+    post_errors: int = 0
+    work_errors: int = 0
+    working: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def latency_ms(self, ids: list[str]) -> list[float]:
+        return [(self.offered_at[i] - self.sent_at[i]) * 1000 for i in ids
+                if i in self.offered_at and i in self.sent_at]
+
+
+def center_yaml(agents: int) -> str:
+    """The bench tenant: one chat queue, N agents with one chat each, an API channel."""
+    lines = ["tenants:", "  - slug: load", "    name: Load", "    skills: [english]",
+             "    queues:", "      - {name: support, channel: chat, offer_timeout_seconds: 30,",
+             "         skills: [{skill: english, min_proficiency: 1}]}",
+             "    users:"]
+    lines += [f"      - {{email: a{i}@load.example, name: Agent {i}, role: agent, "
+              f"password: {PASSWORD}}}" for i in range(agents)]
+    lines += ["      - {email: boss@load.example, name: Boss, role: admin, "
+              f"password: {PASSWORD}}}", "    agents:"]
+    lines += [f"      - {{user: a{i}@load.example, skills: {{english: 3}}, capacity: {{chat: 1}}}}"
+              for i in range(agents)]
+    lines += ["    channels:",
+              f"      - {{name: api, kind: api, default_queue: support, secret: {CHANNEL_SECRET}}}"]
+    return "\n".join(lines) + "\n"
+
+
+def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`omnidesk serve` in a child process."""
+    return subprocess.Popen([sys.executable, "-m", "omnidesk", "serve", "--port", str(port)],
+                            env=env, stdout=(data_dir / "server.log").open("wb"),
+                            stderr=subprocess.STDOUT)
+
+
+def wait_ready(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+def token(user_id: str, tenant_id: str, role: Role) -> str:
+    """An access token signed with the server's key (the bench skips 2,000 password logins)."""
+    claims = TokenClaims(user_id=uuid.UUID(user_id), tenant_id=uuid.UUID(tenant_id), role=role,
+                         platform_admin=False, kind="access")
+    return issue_token(claims, key=SECRET_KEY, now=datetime.now(UTC),
+                       lifetime=timedelta(hours=2))
+
+
+async def desktop(url: str, http: httpx.AsyncClient, headers: dict[str, str], agent_id: str,
+                  tally: Tally, handle_s: float, ready: asyncio.Event,
+                  stop: asyncio.Event) -> None:
+    """One agent: stream open, available, accept every offer, close it after the handle time."""
+    socket: ClientConnection = await connect(url.replace("http", "ws") + "/api/v1/stream",
+                                             max_queue=None)
+    try:
+        await socket.send(json.dumps({"type": "auth", "token": headers["Authorization"][7:]}))
+        await socket.recv()
+        await http.put(f"/api/v1/agents/{agent_id}/state", headers=headers,
+                       json={"state": "available"})
+        ready.set()
+        while not stop.is_set():
+            try:
+                frame = json.loads(await asyncio.wait_for(socket.recv(), 1))
+            except TimeoutError:
+                continue
+            event = frame.get("event") or {}
+            if event.get("type") == "offer.created" and event["payload"].get(
+                    "agent_id") == agent_id:
+                tally.offered_at[event["subject"]] = time.perf_counter()
+                tally.working.add(asyncio.create_task(
+                    work(http, headers, event["subject"], tally, handle_s)))
+    finally:
+        await socket.close()
+
+
+async def work(http: httpx.AsyncClient, headers: dict[str, str], interaction_id: str,
+               tally: Tally, handle_s: float) -> None:
+    """Accept, talk for the handle time, wrap up, close."""
+    try:
+        response = await http.post(f"/api/v1/interactions/{interaction_id}/accept",
+                                   headers=headers)
+        if response.status_code != 200:
+            return
+        tally.accepted += 1
+        await asyncio.sleep(random.expovariate(1 / handle_s))
+        for state in ("wrap_up", "closed"):
+            await http.post(f"/api/v1/interactions/{interaction_id}/state", headers=headers,
+                            json={"state": state, "resolved": True})
+    except httpx.HTTPError:
+        tally.work_errors += 1
+
+
+async def post_contact(http: httpx.AsyncClient, channel_id: str, number: int,
+                       tally: Tally) -> str | None:
+    body = json.dumps({"customer": {"identity": {"kind": "chat", "value": f"visitor-{number}"}},
+                       "text": "hello"}).encode()
+    stamp = str(int(time.time()))
+    sent = time.perf_counter()
+    try:
+        response = await http.post(
+            f"/api/v1/channels/api/{channel_id}/messages", content=body, headers={
+                "Content-Type": "application/json", "X-Omnidesk-Timestamp": stamp,
+                "X-Omnidesk-Signature": sign(CHANNEL_SECRET, stamp, body)})
+    except httpx.HTTPError:
+        tally.post_errors += 1
+        return None
+    if response.status_code != 202:
+        tally.post_errors += 1
+        return None
+    interaction_id = str(response.json()["interaction_id"])
+    tally.sent_at[interaction_id] = sent
+    return interaction_id
+
+
+async def ramp(http: httpx.AsyncClient, channel_id: str, rates: list[int], step_s: float,
+               tally: Tally) -> list[tuple[int, float, list[str]]]:
+    """Post contacts at each rate for step_s seconds: (rate, posted per second, ids) per step."""
+    steps, number = [], 0
+    for rate in rates:
+        started = time.perf_counter()
+        posts: list[asyncio.Task[str | None]] = []
+        for index in range(int(rate * step_s)):
+            await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+            number += 1
+            posts.append(asyncio.create_task(post_contact(http, channel_id, number, tally)))
+        ids = [i for i in await asyncio.gather(*posts) if i]
+        steps.append((rate, len(ids) / (time.perf_counter() - started), ids))
+        print(f"  {rate:>4}/s target: {steps[-1][1]:.1f}/s posted", flush=True)
+    return steps
+
+
+async def drain(tally: Tally, seconds: float) -> None:
+    """Wait until every posted contact was offered (or the time is up)."""
+    deadline = time.perf_counter() + seconds
+    # Offers arrive on thousands of sockets: polling the tally is the simplest honest wait.
+    while time.perf_counter() < deadline and set(tally.sent_at) - set(tally.offered_at):  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+
+
+def step_figures(steps: list[tuple[int, float, list[str]]], tally: Tally) -> list[dict[str, float]]:
+    """Per step: rate, contacts offered, post-to-offer latency percentiles."""
+    figures = []
+    for rate, posted_per_s, ids in steps:
+        latencies = sorted(tally.latency_ms(ids))
+        figures.append({
+            "target_per_s": rate, "posted_per_s": round(posted_per_s, 1), "posted": len(ids),
+            "offered": len(latencies),
+            "p50_ms": round(statistics.median(latencies), 1) if latencies else float("nan"),
+            "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1)
+            if latencies else float("nan")})
+    return figures
+
+
+async def drive(url: str, agents: int, rates: list[int], step_s: float,
+                handle_s: float) -> dict[str, object]:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        boss = await http.post("/api/v1/auth/login", json={
+            "tenant": "load", "email": "boss@load.example", "password": PASSWORD})
+        admin = {"Authorization": f"Bearer {boss.json()['access_token']}"}
+        me = (await http.get("/api/v1/auth/me", headers=admin)).json()
+        roster = (await http.get("/api/v1/agents", headers=admin)).json()
+        (channel,) = (await http.get("/api/v1/channels", headers=admin)).json()
+        tally, stop = Tally(), asyncio.Event()
+        readies = [asyncio.Event() for _ in roster]
+        desktops = [asyncio.create_task(desktop(
+            url, http, {"Authorization": "Bearer " + token(a["user_id"], me["tenant_id"],
+                                                           Role.AGENT)},
+            a["id"], tally, handle_s, ready, stop)) for a, ready in zip(roster, readies,
+                                                                        strict=True)]
+        started = time.perf_counter()
+        await asyncio.gather(*(ready.wait() for ready in readies))
+        print(f"{len(roster)} desktops connected and available in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
+        posted = await ramp(http, channel["id"], rates, step_s, tally)
+        await drain(tally, 60)
+        stop.set()
+        await asyncio.gather(*desktops, return_exceptions=True)
+    steps = step_figures(posted, tally)
+    for step in steps:
+        print(f"  {step['target_per_s']:>4}/s: {step['offered']}/{step['posted']} offered, "
+              f"post→offer p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms")
+    lost = sum(step["posted"] - step["offered"] for step in steps)
+    return {"agents": len(roster), "steps": steps, "lost": lost,
+            "post_errors": tally.post_errors, "work_errors": tally.work_errors,
+            "accepted": tally.accepted}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 agents, a short ramp")
+    parser.add_argument("--agents", type=int)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    agents = args.agents or (200 if args.quick else 2000)
+    rates = [10, 20, 40] if args.quick else [50, 100, 200, 300, 400]
+    step_s, handle_s = (5.0, 2.0) if args.quick else (10.0, 4.0)
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder)
+        env = {**os.environ, "OMNIDESK_DATA_DIR": str(data_dir), "OMNIDESK_SECRET_KEY": SECRET_KEY,
+               "OMNIDESK_LOG_LEVEL": "warning"}
+        (data_dir / "center.yaml").write_text(center_yaml(agents))
+        hash_password(PASSWORD)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "omnidesk", "apply", str(data_dir / "center.yaml")],
+                       env=env, check=True, capture_output=True)
+        print(f"applied {agents} agents in {time.perf_counter() - started:.0f} s", flush=True)
+        server = start_server(data_dir, args.port, env)
+        try:
+            url = f"http://127.0.0.1:{args.port}"
+            wait_ready(url)
+            result = asyncio.run(drive(url, agents, rates, step_s, handle_s))
+        finally:
+            server.terminate()
+            server.wait(30)
+            problems = [line for line in (data_dir / "server.log").read_text().splitlines()
+                        if "Error" in line or "error" in line]
+            print(f"server log: {len(problems)} error lines", *problems[:5], sep="\n  ")
+    steps = result["steps"]
+    assert isinstance(steps, list)
+    sustained = [s for s in steps if s["offered"] == s["posted"] and s["p99_ms"] < 100
+                 and s["posted_per_s"] >= 0.95 * s["target_per_s"]]
+    best = max(sustained, key=lambda s: s["posted_per_s"]) if sustained else steps[0]
+    print(json.dumps({"agents": result["agents"],
+                      "sustained_contacts_per_s": best["posted_per_s"] if sustained else 0,
+                      "p50_ms": best["p50_ms"], "p99_ms": best["p99_ms"],
+                      "lost_contacts": result["lost"], "post_errors": result["post_errors"],
+                      "work_errors": result["work_errors"]}))
+
+
+if __name__ == "__main__":
+    main()
