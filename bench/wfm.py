@@ -1,9 +1,11 @@
 """Workforce-management benchmark: omnidesk's Erlang C staffing against pyworkforce.
 
-Run alone: `.venv/bin/python bench/wfm.py [--quick]`. Prints a readable table per
-section and, as the last line, one JSON object with the figures (units in keys).
-Sections: `staffing` (Erlang C requirement vs pyworkforce). The simulator-vs-Ciw
-section joins SECTIONS once the routing engine exists.
+Run alone: `.venv/bin/python bench/wfm.py [--quick] [--only SECTION ...]`. Prints a
+readable table per section and, as the last line, one JSON object with the figures
+(units in keys). Sections: `staffing` (Erlang C requirement vs pyworkforce),
+`simulator` (the same M/M/n scenario in Ciw and in omnidesk's simulator driving the real
+routing engine, customers per second, medians of repeats), `validation` (1,000,000
+contacts against Erlang C and Erlang A; `--quick`: 100,000).
 """
 
 from __future__ import annotations
@@ -11,12 +13,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import ciw
+
 from omnidesk.wfm.erlang import traffic_intensity
+from omnidesk.wfm.simulate.core import Simulation
+from omnidesk.wfm.simulate.distributions import Exponential
+from omnidesk.wfm.simulate.model import single_queue
+from omnidesk.wfm.simulate.results import simulate
+from omnidesk.wfm.simulate.validation import validate
 from omnidesk.wfm.staffing import ServiceLevelTarget, StaffingTargets, required_agents
 
 with warnings.catch_warnings():
@@ -135,17 +146,105 @@ def staffing_section(quick: bool) -> Figures:
     }
 
 
-SECTIONS: dict[str, Callable[[bool], Figures]] = {"staffing": staffing_section}
+# The simulator race: M/M/SIM_AGENTS at SIM_TRAFFIC Erlangs, exponential handle time.
+SIM_AGENTS = 10
+SIM_TRAFFIC = 8.0
+SIM_AHT_S = 180.0
+
+
+def ciw_customers_per_s(customers: int, seed: int) -> tuple[float, int]:
+    """Ciw: simulate until `customers` have arrived; customers per second and records."""
+    rate = SIM_TRAFFIC / SIM_AHT_S
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=rate)],
+        service_distributions=[ciw.dists.Exponential(rate=1 / SIM_AHT_S)],
+        number_of_servers=[SIM_AGENTS],
+    )
+    ciw.seed(seed)
+    simulation = ciw.Simulation(network)
+    start = time.perf_counter()
+    simulation.simulate_until_max_customers(customers, method="Arrive")
+    records = simulation.get_all_records()
+    elapsed = time.perf_counter() - start
+    return customers / elapsed, len(records)
+
+
+def omnidesk_customers_per_s(customers: int, seed: int, with_kpis: bool) -> float:
+    """omnidesk: the same centre through the routing engine (events; KPIs if asked)."""
+    scenario = single_queue(agents=SIM_AGENTS, arrivals_per_hour=SIM_TRAFFIC / SIM_AHT_S * 3600,
+                            handle_time=Exponential(SIM_AHT_S), duration_s=1e15, seed=seed,
+                            max_contacts=customers)
+    start = time.perf_counter()
+    if with_kpis:
+        simulate(scenario)
+    else:
+        deque(Simulation(scenario).events(), maxlen=0)
+    return customers / (time.perf_counter() - start)
+
+
+def simulator_section(quick: bool) -> Figures:
+    """Customers simulated per second: Ciw against omnidesk's simulator, same scenario."""
+    customers = 20_000 if quick else 200_000
+    repeats = 1 if quick else 3
+    ciw_rates, ours, ours_kpis = [], [], []
+    for seed in range(1, repeats + 1):
+        rate, _ = ciw_customers_per_s(customers, seed)
+        ciw_rates.append(rate)
+        ours.append(omnidesk_customers_per_s(customers, seed, with_kpis=False))
+        ours_kpis.append(omnidesk_customers_per_s(customers, seed, with_kpis=True))
+    ciw_rate, our_rate = statistics.median(ciw_rates), statistics.median(ours)
+    kpi_rate = statistics.median(ours_kpis)
+    print(f"== simulator: M/M/{SIM_AGENTS}, {SIM_TRAFFIC:g} Erlangs, AHT {SIM_AHT_S:g} s, "
+          f"{customers:,} customers, median of {repeats}")
+    print(f"{'Ciw ' + ciw.__version__:>32} {ciw_rate:12,.0f} customers/s")
+    print(f"{'omnidesk (routing engine)':>32} {our_rate:12,.0f} customers/s")
+    print(f"{'omnidesk + KPIs by analytics':>32} {kpi_rate:12,.0f} customers/s")
+    return {
+        "simulated_customers": customers,
+        "ciw_customers_per_s": round(ciw_rate),
+        "omnidesk_customers_per_s": round(our_rate),
+        "omnidesk_with_kpis_customers_per_s": round(kpi_rate),
+        "speedup_vs_ciw_x": round(our_rate / ciw_rate, 2),
+    }
+
+
+def validation_section(quick: bool) -> Figures:
+    """1,000,000 contacts (quick: 100,000) against Erlang C and Erlang A."""
+    contacts = 100_000 if quick else 1_000_000
+    figures: Figures = {"validation_contacts": contacts}
+    for label, patience in (("erlang_c", None), ("erlang_a", 300.0)):
+        start = time.perf_counter()
+        result = validate(agents=SIM_AGENTS, traffic=SIM_TRAFFIC, aht_s=SIM_AHT_S,
+                          contacts=contacts, patience_s=patience, seed=1)
+        elapsed = time.perf_counter() - start
+        print(f"== validation: M/M/{SIM_AGENTS}{'+M' if patience else ''} against {label}, "
+              f"{contacts:,} contacts, {elapsed:.0f} s, batch means of {result.batches}")
+        for c in result.comparisons:
+            print(f"{c.name:>24} simulated {c.simulated:8.3f} {c.unit:1} formula "
+                  f"{c.analytic:8.3f} diff {c.difference:+7.3f} ± {c.standard_error:.3f} (SE)")
+            figures[f"{label}_{c.name}_diff"] = round(c.difference, 4)
+            figures[f"{label}_{c.name}_se"] = round(c.standard_error, 4)
+        figures[f"{label}_seconds"] = round(elapsed, 1)
+    return figures
+
+
+SECTIONS: dict[str, Callable[[bool], Figures]] = {
+    "staffing": staffing_section,
+    "simulator": simulator_section,
+    "validation": validation_section,
+}
 
 
 def main() -> None:
-    """Run every section and print their figures as one JSON line."""
+    """Run the sections and print their figures as one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller grid, one repeat")
-    quick = parser.parse_args().quick
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, one repeat")
+    parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="run only these")
+    arguments = parser.parse_args()
     figures: Figures = {}
-    for section in SECTIONS.values():
-        figures.update(section(quick))
+    for name, section in SECTIONS.items():
+        if arguments.only is None or name in arguments.only:
+            figures.update(section(arguments.quick))
     print(json.dumps(figures))
 
 

@@ -32,6 +32,7 @@ from omnidesk.realtime.hub import StreamHub
 from omnidesk.realtime.stream import router as stream_router
 from omnidesk.tenants.api import router as tenants_router
 from omnidesk.users.api import router as users_router
+from omnidesk.wfm.api import router as wfm_router
 
 REQUESTS = Counter("omnidesk_http_requests_total", "HTTP requests",
                    ["method", "handler", "status"])
@@ -40,7 +41,8 @@ LATENCY = Histogram("omnidesk_http_request_seconds", "HTTP request latency",
 
 API_ROUTERS = (auth_router, tenants_router, users_router, agents_router, queues_router,
                customers_router, interactions_router, acd_router, channels_router,
-               api_channel_router, events_router, configuration_router, stream_router)
+               api_channel_router, events_router, configuration_router, stream_router,
+               wfm_router)
 
 
 def api_router() -> APIRouter:

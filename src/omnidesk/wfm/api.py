@@ -1,0 +1,199 @@
+"""Workforce-management API: Erlang staffing, small simulations, forecasts from history."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from omnidesk.deps import DbDep, PrincipalDep
+from omnidesk.errors import InvalidInput
+from omnidesk.queues.models import Queue
+from omnidesk.scoping import get_in_tenant
+from omnidesk.users.models import Role
+from omnidesk.wfm.erlang import WfmError, traffic_intensity
+from omnidesk.wfm.forecast import INTERVALS_S, forecast
+from omnidesk.wfm.history import queued_counts
+from omnidesk.wfm.simulate.results import interval_records, kpi_records, simulate
+from omnidesk.wfm.simulate.scenario import ScenarioFile, build_scenario
+from omnidesk.wfm.staffing import (
+    ServiceLevelTarget,
+    StaffingTargets,
+    plan_staffing,
+    staffing_figures,
+)
+from omnidesk.wfm.units import parse_duration
+
+router = APIRouter(prefix="/wfm", tags=["wfm"])
+
+MAX_API_CONTACTS = 20_000
+"""The most contacts one API simulation may have (bigger runs: the CLI)."""
+MAX_API_AGENTS = 1_000
+"""The most agents one API simulation may have."""
+_ROWS_AROUND = 3
+
+
+class ErlangRequest(BaseModel):
+    """Staffing inputs: calls per period, handle time, targets, optional patience."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calls: float = Field(gt=0, allow_inf_nan=False)
+    period_s: float = Field(default=1800, gt=0, allow_inf_nan=False)
+    aht_s: float = Field(gt=0, allow_inf_nan=False)
+    service_level_pct: float | None = Field(default=None, gt=0, lt=100)
+    service_level_s: float = Field(default=20, ge=0, allow_inf_nan=False)
+    max_asa_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_abandonment_pct: float | None = Field(default=None, gt=0, lt=100)
+    max_occupancy_pct: float | None = Field(default=None, gt=0, le=100)
+    patience_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    shrinkage: float = Field(default=0.0, ge=0, lt=1)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+@router.post("/erlang")
+async def erlang_staffing(data: ErlangRequest, principal: PrincipalDep) -> dict[str, Any]:
+    """Agents needed for the targets, and the figures a few agents either side."""
+    principal.require(Role.ADMIN, Role.SUPERVISOR)
+    if (data.service_level_pct, data.max_asa_s, data.max_abandonment_pct,
+            data.max_occupancy_pct) == (None, None, None, None):
+        raise InvalidInput("give a target: service_level_pct, max_asa_s, "
+                           "max_abandonment_pct or max_occupancy_pct", field="service_level_pct")
+    if data.max_abandonment_pct is not None and data.patience_s is None:
+        raise InvalidInput("max_abandonment_pct needs patience_s (Erlang A)",
+                           field="max_abandonment_pct")
+    targets = StaffingTargets(
+        service_level=None if data.service_level_pct is None else ServiceLevelTarget(
+            data.service_level_pct / 100, data.service_level_s),
+        max_asa_s=data.max_asa_s,
+        max_abandonment=None if data.max_abandonment_pct is None
+        else data.max_abandonment_pct / 100,
+        max_occupancy=None if data.max_occupancy_pct is None else data.max_occupancy_pct / 100,
+    )
+    try:
+        traffic = traffic_intensity(data.calls, data.period_s, data.aht_s)
+        plan = plan_staffing(traffic=traffic, aht_s=data.aht_s, targets=targets,
+                             patience_s=data.patience_s, shrinkage=data.shrinkage)
+    except WfmError as error:
+        raise InvalidInput(str(error), field=str(error).split(" ", 1)[0]) from error
+    required = plan.required.agents
+    rows = []
+    for agents in range(max(1, required - _ROWS_AROUND), required + _ROWS_AROUND + 1):
+        figures = staffing_figures(agents, traffic=traffic, aht_s=data.aht_s, targets=targets,
+                                   patience_s=data.patience_s)
+        row: dict[str, Any] = {
+            "agents": agents, "probability_of_waiting": figures.probability_of_waiting,
+            "service_level": figures.service_level, "asa_s": _finite(figures.asa),
+            "occupancy": figures.occupancy, "required": agents == required,
+        }
+        if figures.erlang_a is not None:
+            row["erlang_a"] = {
+                "probability_of_waiting": figures.erlang_a.probability_of_waiting,
+                "probability_of_abandonment": figures.erlang_a.probability_of_abandonment,
+                "service_level": figures.erlang_a.service_level,
+                "asa_s": figures.erlang_a.asa,
+            }
+        rows.append(row)
+    return {"model": plan.model, "traffic_erlangs": traffic, "required_agents": required,
+            "agents_to_schedule": plan.agents_to_schedule, "shrinkage": plan.shrinkage,
+            "rows": rows}
+
+
+def _check_simulation_size(data: ScenarioFile) -> None:
+    """422 naming the field when the scenario is too big (or reads files) for the API."""
+    for index, queue in enumerate(data.queues):
+        if queue.arrivals.replay is not None:
+            raise InvalidInput("replayed arrivals read a file: use the CLI",
+                               field=f"queues.{index}.arrivals.replay")
+    agents = sum(group.count for group in data.agents)
+    if agents > MAX_API_AGENTS:
+        raise InvalidInput(f"{agents} agents; the API simulates at most {MAX_API_AGENTS}",
+                           field="agents")
+    if data.max_contacts is not None and data.max_contacts > MAX_API_CONTACTS:
+        raise InvalidInput(f"max_contacts is {data.max_contacts}; the API simulates at most "
+                           f"{MAX_API_CONTACTS} contacts (use the CLI)", field="max_contacts")
+
+
+@router.post("/simulate")
+async def simulate_scenario(data: ScenarioFile, principal: PrincipalDep) -> dict[str, Any]:
+    """Run a small scenario (at most MAX_API_CONTACTS contacts) and return its KPIs."""
+    principal.require(Role.ADMIN, Role.SUPERVISOR)
+    _check_simulation_size(data)
+    try:
+        scenario = build_scenario(data)
+    except WfmError as error:
+        field, _, _ = str(error).partition(":")
+        raise InvalidInput(str(error), field=field) from error
+    expected = scenario.expected_contacts()
+    if data.max_contacts is None and expected > MAX_API_CONTACTS:
+        raise InvalidInput(
+            f"about {expected:,.0f} contacts expected; the API simulates at most "
+            f"{MAX_API_CONTACTS}: shorten the duration or set max_contacts", field="duration")
+    result = await asyncio.to_thread(simulate, scenario)
+    return {
+        "scenario": result.scenario, "seed": result.seed, "contacts": result.contacts,
+        "window_start": result.window_start, "window_end": result.window_end,
+        "wall_s": result.wall_s, "kpis": kpi_records(result),
+        "intervals": interval_records(result),
+    }
+
+
+@router.get("/forecast")
+async def forecast_queue(
+    db: DbDep,
+    principal: PrincipalDep,
+    queue_id: uuid.UUID | None = None,
+    channel: Annotated[str | None, Query(description="only queues of this channel")] = None,
+    interval: Annotated[str, Query(description="15m, 30m or 60m")] = "30m",
+    weeks: Annotated[int, Query(ge=1, le=104)] = 8,
+    days: Annotated[int, Query(ge=1, le=31)] = 7,
+) -> dict[str, Any]:
+    """Contacts per interval forecast from history (one queue, a channel or the whole tenant),
+    with the MAPE of a held-out week."""
+    principal.require(Role.ADMIN, Role.SUPERVISOR)
+    try:
+        interval_s = parse_duration(interval)
+    except WfmError:
+        interval_s = -1
+    if interval_s not in INTERVALS_S:
+        raise InvalidInput(f"expected 15m, 30m or 60m, got {interval!r}", field="interval")
+    async with db.read() as session:
+        zone = ZoneInfo("UTC")
+        queue_ids: list[uuid.UUID] | None = None
+        queue_name: str | None = None
+        if queue_id is not None:
+            queue = await get_in_tenant(session, Queue, queue_id, tenant_id=principal.tenant_id,
+                                        what="queue")
+            zone = ZoneInfo(queue.timezone or "UTC")
+            queue_ids, queue_name, channel = [queue.id], queue.name, queue.channel
+        elif channel is not None:
+            rows = await session.scalars(select(Queue.id).where(
+                Queue.tenant_id == principal.tenant_id, Queue.channel == channel))
+            queue_ids = list(rows)
+        now = db.clock.now().astimezone(zone)
+        until = datetime(now.year, now.month, now.day, tzinfo=zone).astimezone(UTC)
+        history = await queued_counts(session, tenant_id=principal.tenant_id,
+                                      interval_s=int(interval_s),
+                                      since=until - timedelta(weeks=weeks), until=until,
+                                      queue_ids=queue_ids)
+    result = forecast(history, periods=days * 86400 // int(interval_s), zone=str(zone))
+    accuracy = result.accuracy
+    return {
+        "queue_id": None if queue_id is None else str(queue_id), "queue": queue_name,
+        "channel": channel,
+        "interval_s": int(interval_s), "history_contacts": sum(history.counts),
+        "mape_pct": accuracy.mape_pct if accuracy else None,
+        "trend_per_day": result.model.trend_per_day,
+        "intervals": [{"interval_start": at, "forecast": count} for at, count in
+                      zip(result.series.starts(), result.series.counts, strict=True)],
+    }

@@ -1,0 +1,1 @@
+"""The contact-centre simulator: seeded discrete events routed by the real engine."""
