@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnidesk import __version__, http_errors
 from omnidesk.acd.api import router as acd_router
@@ -53,14 +54,31 @@ def api_router() -> APIRouter:
     return router
 
 
-async def _measure(request: Request,
-                   call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    started = time.perf_counter()
-    response = await call_next(request)
-    handler = getattr(request.scope.get("route"), "name", "unmatched")
-    REQUESTS.labels(request.method, handler, str(response.status_code)).inc()
-    LATENCY.labels(request.method, handler).observe(time.perf_counter() - started)
-    return response
+class RequestMetrics:
+    """Counts and times every HTTP request by handler (a plain ASGI middleware: cheap)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            handler = getattr(scope.get("route"), "name", "unmatched")
+            REQUESTS.labels(scope["method"], handler, str(status)).inc()
+            LATENCY.labels(scope["method"], handler).observe(time.perf_counter() - started)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
@@ -91,7 +109,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                   description="Open-source omnichannel contact center API.")
     app.state.settings = settings
     http_errors.install(app)
-    app.middleware("http")(_measure)
+    app.add_middleware(RequestMetrics)
     app.include_router(api_router())
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["ops"])
