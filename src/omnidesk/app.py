@@ -20,6 +20,7 @@ from omnidesk.agents.api import router as agents_router
 from omnidesk.auth.api import router as auth_router
 from omnidesk.channels.api import router as channels_router
 from omnidesk.channels.api_channel.adapter import router as api_channel_router
+from omnidesk.channels.outbound import OutboundService
 from omnidesk.clock import Clock
 from omnidesk.config import Settings
 from omnidesk.configuration.api import router as configuration_router
@@ -95,11 +96,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         app.state.db = Database(settings.resolved_database_url, bus, clock)
         app.state.acd = AcdService(app.state.db)
         app.state.hub = StreamHub(app.state.db)
+        app.state.outbound = OutboundService(app.state.db)
         await app.state.acd.start()
         await app.state.hub.start()
+        await app.state.outbound.start()
         try:
             yield
         finally:
+            await app.state.outbound.stop()
             await app.state.hub.stop()
             await app.state.acd.stop()
             await app.state.db.dispose()

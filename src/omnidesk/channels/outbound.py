@@ -1,0 +1,97 @@
+"""Deliver agents' messages through their interaction's channel, after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+from sqlalchemy import select
+
+from omnidesk.channels.base import DeliveryError, OutboundMessage
+from omnidesk.channels.models import Channel
+from omnidesk.channels.registry import adapter_for
+from omnidesk.customers.models import Identity
+from omnidesk.db import Database
+from omnidesk.events.log import record
+from omnidesk.events.record import EventRecord
+from omnidesk.interactions.models import Interaction, Message
+
+log = logging.getLogger("omnidesk.channels")
+OUTBOUND_ACTOR = "outbound"
+
+
+class OutboundService:
+    """Follows `message.created` by agents and hands each to its channel's adapter."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Begin delivering (returns once subscribed)."""
+        subscribed = asyncio.Event()
+        self._task = asyncio.create_task(self._deliver_forever(subscribed))
+        await subscribed.wait()
+
+    async def stop(self) -> None:
+        """Stop delivering."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _deliver_forever(self, subscribed: asyncio.Event) -> None:
+        async with self.db.bus.subscribe_all() as live:
+            subscribed.set()
+            while True:
+                event = await live.receive()
+                if event is not None and event.type == "message.created" and \
+                        event.payload.get("author_kind") == "agent":
+                    try:
+                        await self.deliver(event)
+                    except Exception:
+                        log.exception("delivering message %s failed", event.payload)
+
+    async def _outbound(self, event: EventRecord) -> OutboundMessage | None:
+        """The message as its adapter needs it, or None when its channel sends nothing."""
+        async with self.db.read() as session:
+            interaction = await session.get(Interaction, uuid.UUID(event.subject))
+            message = await session.get(Message, uuid.UUID(event.payload["message_id"]))
+            if interaction is None or message is None or interaction.channel_id is None:
+                return None
+            channel = await session.get(Channel, interaction.channel_id)
+            adapter = adapter_for(interaction.channel)
+            if channel is None or adapter is None:
+                return None
+            recipient = await session.scalar(select(Identity.value).where(
+                Identity.customer_id == interaction.customer_id,
+                Identity.kind == adapter.identity_kind).limit(1))
+        if recipient is None:
+            return None
+        return OutboundMessage(channel=channel, interaction_id=str(interaction.id),
+                               message_id=str(message.id), body=message.body,
+                               recipient=recipient, subject=interaction.subject,
+                               attachments=message.attachments,
+                               thread=dict(interaction.attributes.get("thread", {})))
+
+    async def deliver(self, event: EventRecord) -> None:
+        """Send one agent message and record the outcome as an event."""
+        outbound = await self._outbound(event)
+        if outbound is None:
+            return
+        adapter = adapter_for(outbound.channel.kind)
+        assert adapter is not None
+        try:
+            provider_id = await adapter.send(outbound)
+            kind, payload = "message.delivered", {"provider_message_id": provider_id}
+        except DeliveryError as error:
+            kind, payload = "message.failed", {"error": str(error)}
+        async with self.db.write() as session:
+            message = await session.get(Message, uuid.UUID(outbound.message_id))
+            if message is not None and kind == "message.delivered":
+                message.external_id = payload["provider_message_id"]
+            await record(session, tenant_id=event.tenant_id, type=kind, subject=event.subject,
+                         payload={"message_id": outbound.message_id, **payload},
+                         actor=OUTBOUND_ACTOR)
