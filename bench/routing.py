@@ -1,24 +1,49 @@
-"""Routing engine benchmark: decisions per second and latency per engine call.
+"""Routing engine benchmark: routing decisions per second and latency per engine call.
 
-Builds a contact center of N agents (10,000 / 1,000 / 100), N/20 queues, 50 skills,
-channels voice / chat / email, agents with 3–8 skills serving several queues, then
-drives a steady simulated stream (arrivals, accepts, some rejects and timeouts,
-abandons, ends, breaks) through ``RoutingEngine.handle`` and times every call with
-``time.perf_counter_ns``. Only engine calls are timed, not the simulator around them.
+Builds a contact center of N agents (10,000 / 1,000 / 100), N/20 queues (at least 10),
+50 skills, channels voice / chat / email, agents with 3–8 skills serving 3–6 queues,
+then drives a steady simulated stream through ``RoutingEngine.handle`` and times every
+call with ``time.perf_counter_ns``. Only engine calls are timed, not the simulator.
 
-Run: ``.venv/bin/python bench/routing.py`` (``--quick`` for a short run). The last
-line printed is one JSON object with the figures.
+The mix: Poisson arrivals (the same load per agent at every size), 94 % of offers
+accepted after 1–4 s, 4 % rejected, 2 % left to time out (the agent comes back 15 s
+after being set to missed), abandons (patience ~ exp(240 s)) of contacts still in
+queue, ends after an exponential handle time per channel, breaks (2 % of ends, 120 s),
+desktop heartbeat blips (1 % of ends, back within the grace period) and desktop losses
+(0.2 % of ends, back after 45 s, past the grace period: forced offline, then available).
+Every call sent changes something: no accept of an offer that is no longer live, no
+cancel of a contact that is no longer in queue, no state change to the current state.
+
+Counted per size (see docs/routing.md, "Benchmark"):
+
+- ``events``: engine calls (one input event each, timers due included);
+- ``decisions``: routing decisions = calls in which the engine ran at least one matching
+  evaluation (a routable contact looked for the best agent, or an available agent with
+  room looked for the best waiting contact), whatever the outcome (offer or wait);
+- ``records``: ``Decision`` records returned (offers, withdrawals, expiries, escalations,
+  queue outcomes, forced states).
+
+Each rate is that count divided by the total time spent inside ``handle``.
+
+Each size is warmed up for one simulated hour (untimed) so that it is measured in steady
+state, then ``--calls`` calls are timed. With ``--repeat R`` every size is measured R
+times (sizes interleaved) and the medians are reported.
+
+Run: ``taskset -c 1 .venv/bin/python bench/routing.py`` (``--quick`` for a short run).
+The last line printed is one JSON object with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import heapq
 import itertools
 import json
 import random
+import statistics
+import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -30,16 +55,20 @@ from omnidesk.routing import (
     AgentStateForced,
     Decision,
     DesktopConnected,
+    DesktopDisconnected,
     EscalationStep,
     InteractionCancelled,
     InteractionEnded,
     InteractionQueued,
     OfferAccepted,
     OfferCreated,
+    OfferExpired,
     OfferRejected,
+    OfferWithdrawn,
     QueueConfig,
     QueueConfigured,
     QueueMembership,
+    QueueOutcome,
     Requirement,
     RoutingEngine,
     RoutingEvent,
@@ -52,6 +81,15 @@ STRATEGY_MIX = (StrategyName.LONGEST_IDLE, StrategyName.LONGEST_IDLE,
                 StrategyName.MOST_SKILLED, StrategyName.LEAST_OCCUPIED,
                 StrategyName.ROUND_ROBIN)
 START = 1_700_000_000.0
+ARRIVALS_PER_AGENT_S = 0.9 / 300.0
+"""Contacts per second per agent: the same load per agent at every size."""
+WARMUP_S = 3600.0
+WORK_SAMPLE = 20_000
+"""Engine calls profiled after the timed ones to count the Python calls per event."""
+SIZES = (10_000, 1_000, 100)
+
+# What the simulator does next (plain tuples in its future heap, no closures).
+ARRIVAL, ACCEPT, REJECT, END, ABANDON, TO_STATE, DISCONNECT, RECONNECT = range(8)
 
 
 def build_queues(count: int, rng: random.Random) -> list[QueueConfig]:
@@ -95,22 +133,44 @@ class Stats:
     """Timings of the engine calls of one run."""
 
     latencies_ns: list[int] = field(default_factory=list)
-    decisions: int = 0
-    offers: int = 0
+    routing_ns: list[int] = field(default_factory=list)
+    records: int = 0
+    gc_pauses_ms: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, float]:
         """Throughput and latency percentiles."""
         ordered = sorted(self.latencies_ns)
+        routing = sorted(self.routing_ns)
         total_s = sum(ordered) / 1e9
+
+        def pct(values: list[int], q: float) -> float:
+            return values[min(len(values) - 1, int(len(values) * q))] / 1e6
+
         return {
-            "calls": len(ordered),
-            "decisions": self.decisions,
-            "calls_per_s": len(ordered) / total_s,
-            "decisions_per_s": self.decisions / total_s,
-            "p50_ms": ordered[len(ordered) // 2] / 1e6,
-            "p99_ms": ordered[int(len(ordered) * 0.99)] / 1e6,
+            "events": len(ordered),
+            "decisions": len(routing),
+            "records": self.records,
+            "events_per_s": len(ordered) / total_s,
+            "decisions_per_s": len(routing) / total_s,
+            "records_per_s": self.records / total_s,
+            "p50_ms": pct(ordered, 0.50),
+            "p90_ms": pct(ordered, 0.90),
+            "p99_ms": pct(ordered, 0.99),
+            "p999_ms": pct(ordered, 0.999),
             "max_ms": ordered[-1] / 1e6,
+            "decision_p50_ms": pct(routing, 0.50),
+            "decision_p99_ms": pct(routing, 0.99),
+            "gc_pauses": len(self.gc_pauses_ms),
+            "gc_ms": sum(self.gc_pauses_ms),
+            "gc_max_ms": max(self.gc_pauses_ms, default=0.0),
+            "gc_share": sum(self.gc_pauses_ms) / 1e3 / total_s,
         }
+
+
+Happening = tuple[float, int, int, str, str, int, float]
+"""(at, tie, what, interaction, agent, offer number or state index, value)."""
+
+STATES = tuple(AgentState)
 
 
 class Driver:
@@ -120,15 +180,25 @@ class Driver:
         self.rng = random.Random(seed)
         self.engine = RoutingEngine()
         self.queues = build_queues(max(10, agents // 20), self.rng)
+        self.queue_ids = [q.queue_id for q in self.queues]
         self.agents = build_agents(agents, self.queues, self.rng)
         self.handle_times = {c: h for c, _, h in CHANNELS}
-        self.channel_of = {q.queue_id: q.channel for q in self.queues}
-        self.arrival_rate = agents * 0.9 / 300.0
-        self.future: list[tuple[float, int, Callable[[float], RoutingEvent | None]]] = []
-        self.counter = itertools.count()
+        self.arrival_rate = agents * ARRIVALS_PER_AGENT_S
+        self.future: list[Happening] = []
+        self.ties = itertools.count()
         self.contacts = itertools.count()
+        self.offer_numbers = itertools.count(1)
+        self.offers: dict[str, tuple[str, int, str]] = {}  # live: interaction → agent, n, channel
+        self.in_queue: set[str] = set()
         self.connected: set[str] = set()
+        self.state: dict[str, AgentState] = {}
+        self.desktop_down: set[str] = set()
         self.stats: Stats | None = None
+
+    @property
+    def clock(self) -> float:
+        """Simulated time of the next happening."""
+        return self.future[0][0]
 
     def setup(self) -> None:
         """Configure queues and agents, make everybody available, start arrivals."""
@@ -138,131 +208,264 @@ class Driver:
             self.call(AgentConfigured(START, a))
             self.call(DesktopConnected(START, a.agent_id))
             self.call(AgentStateChanged(START, a.agent_id, AgentState.AVAILABLE))
-        self.later(START, self.arrival)
+            self.state[a.agent_id] = AgentState.AVAILABLE
+        self.later(START, ARRIVAL)
 
-    def later(self, at: float, make: Callable[[float], RoutingEvent | None]) -> None:
+    def later(self, at: float, what: int, interaction: str = "", agent: str = "",
+              number: int = 0, value: float = 0.0) -> None:
         """Schedule a simulated happening."""
-        heapq.heappush(self.future, (at, next(self.counter), make))
+        heapq.heappush(self.future, (at, next(self.ties), what, interaction, agent, number, value))
 
     def run(self, calls: int, stats: Stats | None) -> None:
         """Process simulated happenings until ``calls`` engine calls were made."""
         self.stats = stats
         made = 0
         while made < calls:
-            at, _, make = heapq.heappop(self.future)
-            event = make(at)
+            event = self.make(heapq.heappop(self.future))
             if event is not None:
                 self.call(event)
                 made += 1
 
+    def run_until(self, until: float) -> None:
+        """Process simulated happenings (untimed) until the simulated clock reaches ``until``."""
+        self.stats = None
+        while self.future[0][0] < until:
+            event = self.make(heapq.heappop(self.future))
+            if event is not None:
+                self.call(event)
+
+    def count_work(self, calls: int) -> float:
+        """Python function calls (and built-in calls) per engine call, over ``calls`` calls.
+
+        A measure of the work per call that does not depend on the machine: if the engine
+        is flat in the number of agents this is the same at every size.
+        """
+        counted = [0]
+
+        def count(frame: object, what: str, arg: object) -> None:
+            if what == "call" or what == "c_call":
+                counted[0] += 1
+
+        made = 0
+        while made < calls:
+            event = self.make(heapq.heappop(self.future))
+            if event is None:
+                continue
+            sys.setprofile(count)
+            decisions = self.engine.handle(event)
+            sys.setprofile(None)
+            made += 1
+            for decision in decisions:
+                self.react(decision)
+        return counted[0] / calls
+
     def call(self, event: RoutingEvent) -> None:
         """One timed engine call, then react to its decisions."""
+        engine = self.engine
+        evaluations = engine._evaluations
         started = time.perf_counter_ns()
-        decisions = self.engine.handle(event)
+        decisions = engine.handle(event)
         elapsed = time.perf_counter_ns() - started
-        if self.stats is not None:
-            self.stats.latencies_ns.append(elapsed)
-            self.stats.decisions += len(decisions)
+        stats = self.stats
+        if stats is not None:
+            stats.latencies_ns.append(elapsed)
+            if engine._evaluations != evaluations:
+                stats.routing_ns.append(elapsed)
+            stats.records += len(decisions)
         for decision in decisions:
             self.react(decision)
 
     def react(self, decision: Decision) -> None:
         """Agents accept most offers, reject some, let a few time out."""
         if isinstance(decision, OfferCreated):
+            number = next(self.offer_numbers)
+            iid, agent = decision.interaction_id, decision.agent_id
+            self.offers[iid] = (agent, number, decision.channel)
             roll = self.rng.random()
             if roll < 0.94:
-                self.later(decision.at + self.rng.uniform(1, 4), self.accept(decision))
+                self.later(decision.at + self.rng.uniform(1, 4), ACCEPT, iid, agent, number)
             elif roll < 0.98:
-                self.later(decision.at + 2, self.reject(decision))
-        elif isinstance(decision, AgentStateForced) and decision.state is AgentState.MISSED:
-            self.later(decision.at + 15, lambda at, a=decision.agent_id: AgentStateChanged(
-                at, a, AgentState.AVAILABLE))
+                self.later(decision.at + 2, REJECT, iid, agent, number)
+        elif isinstance(decision, OfferWithdrawn | OfferExpired):
+            self.offers.pop(decision.interaction_id, None)
+        elif isinstance(decision, QueueOutcome):
+            self.in_queue.discard(decision.interaction_id)
+        elif isinstance(decision, AgentStateForced):
+            self.state[decision.agent_id] = decision.state
+            if decision.state is AgentState.MISSED:
+                self.later(decision.at + 15, TO_STATE, "", decision.agent_id,
+                           STATES.index(AgentState.AVAILABLE))
 
-    def still_offered(self, offer: OfferCreated) -> bool:
-        """True while the offer is live (the customer may have left meanwhile)."""
-        return offer.interaction_id in self.engine.agent_status(offer.agent_id).offered
+    def live(self, interaction: str, agent: str, number: int) -> bool:
+        """True while this very offer is live (not withdrawn, expired or re-offered) and the
+        agent's desktop is up (an agent whose desktop is down cannot answer; the offer
+        then expires or is withdrawn when the grace period ends)."""
+        offer = self.offers.get(interaction)
+        return (offer is not None and offer[0] == agent and offer[1] == number
+                and agent not in self.desktop_down)
 
-    def reject(self, offer: OfferCreated) -> Callable[[float], RoutingEvent | None]:
-        """Reject the offer if it is still live."""
-        def make(at: float) -> RoutingEvent | None:
-            if not self.still_offered(offer):
+    def make(self, happening: Happening) -> RoutingEvent | None:
+        """The engine event for a happening, or None when it no longer applies."""
+        at, _, what, iid, agent, number, value = happening
+        rng = self.rng
+        if what == ARRIVAL:
+            self.later(at + rng.expovariate(self.arrival_rate), ARRIVAL)
+            iid = f"i{next(self.contacts)}"
+            self.in_queue.add(iid)
+            self.later(at + rng.expovariate(1 / 240.0), ABANDON, iid)
+            return InteractionQueued(at, iid, rng.choice(self.queue_ids),
+                                     priority=rng.randint(0, 2))
+        if what == ACCEPT:
+            if not self.live(iid, agent, number):
                 return None
-            return OfferRejected(at, offer.interaction_id, offer.agent_id)
-        return make
-
-    def accept(self, offer: OfferCreated) -> Callable[[float], RoutingEvent | None]:
-        """Accept, then end after a channel-typical handle time."""
-        def make(at: float) -> RoutingEvent | None:
-            if not self.still_offered(offer):
+            channel = self.offers.pop(iid)[2]
+            self.in_queue.discard(iid)
+            self.connected.add(iid)
+            handle = rng.expovariate(1 / self.handle_times[channel])
+            self.later(at + handle, END, iid, agent, value=handle)
+            return OfferAccepted(at, iid, agent)
+        if what == REJECT:
+            if not self.live(iid, agent, number):
                 return None
-            self.connected.add(offer.interaction_id)
-            handle = self.rng.expovariate(1 / self.handle_times[offer.channel])
-            self.later(at + handle, self.end(offer.interaction_id, offer.agent_id, handle))
-            return OfferAccepted(at, offer.interaction_id, offer.agent_id)
-        return make
+            del self.offers[iid]
+            return OfferRejected(at, iid, agent)
+        if what == END:
+            self.connected.discard(iid)
+            roll = rng.random()
+            if roll < 0.02:
+                self.later(at + 0.5, TO_STATE, "", agent, STATES.index(AgentState.BREAK))
+                self.later(at + 120, TO_STATE, "", agent, STATES.index(AgentState.AVAILABLE))
+            elif roll < 0.03:
+                self.later(at + 1, DISCONNECT, "", agent)
+                self.later(at + rng.uniform(2, 10), RECONNECT, "", agent)
+            elif roll < 0.032:
+                self.later(at + 1, DISCONNECT, "", agent)
+                self.later(at + 46, RECONNECT, "", agent)
+                self.later(at + 47, TO_STATE, "", agent, STATES.index(AgentState.AVAILABLE))
+            return InteractionEnded(at, iid, value)
+        if what == ABANDON:
+            if iid not in self.in_queue:
+                return None
+            self.in_queue.discard(iid)
+            self.offers.pop(iid, None)
+            return InteractionCancelled(at, iid)
+        if what == TO_STATE:
+            state = STATES[number]
+            if self.state[agent] is state:
+                return None
+            self.state[agent] = state
+            return AgentStateChanged(at, agent, state)
+        if what == DISCONNECT:
+            if agent in self.desktop_down:
+                return None
+            self.desktop_down.add(agent)
+            return DesktopDisconnected(at, agent)
+        if agent not in self.desktop_down:
+            return None
+        self.desktop_down.discard(agent)
+        return DesktopConnected(at, agent)
 
-    def end(self, interaction_id: str, agent_id: str,
-            handle: float) -> Callable[[float], RoutingEvent | None]:
-        """End the interaction; now and then the agent takes a break."""
-        def make(at: float) -> RoutingEvent | None:
-            self.connected.discard(interaction_id)
-            if self.rng.random() < 0.02:
-                self.later(at + 0.5, lambda t: AgentStateChanged(t, agent_id, AgentState.BREAK))
-                self.later(at + 120, lambda t: AgentStateChanged(t, agent_id,
-                                                                 AgentState.AVAILABLE))
-            return InteractionEnded(at, interaction_id, handle)
-        return make
 
-    def arrival(self, at: float) -> RoutingEvent:
-        """A new contact; some abandon if still waiting after their patience."""
-        self.later(at + self.rng.expovariate(self.arrival_rate), self.arrival)
-        interaction_id = f"i{next(self.contacts)}"
-        q = self.rng.choice(self.queues)
-        patience = self.rng.expovariate(1 / 240.0)
-        self.later(at + patience, lambda t: None if interaction_id in self.connected
-                   else InteractionCancelled(t, interaction_id))
-        return InteractionQueued(at, interaction_id, q.queue_id, priority=self.rng.randint(0, 2))
-
-
-def measure(agents: int, calls: int, seed: int = 7) -> dict[str, float]:
-    """Build, warm up, then time ``calls`` engine calls."""
+def measure(agents: int, calls: int, warmup_s: float, freeze: bool,
+            seed: int = 7) -> dict[str, float]:
+    """Build, warm up for ``warmup_s`` simulated seconds, then time ``calls`` engine calls."""
     driver = Driver(agents, seed)
     driver.setup()
-    driver.run(calls // 4, None)
+    driver.run_until(START + warmup_s)
+    gc.collect()
+    if freeze:
+        gc.freeze()
     stats = Stats()
-    driver.run(calls, stats)
+    pause_started = [0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            pause_started[0] = time.perf_counter_ns()
+        else:
+            stats.gc_pauses_ms.append((time.perf_counter_ns() - pause_started[0]) / 1e6)
+
+    gc.callbacks.append(on_gc)
+    started_at = driver.clock
+    try:
+        driver.run(calls, stats)
+    finally:
+        gc.callbacks.remove(on_gc)
+        if freeze:
+            gc.unfreeze()
     result = stats.summary()
+    result["calls_per_event"] = driver.count_work(WORK_SAMPLE)
+    result["agents"] = agents
     result["queues"] = len(driver.queues)
-    result["waiting_at_end"] = sum(driver.engine.queue_status(q.queue_id, START).in_queue
-                                   for q in driver.queues)
+    result["simulated_s"] = driver.clock - started_at
+    result["waiting_at_end"] = len(driver.in_queue)
     return result
 
 
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The median of every figure over repeated runs."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
 def main() -> None:
-    """Run the three sizes and print a table, then the JSON line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short run (a few seconds)")
+    """Run the three sizes (interleaved, repeated), print a table, then the JSON line."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short run (about 10 s)")
+    parser.add_argument("--calls", type=int, help="timed calls per size (default 200,000)")
+    parser.add_argument("--repeat", type=int, help="runs per size, medians reported "
+                        "(default 3; 1 with --quick)")
+    parser.add_argument("--gc-freeze", action="store_true",
+                        help="gc.freeze() after warm-up, as a server may do after loading")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
+                        help="agent counts to run (default 10000 1000 100)")
     args = parser.parse_args()
-    calls = 20_000 if args.quick else 200_000
-    results = {n: measure(n, calls) for n in (10_000, 1_000, 100)}
-    print(f"{'agents':>7} {'queues':>6} {'calls':>8} {'decisions':>9} {'calls/s':>9} "
-          f"{'decisions/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'waiting':>7}")
+    sizes = tuple(args.sizes)
+    calls = args.calls or (20_000 if args.quick else 200_000)
+    repeat = args.repeat or (1 if args.quick else 3)
+    warmup_s = WARMUP_S / 2 if args.quick else WARMUP_S
+    runs: dict[int, list[dict[str, float]]] = {n: [] for n in sizes}
+    for _ in range(repeat):
+        for n in sizes:
+            runs[n].append(measure(n, calls, warmup_s, args.gc_freeze))
+    results = {n: median_of(runs[n]) for n in sizes}
+    print(f"medians of {repeat} run(s) per size, {calls:,} timed calls each, after "
+          f"{warmup_s:,.0f} simulated seconds of warm-up; gc.freeze: {args.gc_freeze}")
+    print(f"{'agents':>7} {'queues':>6} {'events/s':>9} {'decisions/s':>11} {'records/s':>9} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'p99.9':>7} {'max ms':>7} {'dec p99':>7} "
+          f"{'gc %':>5} {'gc max':>7} {'py calls':>8} {'waiting':>7}")
     for n, r in results.items():
-        print(f"{n:>7} {r['queues']:>6.0f} {r['calls']:>8.0f} {r['decisions']:>9.0f} "
-              f"{r['calls_per_s']:>9.0f} {r['decisions_per_s']:>11.0f} {r['p50_ms']:>7.3f} "
-              f"{r['p99_ms']:>7.3f} {r['max_ms']:>7.3f} {r['waiting_at_end']:>7.0f}")
-    big = results[10_000]
-    figures = {
+        print(f"{n:>7} {r['queues']:>6.0f} {r['events_per_s']:>9.0f} "
+              f"{r['decisions_per_s']:>11.0f} {r['records_per_s']:>9.0f} {r['p50_ms']:>7.4f} "
+              f"{r['p99_ms']:>7.4f} {r['p999_ms']:>7.3f} {r['max_ms']:>7.1f} "
+              f"{r['decision_p99_ms']:>7.4f} {100 * r['gc_share']:>5.1f} "
+              f"{r['gc_max_ms']:>7.1f} {r['calls_per_event']:>8.1f} "
+              f"{r['waiting_at_end']:>7.0f}")
+    big = results[max(sizes)]
+    figures: dict[str, float | int | str | bool] = {
         "decisions_per_s": round(big["decisions_per_s"]),
-        "calls_per_s": round(big["calls_per_s"]),
+        "events_per_s": round(big["events_per_s"]),
+        "decision_records_per_s": round(big["records_per_s"]),
         "p50_ms": round(big["p50_ms"], 4),
         "p99_ms": round(big["p99_ms"], 4),
+        "decision_p99_ms": round(big["decision_p99_ms"], 4),
+        "max_ms": round(big["max_ms"], 1),
+        "gc_share": round(big["gc_share"], 3),
+        "python_calls_per_event": round(big["calls_per_event"], 1),
     }
-    for n in (1_000, 100):
-        figures[f"decisions_per_s_{n}_agents"] = round(results[n]["decisions_per_s"])
-        figures[f"calls_per_s_{n}_agents"] = round(results[n]["calls_per_s"])
-        figures[f"p99_ms_{n}_agents"] = round(results[n]["p99_ms"], 4)
+    figures["agents"] = max(sizes)
+    for n in sorted(sizes, reverse=True)[1:]:
+        r = results[n]
+        figures[f"decisions_per_s_{n}_agents"] = round(r["decisions_per_s"])
+        figures[f"events_per_s_{n}_agents"] = round(r["events_per_s"])
+        figures[f"p50_ms_{n}_agents"] = round(r["p50_ms"], 4)
+        figures[f"p99_ms_{n}_agents"] = round(r["p99_ms"], 4)
+        figures[f"python_calls_per_event_{n}_agents"] = round(r["calls_per_event"], 1)
+    for name in ("events_per_s", "p50_ms", "p99_ms"):
+        values = [results[n][name] for n in sizes]
+        figures[f"spread_{name}"] = round(max(values) / min(values), 2)
+    figures["decision"] = "engine call that ran a routing evaluation"
     figures["timed_calls_per_size"] = calls
+    figures["repeats"] = repeat
+    figures["gc_freeze"] = args.gc_freeze
     print(json.dumps(figures))
 
 

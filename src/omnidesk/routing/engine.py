@@ -10,9 +10,9 @@ the queues it serves. Both are bounded by the pools' heads, not by head counts.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Callable, Mapping
+from heapq import heappop, heappush
 from types import MappingProxyType
 from typing import Any
 
@@ -20,7 +20,7 @@ from omnidesk.routing import decisions as d
 from omnidesk.routing import events as e
 from omnidesk.routing.errors import OfferConflict, RoutingConfigError, UnknownRoutingObject
 from omnidesk.routing.model import AgentConfig, AgentState, EngineConfig, QueueConfig
-from omnidesk.routing.pools import AgentKey, Verdict
+from omnidesk.routing.pools import COMPACT_SLACK, AgentEntry, Verdict
 from omnidesk.routing.state import (
     AgentRuntime,
     ContactRuntime,
@@ -30,8 +30,18 @@ from omnidesk.routing.state import (
     Milestone,
     MilestoneKind,
     QueueRuntime,
+    blockers_of,
 )
-from omnidesk.routing.strategies import STRATEGIES
+from omnidesk.routing.strategies import (
+    FAST_PATHS,
+    LEAST_OCCUPIED_KIND,
+    LONGEST_IDLE_KIND,
+    MOST_SKILLED_KIND,
+    OTHER_KIND,
+    ROUND_ROBIN_KIND,
+    STRATEGIES,
+)
+from omnidesk.routing.timers import TimerQueue
 from omnidesk.routing.views import AgentStatus, QueueStatus, WaitEstimate
 
 _OFFER_TIMEOUT, _MILESTONE, _GRACE = 0, 1, 2
@@ -56,11 +66,16 @@ class RoutingEngine:
         self._queues: dict[str, QueueRuntime] = {}
         self._agents: dict[str, AgentRuntime] = {}
         self._contacts: dict[str, ContactRuntime] = {}
-        self._timers: list[tuple[float, int, int, Any, int]] = []
+        self._timers = TimerQueue(3)
         self._profile_members: dict[str, set[str]] = {}
         self._team_members: dict[str, set[str]] = {}
         self._queues_by_team: dict[str, set[str]] = {}
         self._out: list[d.Decision] = []
+        # Matching evaluations run so far (a contact looking for an agent, or an
+        # available agent looking for a contact); bench/routing.py reads it to count
+        # the calls that made a routing decision. Not part of the API.
+        self._evaluations = 0
+        self._default_blockers = blockers_of(self._config.blending)
         self._handlers: dict[type, Callable[[Any, float], None]] = {
             e.QueueConfigured: self._on_queue_configured,
             e.AgentConfigured: self._on_agent_configured,
@@ -87,12 +102,16 @@ class RoutingEngine:
 
     def handle(self, event: e.RoutingEvent) -> list[d.Decision]:
         """Fire the timers due by ``event.at``, apply the event, return the decisions."""
-        self._out = out = list[d.Decision]()
-        now = max(self._now, event.at)
-        self._fire_timers(now)
+        out: list[d.Decision] = []
+        self._out = out
+        now = event.at
+        if now < self._now:
+            now = self._now
+        heap = self._timers.heap
+        if heap and heap[0][0] <= now:
+            self._fire_timers(now)
         self._now = now
         self._handlers[type(event)](event, now)
-        self._out = []
         return out
 
     def tick(self, now: float) -> list[d.Decision]:
@@ -101,7 +120,7 @@ class RoutingEngine:
 
     def next_timer_at(self) -> float | None:
         """When the earliest pending timer is due; the server should tick by then."""
-        return self._timers[0][0] if self._timers else None
+        return self._timers.next_due()
 
     def wait_estimate(self, interaction_id: str, now: float) -> WaitEstimate:
         """Position (1 = next) and estimated wait of a contact in queue; O(queue length)."""
@@ -129,7 +148,7 @@ class RoutingEngine:
             waiting=sum(1 for c in members if c.waiting),
             longest_wait_s=max((now - c.queued_at for c in members), default=0.0),
             staffed_capacity=queue.staffed_capacity,
-            available_agents=sum(len(level.agents) for level in queue.levels),
+            available_agents=sum(level.agents.live for level in queue.levels),
             average_handle_time_s=queue.handle_times.mean(),
             is_open=hours is None or hours.is_open(now),
         )
@@ -167,14 +186,24 @@ class RoutingEngine:
     # --------------------------------------------------------------- timers
 
     def _fire_timers(self, now: float) -> None:
-        timers = self._timers
-        while timers and timers[0][0] <= now:
-            due, _, kind, target, token = heapq.heappop(timers)
-            self._now = max(self._now, due)
-            self._timer_handlers[kind](target, token, self._now)
+        """Fire every timer due by ``now`` in (due, scheduling) order (TimerQueue.pop_due)."""
+        heap = self._timers.heap
+        handlers = self._timer_handlers
+        while heap and heap[0][0] <= now:
+            due, _, kind, target, token, lane = heappop(heap)
+            if lane is not None:
+                if lane.items:
+                    heappush(heap, lane.items.popleft())
+                else:
+                    lane.active = False
+            if due > self._now:
+                self._now = due
+            handlers[kind](target, token, self._now)
 
-    def _schedule(self, due: float, kind: int, target: object, token: int) -> None:
-        heapq.heappush(self._timers, (due, next(self._counter), kind, target, token))
+    def _schedule(self, due: float, kind: int, target: object, token: int,
+                  delay: float) -> None:
+        """Schedule a timer ``delay`` after its reference time (its lane, see timers.py)."""
+        self._timers.push(due, next(self._counter), kind, target, token, delay)
 
     # ---------------------------------------------------------- configuration
 
@@ -182,7 +211,9 @@ class RoutingEngine:
         config = event.queue
         _validate_queue(config)
         old = self._queues.get(config.queue_id)
-        queue = QueueRuntime(config, STRATEGIES[config.strategy], self._config.handle_time_samples)
+        strategy = STRATEGIES[config.strategy]
+        queue = QueueRuntime(config, strategy, self._config.handle_time_samples,
+                             FAST_PATHS.get(strategy, OTHER_KIND))
         self._queues[queue.id] = queue
         affected = set(self._profile_members.get(queue.id, ()))
         for team in self._teams_of(old) | self._teams_of(queue):
@@ -212,12 +243,13 @@ class RoutingEngine:
             self._config.default_capacity)
         blending = config.blending if config.blending is not None else self._config.blending
         agent = self._agents.get(config.agent_id)
+        blocked_by = self._default_blockers if blending is self._config.blending else None
         if agent is None:
-            agent = AgentRuntime(config, next(self._counter), capacity, blending)
+            agent = AgentRuntime(config, next(self._counter), capacity, blending, blocked_by)
             self._agents[agent.id] = agent
         else:
             self._unindex_agent_config(agent)
-            agent.configure(config, capacity, blending)
+            agent.configure(config, capacity, blending, blocked_by)
         for membership in config.profile:
             self._profile_members.setdefault(membership.queue_id, set()).add(agent.id)
         if config.team is not None:
@@ -234,7 +266,7 @@ class RoutingEngine:
     def _refresh_memberships(self, agent: AgentRuntime, now: float) -> None:
         """Recompute which queues the agent serves, from which level, at which priority."""
         for membership in agent.memberships:
-            membership.level.agents.discard(agent)
+            membership.pool.discard(membership)
         profile = {m.queue_id: m for m in agent.config.profile}
         team_queues = self._queues_by_team.get(agent.config.team or "", set())
         memberships: list[Membership] = []
@@ -250,7 +282,7 @@ class RoutingEngine:
             level = self._level(queue, threshold, now)
             priority = entry.priority if entry else queue.config.added_team_priority
             score = sum(agent.config.skills.get(s, 0) for s in queue.tiers[0].skills)
-            memberships.append(Membership(queue, level, priority, score))
+            memberships.append(Membership(agent, queue, level, priority, score))
         agent.set_membership(memberships)
         self._update_staffing(agent)
         self._reindex(agent)
@@ -265,7 +297,7 @@ class RoutingEngine:
                         level.contacts.push(contact)
                 else:
                     self._schedule(contact.queued_at + threshold, _MILESTONE, contact,
-                                   contact.epoch)
+                                   contact.epoch, threshold)
         return level
 
     # ------------------------------------------------------------ agents
@@ -312,8 +344,8 @@ class RoutingEngine:
         agent = self._agent(event.agent_id)
         agent.connected = False
         agent.connection_token += 1
-        self._schedule(now + self._config.disconnect_grace_s, _GRACE, agent,
-                       agent.connection_token)
+        grace = self._config.disconnect_grace_s
+        self._schedule(now + grace, _GRACE, agent, agent.connection_token, grace)
 
     def _on_grace_over(self, agent: AgentRuntime, token: int, now: float) -> None:
         if agent.connected or token != agent.connection_token or not agent.routable:
@@ -327,28 +359,69 @@ class RoutingEngine:
 
     def _update_staffing(self, agent: AgentRuntime) -> None:
         """Keep each queue's staffed capacity as a running counter."""
-        for queue, share in agent.staffed_share:
-            queue.staffed_capacity -= share
-        agent.staffed_share = []
+        for membership in agent.staffed_share:
+            membership.queue.staffed_capacity -= membership.share
+        agent.staffed_share = ()
         if agent.staffed:
             for membership in agent.memberships:
-                share = agent.capacity.get(membership.channel, 0)
-                membership.queue.staffed_capacity += share
-                agent.staffed_share.append((membership.queue, share))
+                membership.share = agent.capacity.get(membership.channel, 0)
+                membership.queue.staffed_capacity += membership.share
+            agent.staffed_share = agent.memberships
 
     def _reindex(self, agent: AgentRuntime) -> None:
-        """Place the agent in (or out of) each pool it belongs to, at its current key."""
-        ready = agent.state is _AVAILABLE and agent.routable
-        room: dict[str, bool] = {}
-        for membership in agent.memberships:
-            channel = membership.channel
-            has_room = room.get(channel)
-            if has_room is None:
-                has_room = room[channel] = ready and agent.can_take(channel)
-            if has_room:
-                membership.level.agents.place(agent, membership.queue.strategy(agent, membership))
-            else:
-                membership.level.agents.discard(agent)
+        """Place the agent in (or out of) each pool it belongs to, at its current key.
+
+        The hottest path of the engine (every offer, release and state change), so the
+        built-in strategies' keys are computed inline (``strategies.FAST_PATHS``) and
+        the pool update (``AgentPool.place``) is inlined too.
+        """
+        if agent.state is not _AVAILABLE or not agent.routable:
+            for membership in agent.memberships:
+                if membership.stamp:  # AgentPool.discard, inlined
+                    membership.stamp = 0
+                    membership.pool.live -= 1
+            return
+        seq = agent.seq
+        occupancy: float | None = None
+        holds_nothing = not agent.held
+        capacity = agent.capacity
+        for channel, members in agent.channel_groups:
+            if not (capacity.get(channel, 0) > 0 if holds_nothing else agent.can_take(channel)):
+                for membership in members:
+                    if membership.stamp:
+                        membership.stamp = 0
+                        membership.pool.live -= 1
+                continue
+            idle = agent.idle.get(channel, 0.0)
+            for membership in members:
+                kind = membership.kind
+                key: Any
+                tie: float
+                if kind == LONGEST_IDLE_KIND:
+                    key, tie = idle, 0.0
+                elif kind == MOST_SKILLED_KIND:
+                    key, tie = -membership.skill_score, idle
+                elif kind == LEAST_OCCUPIED_KIND:
+                    if occupancy is None:
+                        occupancy = agent.occupancy()
+                    key, tie = occupancy, idle
+                elif kind == ROUND_ROBIN_KIND:
+                    key, tie = agent.last_offer.get(membership.queue.id, 0), seq
+                else:
+                    key, tie = membership.strategy(agent, membership), 0.0
+                pool = membership.pool
+                if membership.stamp:
+                    if membership.key == key and membership.tie == tie:
+                        continue
+                else:
+                    pool.live += 1
+                pool.stamp = stamp = pool.stamp + 1
+                membership.stamp = stamp
+                membership.key = key
+                membership.tie = tie
+                heappush(pool, (key, tie, seq, stamp, membership))
+                if len(pool) > 2 * pool.live + COMPACT_SLACK:
+                    pool.compact()
 
     # ---------------------------------------------------------- contacts
 
@@ -357,15 +430,22 @@ class RoutingEngine:
         if event.interaction_id in self._contacts:
             self._drop(self._contacts[event.interaction_id], "requeued", now)
         fresh = event.queued_at is None
-        if fresh and not event.callback and self._refuses(queue, event.interaction_id, now):
+        config = queue.config
+        if (fresh and not event.callback
+                and (config.hours is not None or config.max_size is not None)
+                and self._refuses(queue, event.interaction_id, now)):
             return
         queued_at = now if event.queued_at is None else event.queued_at
         contact = ContactRuntime(event.interaction_id, queue, event.priority, queued_at,
                                  next(self._counter))
-        contact.attributes = event.attributes
-        contact.required = event.required_skills
+        # Empty mappings are not kept per contact (each event has its own empty proxy).
+        if event.attributes:
+            contact.attributes = event.attributes
+        if event.required_skills:
+            contact.required = event.required_skills
         contact.callback = event.callback
-        contact.declined = set(event.declined_by)
+        if event.declined_by:
+            contact.declined = set(event.declined_by)
         self._contacts[contact.id] = contact
         self._enter(contact, queue, now)
 
@@ -385,8 +465,13 @@ class RoutingEngine:
     def _enter(self, contact: ContactRuntime, queue: QueueRuntime, now: float) -> None:
         """Put the contact in line; milestones already passed apply without decisions."""
         queue.members[contact.id] = contact
-        self._advance(contact, now, silent_until=now - contact.queued_at)
+        held: list[Level] = []
+        self._advance(contact, now, silent_until=now - contact.queued_at, hold=held)
         self._route(contact, now)
+        if held and contact.waiting:
+            # Only now, so that a contact offered at once leaves no stale heap entry.
+            for level in held:
+                level.contacts.push(contact)
 
     def _on_callback_requested(self, event: e.CallbackRequested, now: float) -> None:
         contact = self._contacts.get(event.interaction_id)
@@ -453,8 +538,9 @@ class RoutingEngine:
         agent.add_load(channel, 1)
         agent.idle[channel] = now
         agent.last_offer[queue.id] = next(self._counter)
-        expires_at = now + queue.config.offer_timeout_s
-        self._schedule(expires_at, _OFFER_TIMEOUT, contact, contact.offer_token)
+        timeout = queue.config.offer_timeout_s
+        expires_at = now + timeout
+        self._schedule(expires_at, _OFFER_TIMEOUT, contact, contact.offer_token, timeout)
         self._reindex(agent)
         self._out.append(d.OfferCreated(now, contact.id, agent.id, queue.id, channel, expires_at))
 
@@ -468,16 +554,20 @@ class RoutingEngine:
 
     def _on_offer_accepted(self, event: e.OfferAccepted, now: float) -> None:
         contact = self._live_offer(event.interaction_id, event.agent_id)
-        agent = self._agent(event.agent_id)
+        agent = contact.offer_agent
+        assert agent is not None  # checked by _live_offer: the engine's agent of that id
         del agent.offers[contact.id]
         agent.active[contact.id] = contact
         contact.set_status(ContactStatus.CONNECTED)
         contact.offer_token += 1
         contact.epoch += 1
         queue = contact.handled_by_queue = contact.queue
-        del queue.members[contact.id]
+        members = queue.members
+        del members[contact.id]
+        limit = 2 * len(members) + COMPACT_SLACK
         for level in queue.levels:
-            level.contacts.compact(len(queue.members))
+            if len(level.contacts) > limit:
+                level.contacts.compact(len(members))
 
     def _on_offer_rejected(self, event: e.OfferRejected, now: float) -> None:
         contact = self._live_offer(event.interaction_id, event.agent_id)
@@ -494,7 +584,11 @@ class RoutingEngine:
                  missed: bool) -> None:
         """The agent rejected or missed: try everyone else first, the decliner last."""
         del agent.offers[contact.id]
-        contact.declined.add(agent.id)
+        declined = contact.declined
+        if isinstance(declined, set):
+            declined.add(agent.id)
+        else:
+            contact.declined = {*declined, agent.id}
         self._release(agent, contact, now)
         if missed:
             self._out.append(d.AgentStateForced(now, agent.id, AgentState.MISSED,
@@ -543,23 +637,37 @@ class RoutingEngine:
         """Offer a waiting contact to the best available agent of its queue, if any."""
         if not contact.waiting or contact.id not in self._contacts:
             return
+        self._evaluations += 1
+        applied_wait = contact.applied_wait
+        best: AgentEntry | None = None
+        if not contact.declined and not contact.needs_pair_check:
+            # Everyone in the pools may take it: the best is the smallest pool head.
+            for level in contact.queue.levels:
+                if level.threshold > applied_wait:
+                    break
+                pool = level.agents
+                if pool.live:
+                    head = pool.head()
+                    if head is not None and (best is None or head < best):
+                        best = head
+            if best is not None:
+                self._offer(contact, best[4].agent, now)
+            return
         verdict = self._agent_verdict(contact)
-        best: tuple[AgentKey, int, AgentRuntime] | None = None
-        fallback: tuple[AgentKey, int, AgentRuntime] | None = None
+        fallback: AgentEntry | None = None
         for level in contact.queue.levels:
-            if level.threshold > contact.applied_wait:
+            if level.threshold > applied_wait:
                 break
-            if not len(level.agents):
+            if not level.agents.live:
                 continue
             chosen, spare = level.agents.best(verdict)
-            if chosen is not None and (best is None or (chosen[0], chosen[1].seq) < best[:2]):
-                best = (chosen[0], chosen[1].seq, chosen[1])
-            if spare is not None and (fallback is None
-                                      or (spare[0], spare[1].seq) < fallback[:2]):
-                fallback = (spare[0], spare[1].seq, spare[1])
+            if chosen is not None and (best is None or chosen < best):
+                best = chosen
+            if spare is not None and (fallback is None or spare < fallback):
+                fallback = spare
         pick = best or (fallback if allow_declined else None)
         if pick is not None:
-            self._offer(contact, pick[2], now)
+            self._offer(contact, pick[4].agent, now)
 
     @staticmethod
     def _agent_verdict(contact: ContactRuntime) -> Callable[[AgentRuntime], Verdict]:
@@ -579,6 +687,8 @@ class RoutingEngine:
 
     def _fill(self, agent: AgentRuntime, now: float) -> None:
         """Give the agent waiting contacts while it has room."""
+        if agent.state is _AVAILABLE and agent.routable:
+            self._evaluations += 1
         while agent.state is _AVAILABLE and agent.routable:
             contact = self._pick_for(agent, now)
             if contact is None:
@@ -587,26 +697,27 @@ class RoutingEngine:
 
     def _pick_for(self, agent: AgentRuntime, now: float) -> ContactRuntime | None:
         """The best waiting contact for the agent: by profile priority, then queue order."""
-        agent_id = agent.id
-
-        def verdict(contact: ContactRuntime) -> Verdict:
-            if contact.needs_pair_check and not contact.admits(agent):
-                return False
-            return None if agent_id in contact.declined else True
-
+        verdict: Callable[[ContactRuntime], Verdict] | None = None
         fallback: ContactRuntime | None = None
-        room: dict[str, bool] = {}
+        room: dict[str, bool] | None = None
         for group in agent.groups:
             best: ContactRuntime | None = None
             best_rank: tuple[float, float, int] | None = None
             for membership in group:
+                contacts = membership.contacts
+                if not contacts:
+                    continue  # nobody waits at this level
                 channel = membership.channel
+                if room is None:
+                    room = {}
                 has_room = room.get(channel)
                 if has_room is None:
                     has_room = room[channel] = agent.can_take(channel)
                 if not has_room:
                     continue
-                chosen, spare = membership.level.contacts.best(verdict)
+                if verdict is None:
+                    verdict = self._contact_verdict(agent)
+                chosen, spare = contacts.best(verdict)
                 if chosen is not None:
                     rank = (-chosen.effective_priority(now), chosen.queued_at, chosen.seq)
                     if best_rank is None or rank < best_rank:
@@ -617,6 +728,17 @@ class RoutingEngine:
                 return best
         return fallback
 
+    @staticmethod
+    def _contact_verdict(agent: AgentRuntime) -> Callable[[ContactRuntime], Verdict]:
+        agent_id = agent.id
+
+        def verdict(contact: ContactRuntime) -> Verdict:
+            if contact.needs_pair_check and not contact.admits(agent):
+                return False
+            return None if agent_id in contact.declined else True
+
+        return verdict
+
     # ------------------------------------------------------------ milestones
 
     def _on_milestone(self, contact: ContactRuntime, epoch: int, now: float) -> None:
@@ -625,7 +747,8 @@ class RoutingEngine:
         if self._advance(contact, now):
             self._route(contact, now)
 
-    def _advance(self, contact: ContactRuntime, now: float, silent_until: float = -1.0) -> bool:
+    def _advance(self, contact: ContactRuntime, now: float, silent_until: float = -1.0,
+                 hold: list[Level] | None = None) -> bool:
         """Apply the milestones reached by now; True when a new level or tier opened."""
         queue = contact.queue
         milestones = queue.milestones
@@ -635,23 +758,31 @@ class RoutingEngine:
         while index < len(milestones) and milestones[index].threshold <= wait:
             milestone = milestones[index]
             opened = opened or milestone.kind is not MilestoneKind.MAX_WAIT
-            if self._apply(contact, milestone, now, milestone.threshold <= silent_until):
+            if self._apply(contact, milestone, now, milestone.threshold <= silent_until, hold):
                 return False
             contact.applied_wait = milestone.threshold
             index += 1
         if index < len(milestones):
-            due = contact.queued_at + milestones[index].threshold
+            threshold = milestones[index].threshold
+            due = contact.queued_at + threshold
             if due != contact.timer_due:
                 contact.timer_due = due
-                self._schedule(due, _MILESTONE, contact, contact.epoch)
+                self._schedule(due, _MILESTONE, contact, contact.epoch, threshold)
         return opened
 
     def _apply(self, contact: ContactRuntime, milestone: Milestone, now: float,
-               silent: bool) -> bool:
-        """Apply one milestone; True when the contact left the queue."""
+               silent: bool, hold: list[Level] | None = None) -> bool:
+        """Apply one milestone; True when the contact left the queue.
+
+        A level reached goes to ``hold`` when given (the caller pushes the contact
+        into those levels' heaps afterwards, if it still waits).
+        """
         if milestone.kind is MilestoneKind.LEVEL:
             if contact.waiting and milestone.level is not None:
-                milestone.level.contacts.push(contact)
+                if hold is not None:
+                    hold.append(milestone.level)
+                else:
+                    milestone.level.contacts.push(contact)
             return False
         if milestone.kind is MilestoneKind.STEP:
             contact.tier = max(contact.tier, milestone.step)
@@ -660,7 +791,7 @@ class RoutingEngine:
         elif contact.callback:
             return False
         if not contact.waiting:
-            contact.deferred.append(milestone)
+            contact.deferred += (milestone,)
             return False
         if milestone.kind is MilestoneKind.STEP:
             return self._escalate(contact, milestone.step, now)
@@ -671,7 +802,7 @@ class RoutingEngine:
 
     def _apply_deferred(self, contact: ContactRuntime, now: float) -> bool:
         """Apply the overflow / max wait held back while an offer was live; True if it left."""
-        deferred, contact.deferred = contact.deferred, []
+        deferred, contact.deferred = contact.deferred, ()
         return any(self._apply(contact, milestone, now, silent=False) for milestone in deferred)
 
     def _escalate(self, contact: ContactRuntime, step_number: int, now: float) -> bool:
@@ -704,7 +835,7 @@ class RoutingEngine:
         contact.applied_wait = -1.0
         contact.tier = 0
         contact.timer_due = -1.0
-        contact.deferred = []
+        contact.deferred = ()
         contact.order_key = target.config.ageing_per_s * contact.queued_at - contact.priority
         self._enter(contact, target, now)
 

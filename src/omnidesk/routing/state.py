@@ -7,6 +7,8 @@ from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 from omnidesk.routing.expressions import Expression, compile_expression
 from omnidesk.routing.model import (
@@ -141,16 +143,19 @@ class QueueRuntime:
         "milestones",
         "staffed_capacity",
         "strategy",
+        "strategy_kind",
         "thresholds",
         "tiers",
         "waiting_count",
     )
 
-    def __init__(self, config: QueueConfig, strategy: Strategy, samples: int) -> None:
+    def __init__(self, config: QueueConfig, strategy: Strategy, samples: int,
+                 strategy_kind: int = -1) -> None:
         self.config = config
         self.id = config.queue_id
         self.channel = config.channel
         self.strategy = strategy
+        self.strategy_kind = strategy_kind
         self.tiers = build_tiers(config)
         self.levels: list[Level] = []
         self.milestones: list[Milestone] = []
@@ -196,29 +201,61 @@ Strategy = Callable[["AgentRuntime", "Membership"], AgentKey]
 
 
 class Membership:
-    """One queue an agent serves: from which level (wait threshold) and at which priority."""
+    """One queue an agent serves: from which level (wait threshold) and at which priority.
 
-    __slots__ = ("channel", "level", "priority", "queue", "skill_score")
+    It is also the agent's handle in that level's pool: ``stamp`` names the live heap
+    entry (0 while the agent is out of the pool), ``key`` and ``tie`` the strategy key
+    it has there (see ``pools.AgentEntry``); ``contacts`` is the level's contact heap.
+    """
 
-    def __init__(self, queue: QueueRuntime, level: Level, priority: int, score: int) -> None:
+    __slots__ = ("agent", "channel", "contacts", "key", "kind", "level", "pool", "priority",
+                 "queue", "share", "skill_score", "stamp", "strategy", "tie")
+
+    def __init__(self, agent: AgentRuntime, queue: QueueRuntime, level: Level, priority: int,
+                 score: int) -> None:
+        self.agent = agent
         self.queue = queue
         self.channel = queue.channel
+        self.strategy = queue.strategy
         self.level = level
+        self.pool = level.agents
+        self.contacts = level.contacts
         self.priority = priority
         self.skill_score = score
+        self.kind = queue.strategy_kind
+        self.share = 0  # capacity counted in the queue's staffed capacity
+        self.stamp = 0
+        self.key: Any = None
+        self.tie = 0.0
+
+
+def blockers_of(blending: Blending) -> dict[Channel, tuple[Channel, ...]]:
+    """Invert a blending map: channel → the channels whose load blocks it."""
+    blockers: dict[Channel, set[Channel]] = {}
+    for holder, blocked in blending.items():
+        for channel in blocked:
+            blockers.setdefault(channel, set()).add(holder)
+    return {channel: tuple(sorted(holders)) for channel, holders in blockers.items()}
 
 
 class AgentRuntime:
-    """An agent's config, state, desktop connection, load per channel and memberships."""
+    """An agent's config, state, desktop connection, load per channel and memberships.
+
+    Room on a channel is worked out when asked (``can_take``) from the load counters:
+    ``held`` counts the channels with a non-zero load, so an agent holding nothing
+    (the common case when it gets a new offer) needs one capacity lookup.
+    """
 
     __slots__ = (
         "active",
         "blocked_by",
         "capacity",
+        "channel_groups",
         "config",
         "connected",
         "connection_token",
         "groups",
+        "held",
         "id",
         "idle",
         "last_offer",
@@ -226,7 +263,6 @@ class AgentRuntime:
         "memberships",
         "offers",
         "reason",
-        "room",
         "routable",
         "seq",
         "staffed_share",
@@ -234,7 +270,8 @@ class AgentRuntime:
     )
 
     def __init__(self, config: AgentConfig, seq: int, capacity: Mapping[Channel, int],
-                 blending: Blending) -> None:
+                 blending: Blending,
+                 blocked_by: Mapping[Channel, tuple[Channel, ...]] | None = None) -> None:
         self.id = config.agent_id
         self.seq = seq
         self.state = AgentState.OFFLINE
@@ -243,47 +280,54 @@ class AgentRuntime:
         self.routable = False
         self.connection_token = 0
         self.load: dict[Channel, int] = {}
+        self.held = 0
         self.idle: dict[Channel, float] = {}
         self.last_offer: dict[str, int] = {}
         self.offers: dict[str, ContactRuntime] = {}
         self.active: dict[str, ContactRuntime] = {}
-        self.memberships: list[Membership] = []
-        self.groups: list[list[Membership]] = []
-        self.staffed_share: list[tuple[QueueRuntime, int]] = []
+        self.memberships: tuple[Membership, ...] = ()
+        self.groups: tuple[tuple[Membership, ...], ...] = ()
+        self.channel_groups: tuple[tuple[Channel, tuple[Membership, ...]], ...] = ()
+        # The memberships counted in their queues' staffed capacity (each with its share).
+        self.staffed_share: tuple[Membership, ...] = ()
         self.config = config
         self.capacity = capacity
-        self.blocked_by: dict[Channel, frozenset[Channel]] = {}
-        self.room: dict[Channel, bool] = {}
-        self.configure(config, capacity, blending)
+        self.blocked_by: Mapping[Channel, tuple[Channel, ...]] = {}
+        self.configure(config, capacity, blending, blocked_by)
 
     def configure(self, config: AgentConfig, capacity: Mapping[Channel, int],
-                  blending: Blending) -> None:
-        """Apply new skills, capacity and blending (memberships are set by the engine)."""
+                  blending: Blending,
+                  blocked_by: Mapping[Channel, tuple[Channel, ...]] | None = None) -> None:
+        """Apply new skills, capacity and blending (memberships are set by the engine).
+
+        ``blocked_by`` is ``blockers_of(blending)`` when the caller has it already.
+        """
         self.config = config
         self.capacity = capacity
-        blockers: dict[Channel, set[Channel]] = {}
-        for holder, blocked in blending.items():
-            for channel in blocked:
-                blockers.setdefault(channel, set()).add(holder)
-        self.blocked_by = {channel: frozenset(holders) for channel, holders in blockers.items()}
-        self._update_room()
+        self.blocked_by = blocked_by if blocked_by is not None else blockers_of(blending)
 
     def add_load(self, channel: Channel, delta: int) -> None:
-        """Count an interaction in (+1) or out (-1) of the channel and update the room."""
-        self.load[channel] = self.load.get(channel, 0) + delta
-        self._update_room()
-
-    def _update_room(self) -> None:
+        """Count an interaction in (+1) or out (-1) of the channel."""
         load = self.load
-        self.room = {
-            channel: load.get(channel, 0) < limit
-            and not any(load.get(holder, 0) for holder in self.blocked_by.get(channel, ()))
-            for channel, limit in self.capacity.items()
-        }
+        before = load.get(channel, 0)
+        after = load[channel] = before + delta
+        if not before:
+            if after:
+                self.held += 1
+        elif not after:
+            self.held -= 1
 
     def can_take(self, channel: Channel) -> bool:
         """True when the agent has room for one more interaction on the channel."""
-        return self.room.get(channel, False)
+        if not self.held:
+            return self.capacity.get(channel, 0) > 0
+        load = self.load
+        if load.get(channel, 0) >= self.capacity.get(channel, 0):
+            return False
+        for holder in self.blocked_by.get(channel, ()):  # noqa: SIM110 (no generator: hot)
+            if load.get(holder, 0):
+                return False
+        return True
 
     @property
     def staffed(self) -> bool:
@@ -300,12 +344,25 @@ class AgentRuntime:
         return self.idle.get(channel, 0.0)
 
     def set_membership(self, memberships: list[Membership]) -> None:
-        """Replace the queues served; grouped by priority for picking contacts."""
-        self.memberships = sorted(memberships, key=lambda m: m.priority)
+        """Replace the queues served; grouped by priority (picking contacts) and by channel.
+
+        Kept as tuples: their items sit inside the tuple object, one memory block
+        fewer to fetch than a list on the hot paths.
+        """
+        self.memberships = tuple(sorted(memberships, key=lambda m: m.priority))
         groups: dict[int, list[Membership]] = {}
+        channels: dict[Channel, list[Membership]] = {}
         for membership in self.memberships:
             groups.setdefault(membership.priority, []).append(membership)
-        self.groups = list(groups.values())
+            channels.setdefault(membership.channel, []).append(membership)
+        self.groups = tuple(tuple(group) for group in groups.values())
+        self.channel_groups = tuple((channel, tuple(group)) for channel, group in channels.items())
+
+
+NO_DECLINES: frozenset[str] = frozenset()
+NO_ATTRIBUTES: Mapping[str, object] = MappingProxyType({})
+NO_SKILLS: Mapping[str, int] = MappingProxyType({})
+"""Shared by contacts nobody declined (most): a set is made at the first decline."""
 
 
 class ContactRuntime:
@@ -344,10 +401,10 @@ class ContactRuntime:
         self.queued_at = queued_at
         self.seq = seq
         self.order_key = queue.config.ageing_per_s * queued_at - priority
-        self.attributes: Mapping[str, object] = {}
-        self.required: Mapping[str, int] = {}
+        self.attributes: Mapping[str, object] = NO_ATTRIBUTES
+        self.required: Mapping[str, int] = NO_SKILLS
         self.callback = False
-        self.declined: set[str] = set()
+        self.declined: set[str] | frozenset[str] = NO_DECLINES
         self.status = ContactStatus.WAITING
         self.waiting = True
         self.version = 0
@@ -359,7 +416,7 @@ class ContactRuntime:
         self.offer_token = 0
         self.handled_by_queue: QueueRuntime = queue
         self.channel = queue.channel
-        self.deferred: list[Milestone] = []
+        self.deferred: tuple[Milestone, ...] = ()
 
     def set_status(self, status: ContactStatus) -> None:
         """Change status; leaving WAITING makes every heap entry of the contact stale."""

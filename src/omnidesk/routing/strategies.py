@@ -41,3 +41,19 @@ STRATEGIES: Mapping[StrategyName, Strategy] = MappingProxyType({
     StrategyName.ROUND_ROBIN: round_robin,
     StrategyName.MOST_SKILLED: most_skilled,
 })
+
+LONGEST_IDLE_KIND = 0
+MOST_SKILLED_KIND = 1
+LEAST_OCCUPIED_KIND = 2
+ROUND_ROBIN_KIND = 3
+OTHER_KIND = -1
+
+FAST_PATHS: Mapping[Strategy, int] = MappingProxyType({
+    longest_idle: LONGEST_IDLE_KIND,
+    most_skilled: MOST_SKILLED_KIND,
+    least_occupied: LEAST_OCCUPIED_KIND,
+    round_robin: ROUND_ROBIN_KIND,
+})
+"""The built-in strategies the engine computes inline when it re-places an agent
+(``RoutingEngine._reindex``), as ``(key, tie)`` with the same order as the function's
+key; any other strategy is called. tests/routing/test_pools.py checks they agree."""
