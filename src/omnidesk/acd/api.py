@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.service import agent_for_user
@@ -17,34 +16,10 @@ from omnidesk.interactions.models import Interaction
 from omnidesk.interactions.schemas import InteractionRead
 from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
-from omnidesk.routing import UnknownRoutingObject
+from omnidesk.routing import QueueStatus, UnknownRoutingObject, WaitEstimate
 from omnidesk.scoping import get_in_tenant
 
 router = APIRouter(tags=["routing"])
-
-
-class Position(BaseModel):
-    """Where a waiting contact is: 1 = next; the estimate is None while nobody is staffed."""
-
-    interaction_id: str
-    queue_id: str
-    position: int
-    estimated_wait_s: float | None
-    waited_s: float
-    callback: bool
-
-
-class LiveQueue(BaseModel):
-    """A queue right now, as the router sees it."""
-
-    queue_id: str
-    in_queue: int
-    waiting: int
-    longest_wait_s: float
-    staffed_capacity: int
-    available_agents: int
-    average_handle_time_s: float
-    is_open: bool
 
 
 async def _my_offer(db: Database, principal: Principal,
@@ -92,9 +67,9 @@ async def reject_offer(interaction_id: uuid.UUID, request: Request, db: DbDep,
     return await _read(db, interaction_id)
 
 
-@router.get("/interactions/{interaction_id}/position", response_model=Position)
+@router.get("/interactions/{interaction_id}/position", response_model=WaitEstimate)
 async def queue_position(interaction_id: uuid.UUID, request: Request, db: DbDep,
-                         principal: PrincipalDep) -> Position:
+                         principal: PrincipalDep) -> WaitEstimate:
     """Position in queue and estimated wait of a waiting contact (404 when not waiting)."""
     principal.require(*EVERYONE)
     async with db.read() as session:
@@ -103,15 +78,14 @@ async def queue_position(interaction_id: uuid.UUID, request: Request, db: DbDep,
     acd: AcdService = request.app.state.acd
     router_ = await acd.router(principal.tenant_id)
     try:
-        estimate = router_.engine.wait_estimate(str(interaction_id), acd.now())
+        return router_.engine.wait_estimate(str(interaction_id), acd.now())
     except UnknownRoutingObject as error:
         raise NotFound(error.message, field="interaction_id") from error
-    return Position.model_validate(estimate, from_attributes=True)
 
 
-@router.get("/queues/{queue_id}/live", response_model=LiveQueue)
+@router.get("/queues/{queue_id}/live", response_model=QueueStatus)
 async def live_queue(queue_id: uuid.UUID, request: Request, db: DbDep,
-                     principal: PrincipalDep) -> LiveQueue:
+                     principal: PrincipalDep) -> QueueStatus:
     """The queue now: contacts waiting, longest wait, staffing, handle time, open or closed."""
     principal.require(*EVERYONE)
     async with db.read() as session:
@@ -119,5 +93,4 @@ async def live_queue(queue_id: uuid.UUID, request: Request, db: DbDep,
                             what="queue")
     acd: AcdService = request.app.state.acd
     router_ = await acd.router(principal.tenant_id)
-    return LiveQueue.model_validate(router_.engine.queue_status(str(queue_id), acd.now()),
-                                    from_attributes=True)
+    return router_.engine.queue_status(str(queue_id), acd.now())

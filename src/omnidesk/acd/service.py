@@ -23,6 +23,7 @@ from omnidesk.acd.mapping import Names, agent_config, queue_config
 from omnidesk.acd.writes import ACD_ACTOR, apply_decision
 from omnidesk.agents.models import Agent, Skill, Team
 from omnidesk.db import Database
+from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.actions import change_state
@@ -110,11 +111,11 @@ def _queued_event(row: Interaction, now: float) -> InteractionQueued:
                              callback=row.state is S.CALLBACK_SCHEDULED)
 
 
-class AcdService:
+class AcdService(BusFollower):
     """Routing for every tenant of this process."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
+        super().__init__(db)
         self.routers: dict[uuid.UUID, TenantRouter] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -124,9 +125,7 @@ class AcdService:
 
     async def start(self) -> None:
         """Follow every tenant's events, rebuild each engine, start the clock and the sweep."""
-        subscribed = asyncio.Event()
-        self._tasks.append(asyncio.create_task(self._follow(subscribed)))
-        await subscribed.wait()
+        await super().start()
         await self.adopt_new_tenants()
         self._tasks += [asyncio.create_task(self._tick_forever()),
                         asyncio.create_task(self._sweep_forever())]
@@ -139,6 +138,7 @@ class AcdService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await super().stop()
 
     async def adopt_new_tenants(self) -> None:
         """Start routing for tenants this process does not route yet."""
@@ -156,22 +156,15 @@ class AcdService:
                 await self._rebuild(router)
         return router
 
-    async def _follow(self, subscribed: asyncio.Event) -> None:
-        """Translate every tenant's events into engine inputs, one at a time."""
-        async with self.db.bus.subscribe_all() as live:
-            subscribed.set()
-            while True:
-                record = await live.receive()
-                try:
-                    if record is None:  # the bus lost events: reconcile with the database
-                        for router in tuple(self.routers.values()):
-                            await self.sweep(router)
-                        continue
-                    router = await self.router(record.tenant_id)
-                    async with router.lock:
-                        await self._feed(router, await self._translate(router, record))
-                except Exception:  # one bad event must not stop routing
-                    log.exception("ACD could not handle %s", record)
+    async def on_event(self, record: EventRecord | None) -> None:
+        """Translate an event into engine inputs; after a gap, reconcile with the database."""
+        if record is None:
+            for router in tuple(self.routers.values()):
+                await self.sweep(router)
+            return
+        router = await self.router(record.tenant_id)
+        async with router.lock:
+            await self._feed(router, await self._translate(router, record))
 
     async def _rebuild(self, router: TenantRouter) -> None:
         """The engine from the database: configuration, agents' states, waiting and working

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 
@@ -13,7 +11,7 @@ from omnidesk.channels.base import DeliveryError, OutboundMessage
 from omnidesk.channels.models import Channel
 from omnidesk.channels.registry import adapter_for
 from omnidesk.customers.models import Identity
-from omnidesk.db import Database
+from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.models import Interaction, Message
@@ -22,37 +20,14 @@ log = logging.getLogger("omnidesk.channels")
 OUTBOUND_ACTOR = "outbound"
 
 
-class OutboundService:
+class OutboundService(BusFollower):
     """Follows `message.created` by agents and hands each to its channel's adapter."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Begin delivering (returns once subscribed)."""
-        subscribed = asyncio.Event()
-        self._task = asyncio.create_task(self._deliver_forever(subscribed))
-        await subscribed.wait()
-
-    async def stop(self) -> None:
-        """Stop delivering."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _deliver_forever(self, subscribed: asyncio.Event) -> None:
-        async with self.db.bus.subscribe_all() as live:
-            subscribed.set()
-            while True:
-                event = await live.receive()
-                if event is not None and event.type == "message.created" and \
-                        event.payload.get("author_kind") == "agent":
-                    try:
-                        await self.deliver(event)
-                    except Exception:
-                        log.exception("delivering message %s failed", event.payload)
+    async def on_event(self, record: EventRecord | None) -> None:
+        """Deliver agents' messages; everything else is not for us."""
+        if record is not None and record.type == "message.created" and \
+                record.payload.get("author_kind") == "agent":
+            await self.deliver(record)
 
     async def _outbound(self, event: EventRecord) -> OutboundMessage | None:
         """The message as its adapter needs it, or None when its channel sends nothing."""

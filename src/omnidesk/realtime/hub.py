@@ -8,7 +8,6 @@ theirs: an agent gets events about themselves (subject), events naming them
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
@@ -18,6 +17,7 @@ from sqlalchemy import select
 
 from omnidesk.db import Database
 from omnidesk.events.bus import Subscription
+from omnidesk.events.follower import BusFollower
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.models import Interaction
 from omnidesk.interactions.states import TERMINAL_STATES
@@ -59,40 +59,26 @@ async def held_interactions(db: Database) -> dict[uuid.UUID, Owners]:
     return defaultdict(Owners, {tenant: Owners(pairs) for tenant, pairs in held.items()})
 
 
-class StreamHub:
+class StreamHub(BusFollower):
     """Routes the bus's events to the open streams of this process."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
+        super().__init__(db)
         self._staff: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
         self._agents: dict[tuple[uuid.UUID, str], set[Subscription]] = defaultdict(set)
         self._owners: dict[uuid.UUID, Owners] = defaultdict(Owners)
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Begin routing (returns once subscribed to the bus)."""
-        subscribed = asyncio.Event()
-        self._task = asyncio.create_task(self._route_forever(subscribed))
-        await subscribed.wait()
+    async def prepare(self) -> None:
+        """Who holds what, from the database."""
+        self._owners = await held_interactions(self.db)
 
-    async def stop(self) -> None:
-        """Stop routing."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _route_forever(self, subscribed: asyncio.Event) -> None:
-        async with self.db.bus.subscribe_all() as live:
-            self._owners = await held_interactions(self.db)  # events since wait in `live`
-            subscribed.set()
-            while True:
-                record = await live.receive()
-                if record is None:
-                    self._everyone_lost_events()
-                    self._owners = await held_interactions(self.db)
-                else:
-                    self.route(record)
+    async def on_event(self, record: EventRecord | None) -> None:
+        """Route the event; after a gap, every stream catches up and holdings are reloaded."""
+        if record is None:
+            self._everyone_lost_events()
+            self._owners = await held_interactions(self.db)
+        else:
+            self.route(record)
 
     def route(self, record: EventRecord) -> None:
         """Hand the event to the tenant's staff streams and to the agents it concerns."""

@@ -1,0 +1,52 @@
+"""A background service that follows every tenant's events (the router, the stream hub …)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from omnidesk.db import Database
+from omnidesk.events.record import EventRecord
+
+log = logging.getLogger("omnidesk.events")
+
+
+class BusFollower:
+    """Reads the bus from `start()` to `stop()`; subclasses handle each event (None: a gap)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._follower: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Subscribe, prepare, and return once events are being followed."""
+        subscribed = asyncio.Event()
+        self._follower = asyncio.create_task(self._follow(subscribed))
+        await subscribed.wait()
+
+    async def stop(self) -> None:
+        """Stop following."""
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
+
+    async def prepare(self) -> None:
+        """Load what the service needs once subscribed (events meanwhile wait in the queue)."""
+
+    async def on_event(self, record: EventRecord | None) -> None:
+        """Handle one event, or a gap (None) after the bus lost events."""
+        raise NotImplementedError
+
+    async def _follow(self, subscribed: asyncio.Event) -> None:
+        async with self.db.bus.subscribe_all() as live:
+            await self.prepare()
+            subscribed.set()
+            while True:
+                record = await live.receive()
+                try:
+                    await self.on_event(record)
+                except Exception:  # one bad event must not stop the service
+                    log.exception("%s could not handle %s", type(self).__name__, record)
