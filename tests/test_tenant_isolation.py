@@ -30,6 +30,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/interactions/{interaction_id}/reject"): {},
     ("post", "/api/v1/channels/api/{channel_id}/messages"): {
         "customer": {"identity": {"kind": "chat", "value": "v1"}}, "text": "hi"},
+    ("post", "/api/v1/channels/twilio/{channel_id}/messages"): {
+        "MessageSid": "SM1", "From": "+14155550100", "To": "+14155550199", "Body": "hi"},
+    ("post", "/api/v1/channels/twilio/{channel_id}/status"): {
+        "MessageSid": "SM1", "MessageStatus": "delivered"},
+    ("post", "/api/v1/channels/whatsapp/{channel_id}/webhook"): {
+        "object": "whatsapp_business_account", "entry": []},
+    ("post", "/api/v1/channels/telegram/{channel_id}/webhook"): {
+        "update_id": 1, "message": {"message_id": 1, "chat": {"id": 7}, "date": 0, "text": "hi"}},
 }
 DENIED = {401, 403, 404}
 

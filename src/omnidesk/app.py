@@ -21,6 +21,9 @@ from omnidesk.auth.api import router as auth_router
 from omnidesk.channels.api import router as channels_router
 from omnidesk.channels.api_channel.adapter import router as api_channel_router
 from omnidesk.channels.outbound import OutboundService
+from omnidesk.channels.telegram.adapter import router as telegram_router
+from omnidesk.channels.twilio.adapter import router as twilio_router
+from omnidesk.channels.whatsapp.adapter import router as whatsapp_router
 from omnidesk.clock import Clock
 from omnidesk.config import Settings
 from omnidesk.configuration.api import router as configuration_router
@@ -43,8 +46,8 @@ LATENCY = Histogram("omnidesk_http_request_seconds", "HTTP request latency",
 
 API_ROUTERS = (auth_router, tenants_router, users_router, agents_router, queues_router,
                customers_router, interactions_router, acd_router, channels_router,
-               api_channel_router, events_router, configuration_router, stream_router,
-               wfm_router)
+               api_channel_router, twilio_router, whatsapp_router, telegram_router,
+               events_router, configuration_router, stream_router, wfm_router)
 
 
 def api_router() -> APIRouter:

@@ -1,0 +1,1 @@
+"""Telegram bots: the webhook (X-Telegram-Bot-Api-Secret-Token) and sendMessage."""

@@ -1,0 +1,1 @@
+"""WhatsApp through Meta's Cloud API: JSON webhooks signed with X-Hub-Signature-256."""
