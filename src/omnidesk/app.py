@@ -20,6 +20,7 @@ from omnidesk.agents.api import router as agents_router
 from omnidesk.auth.api import router as auth_router
 from omnidesk.channels.api import router as channels_router
 from omnidesk.channels.api_channel.adapter import router as api_channel_router
+from omnidesk.channels.email.server import start_email_server
 from omnidesk.channels.outbound import OutboundService
 from omnidesk.channels.telegram.adapter import router as telegram_router
 from omnidesk.channels.twilio.adapter import router as twilio_router
@@ -103,9 +104,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         await app.state.acd.start()
         await app.state.hub.start()
         await app.state.outbound.start()
+        app.state.email = await start_email_server(app.state.db, settings)
         try:
             yield
         finally:
+            await app.state.email.stop()
             await app.state.outbound.stop()
             await app.state.hub.stop()
             await app.state.acd.stop()

@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
+    smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=1, le=65535)
+    smtp_max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     sip_port: int = Field(default=5060, ge=1, le=65535)
     secret_key: SecretStr | None = None
     access_token_minutes: int = Field(default=15, ge=1)

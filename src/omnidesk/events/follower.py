@@ -26,11 +26,13 @@ class BusFollower:
         await subscribed.wait()
 
     async def stop(self) -> None:
-        """Stop following."""
+        """Stop following (cancelling again if a library swallowed the first cancellation)."""
         if self._follower is not None:
-            self._follower.cancel()
+            while not self._follower.done():
+                self._follower.cancel()
+                await asyncio.wait({self._follower}, timeout=1)
             with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+                self._follower.result()
             self._follower = None
 
     async def prepare(self) -> None:

@@ -1,0 +1,6 @@
+"""The email channel: inbound SMTP server, outbound relay, threading by Message-ID."""
+
+from omnidesk.channels.email.adapter import EmailAdapter
+from omnidesk.channels.registry import register
+
+register(EmailAdapter())
