@@ -17,6 +17,9 @@ from omnidesk import __version__, http_errors
 from omnidesk.acd.api import router as acd_router
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.api import router as agents_router
+from omnidesk.analytics.api import page_router as analytics_page_router
+from omnidesk.analytics.api import router as analytics_router
+from omnidesk.analytics.service import AnalyticsService
 from omnidesk.auth.api import router as auth_router
 from omnidesk.channels.api import router as channels_router
 from omnidesk.channels.api_channel.adapter import router as api_channel_router
@@ -48,7 +51,8 @@ LATENCY = Histogram("omnidesk_http_request_seconds", "HTTP request latency",
 API_ROUTERS = (auth_router, tenants_router, users_router, agents_router, queues_router,
                customers_router, interactions_router, acd_router, channels_router,
                api_channel_router, twilio_router, whatsapp_router, telegram_router,
-               events_router, configuration_router, stream_router, wfm_router)
+               events_router, configuration_router, stream_router,
+               wfm_router, analytics_router)
 
 
 def api_router() -> APIRouter:
@@ -100,15 +104,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         app.state.db = Database(settings.resolved_database_url, bus, clock)
         app.state.acd = AcdService(app.state.db)
         app.state.hub = StreamHub(app.state.db)
+        app.state.analytics = AnalyticsService(app.state.db)
         app.state.outbound = OutboundService(app.state.db)
         await app.state.acd.start()
         await app.state.hub.start()
         await app.state.outbound.start()
+        await app.state.analytics.start()
         app.state.email = await start_email_server(app.state.db, settings)
         try:
             yield
         finally:
             await app.state.email.stop()
+            await app.state.analytics.stop()
             await app.state.outbound.stop()
             await app.state.hub.stop()
             await app.state.acd.stop()
@@ -121,6 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     http_errors.install(app)
     app.add_middleware(RequestMetrics)
     app.include_router(api_router())
+    app.include_router(analytics_page_router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["ops"])
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["ops"])

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from omnidesk import __version__
+from omnidesk.analytics.cli import app as report_app
 from omnidesk.config import Settings
 from omnidesk.configuration.apply import ApplyReport, apply_center, load_center_file
 from omnidesk.configuration.export import export_center, to_yaml
@@ -37,6 +38,7 @@ users_app = typer.Typer(help="Users and their roles.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(flow_app, name="flow", help="Self-service flows: test one in the terminal.")
 app.add_typer(wfm_app)
+app.add_typer(report_app)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 

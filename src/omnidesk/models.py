@@ -1,6 +1,7 @@
 """Imports every table so the metadata (and Alembic) sees the whole schema."""
 
 from omnidesk.agents.models import Agent, AgentSkill, Skill, Team
+from omnidesk.analytics.models import AnalyticsSettings, FillCheckpoint, PendingFcr
 from omnidesk.channels.models import Channel, IdempotencyRecord
 from omnidesk.customers.models import Customer, Identity
 from omnidesk.db import Base
@@ -11,6 +12,7 @@ from omnidesk.tenants.models import Tenant
 from omnidesk.users.models import ApiKey, User
 
 __all__ = [
-    "Agent", "AgentSkill", "ApiKey", "Base", "Channel", "Customer", "Event", "IdempotencyRecord",
-    "Identity", "Interaction", "Message", "Queue", "QueueSkill", "Skill", "Team", "Tenant", "User",
+    "Agent", "AgentSkill", "AnalyticsSettings", "ApiKey", "Base", "Channel", "Customer", "Event",
+    "FillCheckpoint", "IdempotencyRecord", "Identity", "Interaction", "Message", "PendingFcr",
+    "Queue", "QueueSkill", "Skill", "Team", "Tenant", "User",
 ]

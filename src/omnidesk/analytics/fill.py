@@ -1,0 +1,451 @@
+"""The restartable fill: events after the checkpoint → the pure fold → stored aggregate rows.
+
+Each batch is one transaction: the measures it adds (upserted as increments), the pending
+FCR closures it opened, flagged or settled, the agents' clocks and the moved checkpoint
+commit together — so a crash between batches never double counts, and a re-run starts
+where the last commit left off. The checkpoint moves by compare-and-set, so two processes
+filling the same tenant cannot both count a batch.
+
+Open contacts are not stored: before a batch, any contact it refers to that the fold does not
+hold in memory is rebuilt from its own earlier events in the log (a contact record depends
+only on its own events), so a fresh process gives exactly the rows of one uninterrupted pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import operator
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.analytics import events as ev
+from omnidesk.analytics.aggregation import AggregateState, new_aggregate
+from omnidesk.analytics.config import LOAD_SCALE, AnalyticsConfig
+from omnidesk.analytics.events import EventLike
+from omnidesk.analytics.fcr import FcrTracker, PendingClosure
+from omnidesk.analytics.fold import AgentClock, ContactFold
+from omnidesk.analytics.intervals import Granularity
+from omnidesk.analytics.measures import Measures
+from omnidesk.analytics.models import (
+    KEY_DIMENSIONS,
+    MEASURE_FIELDS,
+    WEIGHTED_COLUMNS,
+    FillCheckpoint,
+    PendingFcr,
+)
+from omnidesk.analytics.records import Dims
+from omnidesk.analytics.settings import load_config
+from omnidesk.analytics.sinks import RowKey
+from omnidesk.db import Database
+from omnidesk.errors import Conflict
+from omnidesk.events.models import Event
+
+BATCH_EVENTS = 200_000
+GRANULARITY: Granularity = "15min"
+LOOKUP_CHUNK = 500
+ROW_CHUNK = 5_000
+CONTACT_TYPES = frozenset({
+    ev.INTERACTION_CREATED, ev.SELF_SERVICE_STARTED, ev.SELF_SERVICE_ENDED, ev.QUEUED,
+    ev.CONNECTED, ev.HELD, ev.RESUMED, ev.TRANSFERRED, ev.WRAP_UP_STARTED, ev.CLOSED,
+    ev.ABANDONED, ev.CALLBACK_SCHEDULED, ev.ANSWERED,
+})
+_EVENTS = Event.__table__
+_measures_of = operator.attrgetter(*MEASURE_FIELDS)
+
+
+class FillConflict(Conflict):
+    """Another process moved the checkpoint first; this batch was not written."""
+
+
+@dataclass(slots=True)
+class JournalingFcr(FcrTracker):
+    """The fold's FCR tracker, noting what changed since the last write (keyed by seq)."""
+
+    fold: ContactFold | None = None
+    seqs: dict[int, int] = field(default_factory=dict)
+    stored: set[int] = field(default_factory=set)
+    added: dict[int, PendingClosure] = field(default_factory=dict)
+    flagged: set[int] = field(default_factory=set)
+    removed: list[int] = field(default_factory=list)
+
+    def resolved_closure(self, customer_id: str, closed_at: datetime, dims: Dims) -> None:
+        """Track a new resolved closure under the seq of the event that closed it."""
+        FcrTracker.resolved_closure(self, customer_id, closed_at, dims)
+        closure = self.pending[customer_id][-1]
+        seq = self.fold.last_seq if self.fold is not None else self.counter
+        self.seqs[id(closure)] = seq
+        self.added[seq] = closure
+
+    def contact_created(self, customer_id: str, at: datetime) -> None:
+        """Note the stored closures this contact marks as contacted again."""
+        before = [c for c in self.pending.get(customer_id, ()) if not c.contacted_again]
+        FcrTracker.contact_created(self, customer_id, at)
+        for closure in before:
+            seq = self.seqs[id(closure)]
+            if closure.contacted_again and seq in self.stored:
+                self.flagged.add(seq)
+
+    def settle(self, now: datetime) -> list[PendingClosure]:
+        """Settle as the pure tracker does, noting stored closures to delete."""
+        if not self.deadlines or self.deadlines[0][0] >= now:
+            return []
+        settled = FcrTracker.settle(self, now)
+        for closure in settled:
+            seq = self.seqs.pop(id(closure))
+            if self.added.pop(seq, None) is None:
+                self.stored.discard(seq)
+                self.flagged.discard(seq)
+                self.removed.append(seq)
+        return settled
+
+    def restore(self, rows: Iterable[PendingFcr]) -> None:
+        """Load the stored pending closures (in seq order)."""
+        for row in rows:
+            closure = PendingClosure(row.customer_id, row.closed_at, row.closed_at + self.window,
+                                     Dims(*row.dims), row.contacted_again)
+            self.pending.setdefault(row.customer_id, []).append(closure)
+            self.counter += 1
+            heapq.heappush(self.deadlines, (closure.deadline, self.counter, closure))
+            self.seqs[id(closure)] = row.seq
+            self.stored.add(row.seq)
+
+    def written(self) -> None:
+        """The journal is in the database now."""
+        self.stored.update(self.added)
+        self.added, self.flagged, self.removed = {}, set(), []
+
+
+@dataclass(slots=True)
+class FillState:
+    """One tenant's fold between batches; the service keeps it, a new process rebuilds it."""
+
+    tenant_id: uuid.UUID
+    config: AnalyticsConfig
+    aggregate: AggregateState
+    fcr: JournalingFcr
+
+    @property
+    def fold(self) -> ContactFold:
+        """The pure fold."""
+        return self.aggregate.fold
+
+
+@dataclass(slots=True)
+class FillReport:
+    """What one fill call did."""
+
+    tenant_id: uuid.UUID
+    events: int = 0
+    batches: int = 0
+    rows: int = 0
+    last_seq: int = 0
+    caught_up: bool = False
+
+
+class _DiscardSink:
+    """Counts nothing: rebuilding a contact record must not count its facts twice."""
+
+    def point(self, at: datetime, dims: Dims) -> Iterator[Measures]:
+        """Nothing."""
+        return iter(())
+
+    def span(self, start: datetime, end: datetime, dims: Dims) -> Iterator[tuple[Measures, int]]:
+        """Nothing."""
+        return iter(())
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+def _agents_json(fold: ContactFold) -> dict[str, Any]:
+    return {agent_id: [c.state, c.since.isoformat() if c.since else None, c.load, c.contacts,
+                       c.dims.role] for agent_id, c in fold.agents.items()}
+
+
+def _restore_agents(fold: ContactFold, stored: dict[str, Any]) -> None:
+    for agent_id, (state, since, load, contacts, role) in stored.items():
+        fold.agents[agent_id] = AgentClock(
+            agent_id, Dims(agent=agent_id, role=role), state,
+            datetime.fromisoformat(since) if since else None, load, contacts)
+
+
+async def _checkpoint(session: AsyncSession, tenant_id: uuid.UUID) -> FillCheckpoint:
+    row = await session.get(FillCheckpoint, tenant_id)
+    if row is None:
+        row = FillCheckpoint(tenant_id=tenant_id, last_seq=0, agents={})
+        session.add(row)
+    return row
+
+
+async def load_state(db: Database, tenant_id: uuid.UUID) -> FillState:
+    """The fold as the last committed batch left it (config read afresh)."""
+    async with db.write() as session:
+        config, _ = await load_config(session, tenant_id)
+        checkpoint = await _checkpoint(session, tenant_id)
+        pending = (await session.scalars(select(PendingFcr).where(
+            PendingFcr.tenant_id == tenant_id).order_by(PendingFcr.seq))).all()
+    aggregate = new_aggregate(config, GRANULARITY, KEY_DIMENSIONS)
+    fold = aggregate.fold
+    fold.last_seq = checkpoint.last_seq
+    _restore_agents(fold, checkpoint.agents)
+    fcr = JournalingFcr(config.fcr_window, fold=fold)
+    fcr.restore(pending)
+    fold.fcr = fcr
+    return FillState(tenant_id, config, aggregate, fcr)
+
+
+# -- reading events -----------------------------------------------------------------------
+
+
+def _event_columns(dialect: str) -> Any:
+    c = _EVENTS.c
+    occurred_at: Any = c.occurred_at
+    if dialect == "postgresql":  # asyncpg already gives aware UTC datetimes
+        occurred_at = type_coerce(c.occurred_at, DateTime(timezone=True)).label("occurred_at")
+    return select(c.seq, c.type, c.subject, occurred_at, c.payload)
+
+
+async def read_events(db: Database, tenant_id: uuid.UUID, since: int,
+                      limit: int) -> Sequence[EventLike]:
+    """Up to `limit` of the tenant's events after `since`, in seq order (plain rows)."""
+    c = _EVENTS.c
+    query = (_event_columns(db.read_engine.dialect.name)
+             .where(c.tenant_id == tenant_id, c.seq > since).order_by(c.seq).limit(limit))
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    return cast(Sequence[EventLike], rows)
+
+
+async def _history(db: Database, tenant_id: uuid.UUID, subjects: Sequence[str],
+                   up_to: int) -> list[EventLike]:
+    """The events (seq ≤ up_to) about these interactions, in seq order."""
+    c = _EVENTS.c
+    found: list[Any] = []
+    async with db.read() as session:
+        for start in range(0, len(subjects), LOOKUP_CHUNK):
+            chunk = subjects[start:start + LOOKUP_CHUNK]
+            query = _event_columns(db.read_engine.dialect.name).where(
+                c.tenant_id == tenant_id, c.subject.in_(chunk), c.seq <= up_to)
+            found += (await session.execute(query)).all()
+    found.sort(key=operator.attrgetter("seq"))
+    return found
+
+
+def references(batch: Sequence[EventLike], fold: ContactFold) -> tuple[set[str], list[str]]:
+    """Interactions the batch touches, and those the fold must first rebuild from the log."""
+    records, closed = fold.records, fold.closed_dims
+    touched: set[str] = set()
+    missing: list[str] = []
+    for event in batch:
+        kind = event.type
+        if kind in CONTACT_TYPES:
+            interaction_id = event.subject
+        elif kind == ev.SURVEY_ANSWERED and isinstance(event.payload.get("interaction_id"), str):
+            interaction_id = event.payload["interaction_id"]
+        else:
+            continue
+        if interaction_id in touched:
+            continue
+        touched.add(interaction_id)
+        if (kind != ev.INTERACTION_CREATED and interaction_id not in records
+                and interaction_id not in closed):
+            missing.append(interaction_id)
+    return touched, missing
+
+
+async def _rebuild_contacts(db: Database, state: FillState, missing: list[str]) -> None:
+    """Put the missing contacts' records (or closed dims) back, from their own events."""
+    if not missing:
+        return
+    history = await _history(db, state.tenant_id, missing, state.fold.last_seq)
+    scratch = ContactFold(state.config, _DiscardSink(), track_fcr=False)
+    scratch.apply_all(history)
+    for interaction_id in missing:
+        if interaction_id in scratch.records:
+            state.fold.records[interaction_id] = scratch.records[interaction_id]
+        elif interaction_id in scratch.closed_dims:
+            state.fold.closed_dims[interaction_id] = scratch.closed_dims[interaction_id]
+
+
+def _forget_idle_contacts(fold: ContactFold, touched: set[str]) -> None:
+    """Bound memory: drop closed dims and idle contacts (rebuilt from the log if needed)."""
+    fold.closed_dims.clear()
+    idle = [interaction_id for interaction_id, record in fold.records.items()
+            if interaction_id not in touched and record.open_queue_segment() is None
+            and record.open_agent_segment() is None]
+    for interaction_id in idle:
+        del fold.records[interaction_id]
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+COLUMNS = ("tenant_id", "interval_start", *KEY_DIMENSIONS, *MEASURE_FIELDS, *WEIGHTED_COLUMNS)
+_KEY = ", ".join(("tenant_id", "interval_start", *KEY_DIMENSIONS))
+_ADD = ", ".join(f"{name} = analytics_intervals.{name} + excluded.{name}"
+                 for name in (*MEASURE_FIELDS, *WEIGHTED_COLUMNS))
+# Column names below are constants of this module, never input.
+_SQLITE_UPSERT = (
+    f"INSERT INTO analytics_intervals ({', '.join(COLUMNS)}) VALUES "  # noqa: S608
+    f"({', '.join('?' * len(COLUMNS))}) ON CONFLICT ({_KEY}) DO UPDATE SET {_ADD}")
+_PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS analytics_intervals_batch "
+             "(LIKE analytics_intervals INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+_PG_UPSERT = (
+    f"INSERT INTO analytics_intervals ({', '.join(COLUMNS)}) SELECT "  # noqa: S608
+    f"{', '.join(COLUMNS)} FROM analytics_intervals_batch "
+    f"ON CONFLICT ({_KEY}) DO UPDATE SET {_ADD}")
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def row_values(tenant_id: object, key: RowKey, m: Measures) -> tuple[Any, ...]:
+    """One aggregate row as column values in COLUMNS order ('' for no dimension)."""
+    return (tenant_id, key[0], *(value or "" for value in key[1:]), *_measures_of(m),
+            *divmod(m.weighted_busy_units_us, LOAD_SCALE))
+
+
+def _is_empty(m: Measures) -> bool:
+    return not any(_measures_of(m)) and not m.weighted_busy_units_us
+
+
+async def _upsert_postgres(session: AsyncSession, values: list[tuple[Any, ...]]) -> None:
+    """COPY into a session-local staging table, then one INSERT … ON CONFLICT add."""
+    raw = await (await session.connection()).get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.execute(_PG_STAGE)
+    await driver.copy_records_to_table("analytics_intervals_batch", records=values,
+                                       columns=COLUMNS)
+    await driver.execute(_PG_UPSERT)
+
+
+async def _upsert_sqlite(session: AsyncSession, values: list[tuple[Any, ...]]) -> None:
+    """executemany of an upsert, values in the forms SQLAlchemy stores on SQLite."""
+    stored = [(row[0].hex, row[1].astimezone(UTC).strftime(SQLITE_TIME), *row[2:])
+              for row in values]
+    await (await session.connection()).exec_driver_sql(_SQLITE_UPSERT, stored)
+
+
+async def _upsert_rows(session: AsyncSession, tenant_id: uuid.UUID,
+                       rows: dict[RowKey, Measures]) -> int:
+    """Add the batch's rows to the stored ones (bulk, in the caller's transaction)."""
+    values = [row_values(tenant_id, key, m) for key, m in rows.items() if not _is_empty(m)]
+    if values and session.get_bind().dialect.name == "postgresql":
+        await _upsert_postgres(session, values)
+    elif values:
+        await _upsert_sqlite(session, values)
+    return len(values)
+
+
+def _seq_in(seqs: list[int], dialect: str) -> Iterator[Any]:
+    """`seq IN seqs` conditions: one `= ANY(array)` on PostgreSQL, chunks of IN on SQLite."""
+    if dialect == "postgresql":
+        yield PendingFcr.seq == any_(bindparam("seqs", seqs, type_=ARRAY(BigInteger)))
+        return
+    for start in range(0, len(seqs), LOOKUP_CHUNK):
+        yield PendingFcr.seq.in_(seqs[start:start + LOOKUP_CHUNK])
+
+
+async def _write_fcr(session: AsyncSession, tenant_id: uuid.UUID, fcr: JournalingFcr) -> None:
+    dialect = session.get_bind().dialect.name
+    mine = PendingFcr.tenant_id == tenant_id
+    for condition in _seq_in(fcr.removed, dialect) if fcr.removed else ():
+        await session.execute(delete(PendingFcr).where(mine, condition))
+    for condition in _seq_in(sorted(fcr.flagged), dialect) if fcr.flagged else ():
+        await session.execute(update(PendingFcr).where(mine, condition)
+                              .values(contacted_again=True))
+    if fcr.added:
+        await session.execute(cast(Table, PendingFcr.__table__).insert(), [
+            {"tenant_id": tenant_id, "seq": seq, "customer_id": c.customer_id,
+             "closed_at": c.closed_at, "dims": list(c.dims),
+             "contacted_again": c.contacted_again} for seq, c in fcr.added.items()])
+
+
+async def _write_batch(db: Database, state: FillState, expected_seq: int,
+                       now: datetime) -> int:
+    """Rows, FCR journal, agents and checkpoint in one transaction (compare-and-set)."""
+    async with db.write() as session:
+        moved = await session.execute(
+            update(FillCheckpoint)
+            .where(FillCheckpoint.tenant_id == state.tenant_id,
+                   FillCheckpoint.last_seq == expected_seq)
+            .values(last_seq=state.fold.last_seq, agents=_agents_json(state.fold),
+                    filled_at=now))
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise FillConflict("another process filled these events first", field="tenant")
+        written = await _upsert_rows(session, state.tenant_id, state.aggregate.rows)
+        await _write_fcr(session, state.tenant_id, state.fcr)
+    state.aggregate.sink.rows = {}
+    state.fcr.written()
+    return written
+
+
+# -- the job ------------------------------------------------------------------------------
+
+
+class FillCache:
+    """Fold states kept between fills (a state is reused only if the checkpoint agrees)."""
+
+    def __init__(self) -> None:
+        self.states: dict[uuid.UUID, FillState] = {}
+
+
+async def _checkpoint_seq(db: Database, tenant_id: uuid.UUID) -> int | None:
+    async with db.read() as session:
+        return await session.scalar(
+            select(FillCheckpoint.last_seq).where(FillCheckpoint.tenant_id == tenant_id))
+
+
+async def _state(db: Database, tenant_id: uuid.UUID, cache: FillCache | None) -> FillState:
+    cached = cache.states.pop(tenant_id, None) if cache else None
+    if cached is not None and await _checkpoint_seq(db, tenant_id) == cached.fold.last_seq:
+        return cached
+    return await load_state(db, tenant_id)
+
+
+def _fold(state: FillState, batch: Sequence[EventLike], settle_at: datetime | None) -> None:
+    state.fold.apply_all(batch)
+    if settle_at is not None:
+        state.fold.settle(settle_at)
+
+
+async def fill(db: Database, tenant_id: uuid.UUID, *, now: datetime | None = None,
+               batch_events: int = BATCH_EVENTS, max_batches: int | None = None,
+               cache: FillCache | None = None) -> FillReport:
+    """Fold the tenant's new events into the stored rows, batch by batch; settle at `now`."""
+    now = now or db.clock.now()
+    state = await _state(db, tenant_id, cache)
+    report = FillReport(tenant_id, last_seq=state.fold.last_seq)
+    while max_batches is None or report.batches < max_batches:
+        batch = await read_events(db, tenant_id, state.fold.last_seq, batch_events)
+        report.caught_up = len(batch) < batch_events
+        touched, missing = references(batch, state.fold)
+        await _rebuild_contacts(db, state, missing)
+        expected = state.fold.last_seq
+        await asyncio.to_thread(_fold, state, batch, now if report.caught_up else None)
+        report.rows += await _write_batch(db, state, expected, now)
+        _forget_idle_contacts(state.fold, touched)
+        report.events += len(batch)
+        report.batches += 1
+        report.last_seq = state.fold.last_seq
+        if report.caught_up:
+            break
+    if cache is not None:
+        cache.states[tenant_id] = state
+    return report
