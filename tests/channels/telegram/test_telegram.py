@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.acd.test_service import eventually
-from tests.channels.twilio.loopback import Recorder, serve
-from tests.conftest import Api, make_tenant
+from tests.channels.conversation import events, interactions, messages, reply_and_settle
+from tests.channels.loopback import Recorder, serve
+from tests.conftest import Api
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEBHOOK_SECRET = "b7Yq2-webhook_secret_token-9xZ"  # what setWebhook got as secret_token
@@ -44,22 +44,9 @@ def fake_bot_api(recorder: Recorder) -> Starlette:
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
 async def provider(recorder: Recorder) -> AsyncIterator[str]:
     async with serve(fake_bot_api(recorder)) as base_url:
         yield base_url
-
-
-@pytest.fixture
-async def admin(api: Api) -> dict[str, str]:
-    await make_tenant(api.db, "acme", admin_email="admin@acme.example")
-    headers = await api.login("acme", "admin@acme.example")
-    await api.client.post("/api/v1/queues", headers=headers, json={"name": "support"})
-    return headers
 
 
 @pytest.fixture
@@ -81,20 +68,6 @@ async def post_update(api: Api, channel_id: str, body: bytes,
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
     return await api.client.post(f"/api/v1/channels/telegram/{channel_id}/webhook",
                                  content=body, headers=headers)
-
-
-async def interactions(api: Api, admin: dict[str, str]) -> list[dict[str, Any]]:
-    return (await api.client.get("/api/v1/interactions", headers=admin)).json()  # type: ignore[no-any-return]
-
-
-async def messages(api: Api, admin: dict[str, str], interaction_id: str) -> list[dict[str, Any]]:
-    return (await api.client.get(f"/api/v1/interactions/{interaction_id}/messages",  # type: ignore[no-any-return]
-                                 headers=admin)).json()
-
-
-async def events(api: Api, admin: dict[str, str], subject: str) -> list[dict[str, Any]]:
-    return [e for e in (await api.client.get("/api/v1/events", headers=admin)).json()
-            if e["subject"] == subject]
 
 
 async def test_a_message_to_the_bot_creates_the_customer_and_a_queued_interaction(
@@ -177,15 +150,7 @@ async def test_an_unknown_channel_is_404(api: Api, channel: str) -> None:
 async def _reply(api: Api, admin: dict[str, str], channel: str, body: str) -> str:
     assert (await post_update(api, channel, fixture("text_update.json"))).status_code == 200
     (interaction,) = await interactions(api, admin)
-    posted = await api.client.post(f"/api/v1/interactions/{interaction['id']}/messages",
-                                   headers=admin, json={"body": body})
-    assert posted.status_code == 201, posted.text
-
-    async def settled() -> bool:
-        return any(e["type"] in ("message.delivered", "message.failed")
-                   for e in await events(api, admin, interaction["id"]))
-
-    await eventually(settled, "the delivery")
+    await reply_and_settle(api, admin, interaction["id"], body=body)
     return str(interaction["id"])
 
 

@@ -18,9 +18,9 @@ from starlette.routing import Route
 
 from omnidesk.channels.models import Channel
 from omnidesk.channels.twilio.signature import compute
-from tests.acd.test_service import eventually
-from tests.channels.twilio.loopback import Recorder, serve
-from tests.conftest import Api, make_tenant
+from tests.channels.conversation import events, interactions, messages, reply_and_settle
+from tests.channels.loopback import Recorder, serve
+from tests.conftest import Api
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT_SID = "AC20b8c61b0ac17cc78b9ce25fa414cdec"
@@ -62,11 +62,6 @@ def fake_twilio(recorder: Recorder, *, refuse: bool = False) -> Starlette:
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
 async def provider(recorder: Recorder) -> AsyncIterator[str]:
     async with serve(fake_twilio(recorder)) as base_url:
         yield base_url
@@ -83,14 +78,6 @@ async def make_channel(api: Api, admin: dict[str, str], name: str = "sms",
 
 
 @pytest.fixture
-async def admin(api: Api) -> dict[str, str]:
-    await make_tenant(api.db, "acme", admin_email="admin@acme.example")
-    headers = await api.login("acme", "admin@acme.example")
-    await api.client.post("/api/v1/queues", headers=headers, json={"name": "support"})
-    return headers
-
-
-@pytest.fixture
 async def channel(api: Api, admin: dict[str, str], provider: str,
                   monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(TOKEN_ENV, AUTH_TOKEN)
@@ -104,20 +91,6 @@ def messages_url(channel_id: str) -> str:
 async def post_inbound(api: Api, channel_id: str, body: bytes, **headers: str) -> Any:
     url = messages_url(channel_id)
     return await api.client.post(url, content=body, headers=headers or signed(body, url))
-
-
-async def interactions(api: Api, admin: dict[str, str]) -> list[dict[str, Any]]:
-    return (await api.client.get("/api/v1/interactions", headers=admin)).json()  # type: ignore[no-any-return]
-
-
-async def messages(api: Api, admin: dict[str, str], interaction_id: str) -> list[dict[str, Any]]:
-    return (await api.client.get(f"/api/v1/interactions/{interaction_id}/messages",  # type: ignore[no-any-return]
-                                 headers=admin)).json()
-
-
-async def events(api: Api, admin: dict[str, str], subject: str) -> list[dict[str, Any]]:
-    return [e for e in (await api.client.get("/api/v1/events", headers=admin)).json()
-            if e["subject"] == subject]
 
 
 def test_signatures_match_twilios_published_examples() -> None:
@@ -246,15 +219,7 @@ async def _reply(api: Api, admin: dict[str, str], channel: str, inbound: str,
     """A customer writes, an agent answers; returns the interaction id once it went out."""
     assert (await post_inbound(api, channel, fixture(inbound))).status_code == 200
     (interaction,) = await interactions(api, admin)
-    posted = await api.client.post(f"/api/v1/interactions/{interaction['id']}/messages",
-                                   headers=admin, json=message)
-    assert posted.status_code == 201, posted.text
-
-    async def settled() -> bool:
-        return any(e["type"] in ("message.delivered", "message.failed")
-                   for e in await events(api, admin, interaction["id"]))
-
-    await eventually(settled, "the delivery")
+    await reply_and_settle(api, admin, interaction["id"], **message)
     return str(interaction["id"])
 
 

@@ -19,8 +19,9 @@ from starlette.routing import Route
 from omnidesk.channels.whatsapp import adapter as whatsapp
 from omnidesk.clock import FixedClock
 from tests.acd.test_service import eventually
-from tests.channels.twilio.loopback import Recorder, serve
-from tests.conftest import Api, make_tenant
+from tests.channels.conversation import events, interactions, messages, reply_and_settle
+from tests.channels.loopback import Recorder, serve
+from tests.conftest import Api
 
 FIXTURES = Path(__file__).parent / "fixtures"
 APP_SECRET = "3f6c9a1e8b2d4c7f9a0b1c2d3e4f5a6b"  # the shape of a Meta app secret
@@ -61,11 +62,6 @@ def fake_graph(recorder: Recorder) -> Starlette:
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
 async def provider(recorder: Recorder) -> AsyncIterator[str]:
     async with serve(fake_graph(recorder)) as base_url:
         yield base_url
@@ -83,14 +79,6 @@ def environment(monkeypatch: pytest.MonkeyPatch, window_clock: FixedClock) -> It
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(whatsapp.adapter, "clock", window_clock)
     yield
-
-
-@pytest.fixture
-async def admin(api: Api) -> dict[str, str]:
-    await make_tenant(api.db, "acme", admin_email="admin@acme.example")
-    headers = await api.login("acme", "admin@acme.example")
-    await api.client.post("/api/v1/queues", headers=headers, json={"name": "support"})
-    return headers
 
 
 async def make_channel(api: Api, admin: dict[str, str], name: str = "whatsapp",
@@ -112,22 +100,6 @@ async def channel(api: Api, admin: dict[str, str], provider: str) -> str:
 async def post_webhook(api: Api, channel_id: str, body: bytes, **headers: str) -> Any:
     return await api.client.post(f"/api/v1/channels/whatsapp/{channel_id}/webhook",
                                  content=body, headers=headers or signed(body))
-
-
-async def interactions(api: Api, admin: dict[str, str]) -> list[dict[str, Any]]:
-    response = await api.client.get("/api/v1/interactions", headers=admin)
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-async def messages(api: Api, admin: dict[str, str], interaction_id: str) -> list[dict[str, Any]]:
-    return (await api.client.get(f"/api/v1/interactions/{interaction_id}/messages",  # type: ignore[no-any-return]
-                                 headers=admin)).json()
-
-
-async def events(api: Api, admin: dict[str, str], subject: str) -> list[dict[str, Any]]:
-    return [e for e in (await api.client.get("/api/v1/events", headers=admin)).json()
-            if e["subject"] == subject]
 
 
 @pytest.mark.parametrize(("token", "mode", "status"), [
@@ -261,15 +233,7 @@ async def test_one_apps_webhook_url_routes_each_number_to_its_channel(
 async def _reply(api: Api, admin: dict[str, str], channel: str, **message: Any) -> str:
     assert (await post_webhook(api, channel, fixture("text_message.json"))).status_code == 200
     (interaction,) = await interactions(api, admin)
-    posted = await api.client.post(f"/api/v1/interactions/{interaction['id']}/messages",
-                                   headers=admin, json=message)
-    assert posted.status_code == 201, posted.text
-
-    async def settled() -> bool:
-        return any(e["type"] in ("message.delivered", "message.failed")
-                   for e in await events(api, admin, interaction["id"]))
-
-    await eventually(settled, "the delivery")
+    await reply_and_settle(api, admin, interaction["id"], **message)
     return str(interaction["id"])
 
 
