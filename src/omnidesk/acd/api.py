@@ -43,7 +43,8 @@ async def _my_offer(db: Database, principal: Principal,
 async def _read(db: Database, interaction_id: uuid.UUID) -> Interaction:
     async with db.read() as session:
         row = await session.get(Interaction, interaction_id)
-    assert row is not None
+    if row is None:
+        raise NotFound(f"interaction {interaction_id} not found", field="interaction_id")
     return row
 
 

@@ -23,6 +23,7 @@ from omnidesk.acd.mapping import Names, agent_config, queue_config
 from omnidesk.acd.writes import ACD_ACTOR, apply_decision
 from omnidesk.agents.models import Agent, Skill, Team
 from omnidesk.db import Database
+from omnidesk.errors import NotFound
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
@@ -109,6 +110,14 @@ def _queued_event(row: Interaction, now: float) -> InteractionQueued:
     return InteractionQueued(now, str(row.id), str(row.queue_id), priority=row.priority,
                              queued_at=row.queued_at.timestamp(),
                              callback=row.state is S.CALLBACK_SCHEDULED)
+
+
+async def _answered_interaction(session: AsyncSession, interaction_id: uuid.UUID) -> Interaction:
+    """The interaction an agent is answering (it existed a moment ago, in their tenant)."""
+    row = await session.get(Interaction, interaction_id)
+    if row is None:
+        raise NotFound(f"interaction {interaction_id} not found", field="interaction_id")
+    return row
 
 
 class AcdService(BusFollower):
@@ -323,8 +332,7 @@ class AcdService(BusFollower):
             decisions = router.engine.handle(
                 OfferAccepted(self.now(), str(interaction.id), str(agent_id)))
             async with self.db.write() as session:
-                row = await session.get(Interaction, interaction.id)
-                assert row is not None
+                row = await _answered_interaction(session, interaction.id)
                 await record(session, tenant_id=row.tenant_id, type="offer.accepted",
                              subject=row.id, payload={"agent_id": str(agent_id)}, actor=actor)
                 await change_state(session, row, StateChange(state=S.CONNECTED), actor=actor)
@@ -338,8 +346,7 @@ class AcdService(BusFollower):
             decisions = router.engine.handle(
                 OfferRejected(self.now(), str(interaction.id), str(agent_id)))
             async with self.db.write() as session:
-                row = await session.get(Interaction, interaction.id)
-                assert row is not None
+                row = await _answered_interaction(session, interaction.id)
                 await change_state(session, row, StateChange(state=S.QUEUED), actor=actor,
                                    event_type="offer.rejected",
                                    details={"agent_id": str(agent_id), "reason": "rejected"})

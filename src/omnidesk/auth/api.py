@@ -75,5 +75,6 @@ async def me(db: DbDep, principal: PrincipalDep) -> User:
         raise Forbidden("an API key has no user")
     async with db.read() as session:
         user = await session.get(User, principal.user_id)
-    assert user is not None
+    if user is None:
+        raise Unauthorized("user no longer exists", field="authorization")
     return user
