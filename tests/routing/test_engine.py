@@ -256,6 +256,16 @@ def test_disconnect_within_grace_keeps_agent_routable() -> None:
     assert offers(h.arrive("i1")) == [("i1", "a1")]
 
 
+def test_a_disconnected_agent_gets_no_new_offer_during_the_grace_period() -> None:
+    h = harness()
+    h.add_agent("a1")
+    h.send(DesktopDisconnected(h.now, "a1"))
+    h.advance(10)
+    assert offers(h.arrive("i1")) == []
+    assert h.engine.agent_status("a1").state is AgentState.AVAILABLE  # not forced yet
+    assert offers(h.send(DesktopConnected(h.now, "a1"))) == [("i1", "a1")]
+
+
 def test_disconnect_beyond_grace_withdraws_and_reroutes_the_offer() -> None:
     h = Harness(EngineConfig(disconnect_grace_s=15))
     h.add_queue(offer_timeout_s=60)

@@ -341,16 +341,20 @@ class RoutingEngine:
             self._fill(agent, now)
 
     def _on_desktop_disconnected(self, event: e.DesktopDisconnected, now: float) -> None:
+        """No new offers from now on; the state and live offers wait out the grace period."""
         agent = self._agent(event.agent_id)
         agent.connected = False
         agent.connection_token += 1
         grace = self._config.disconnect_grace_s
         self._schedule(now + grace, _GRACE, agent, agent.connection_token, grace)
+        if agent.routable:
+            agent.routable = False
+            self._update_staffing(agent)
+            self._reindex(agent)
 
     def _on_grace_over(self, agent: AgentRuntime, token: int, now: float) -> None:
-        if agent.connected or token != agent.connection_token or not agent.routable:
+        if agent.connected or token != agent.connection_token:
             return
-        agent.routable = False
         if agent.state is not AgentState.OFFLINE:
             self._out.append(d.AgentStateForced(now, agent.id, AgentState.OFFLINE,
                                                 "desktop_disconnected"))
