@@ -39,6 +39,7 @@ from omnidesk.interactions.api import router as interactions_router
 from omnidesk.queues.api import router as queues_router
 from omnidesk.realtime.hub import StreamHub
 from omnidesk.realtime.stream import router as stream_router
+from omnidesk.selfservice import SelfServiceService, load_registry
 from omnidesk.tenants.api import router as tenants_router
 from omnidesk.users.api import router as users_router
 from omnidesk.wfm.api import router as wfm_router
@@ -111,9 +112,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         await app.state.outbound.start()
         await app.state.analytics.start()
         app.state.email = await start_email_server(app.state.db, settings)
+        app.state.flows = await asyncio.to_thread(load_registry, settings.data_dir)
+        app.state.selfservice = SelfServiceService(app.state.db, app.state.flows)
+        await app.state.selfservice.start()
         try:
             yield
         finally:
+            await app.state.selfservice.stop()
             await app.state.email.stop()
             await app.state.analytics.stop()
             await app.state.outbound.stop()

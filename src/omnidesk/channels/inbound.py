@@ -43,7 +43,8 @@ class Accepted:
 
 async def accept_inbound(session: AsyncSession, channel: Channel, inbound: InboundMessage,
                          *, actor: str) -> Accepted:
-    """Store the message on the customer's open interaction, or open and queue a new one."""
+    """Store the message on the customer's open interaction, or open a new one and queue it
+    (or start self-service when the channel names a flow)."""
     customer = await find_or_create(
         session, tenant_id=channel.tenant_id, display_name=inbound.display_name, actor=actor,
         identity=IdentityIn(kind=inbound.identity_kind, value=inbound.identity_value))
@@ -58,7 +59,11 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
     message = await add_message(session, interaction, author_kind="customer", body=inbound.body,
                                 actor=actor, author_id=str(customer.id),
                                 attachments=inbound.attachments, external_id=inbound.external_id)
-    if is_new and channel.default_queue_id is not None:
+    if is_new and channel.settings.get("flow"):  # self-service first (docs/selfservice.md)
+        await change_state(session, interaction, StateChange(state=InteractionState.SELF_SERVICE),
+                           actor=actor, details={"flow_id": channel.settings["flow"],
+                                                 "version": channel.settings.get("flow_version")})
+    elif is_new and channel.default_queue_id is not None:
         await change_state(session, interaction,
                            StateChange(state=InteractionState.QUEUED,
                                        queue_id=channel.default_queue_id,

@@ -1,0 +1,346 @@
+"""Runs self-service flows on the messaging channels: the host side of the flow engine.
+
+Follows `interaction.self_service_started` and customers' `message.created`; for an
+interaction in state `self_service` it feeds the customer's new messages to the pure
+interpreter, posts the bot's answers, keeps the flow state in the interaction's attributes
+and performs the step's action (HTTP outside any transaction, hand-off, end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.channels.models import Channel
+from omnidesk.channels.outbound import OutboundService
+from omnidesk.customers.models import Customer
+from omnidesk.db import PENDING_EVENTS, Database, session_now
+from omnidesk.events.follower import BusFollower
+from omnidesk.events.log import record
+from omnidesk.events.record import EventRecord
+from omnidesk.flows import (
+    Action,
+    CallbackAction,
+    EndAction,
+    Flow,
+    FlowContext,
+    FlowProtocolError,
+    FlowRegistry,
+    FlowState,
+    FlowVersionError,
+    HttpRequest,
+    HttpResult,
+    KnowledgeResults,
+    QueueAction,
+    QueueSnapshot,
+    SearchKnowledge,
+    Step,
+    TextInput,
+    TransferAction,
+    advance,
+    start,
+)
+from omnidesk.interactions.actions import add_message, change_state
+from omnidesk.interactions.models import Interaction, Message
+from omnidesk.interactions.schemas import StateChange
+from omnidesk.interactions.states import InteractionState
+from omnidesk.queues.models import Queue
+from omnidesk.selfservice.host import FlowHost, message_bodies
+
+log = logging.getLogger("omnidesk.selfservice")
+S = InteractionState
+
+ACTOR = "selfservice"
+STATE_KEY = "flow_state"  # interaction.attributes: the interpreter's FlowState
+HOST_KEY = "selfservice"  # interaction.attributes: {"position": last message fed, "http": ...}
+FLOW_KEY = "flow"  # interaction.attributes: what the flow collected, for the agent
+SELF_SERVICE_ENDED = "interaction.self_service_ended"
+MAX_STEPS_PER_TURN = 50  # a guard: steps without the customer or HTTP in between
+
+
+class SelfServiceService(BusFollower):
+    """Follows self-service interactions and runs their flows, one turn at a time each."""
+
+    def __init__(self, db: Database, registry: FlowRegistry, *,
+                 http: httpx.AsyncClient | None = None) -> None:
+        super().__init__(db)
+        self.host = FlowHost(registry)
+        self._http = http  # tests may pass a client; else one per request
+        self._outbound = OutboundService(db)
+        self._locks: dict[uuid.UUID, asyncio.Lock] = {}
+        self._users: dict[uuid.UUID, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def on_event(self, record: EventRecord | None) -> None:
+        """Start a turn when self-service begins or a customer writes; ignore the rest."""
+        if record is None:
+            return  # a gap: interactions resume with their customer's next message
+        if record.type == "interaction.self_service_started" or (
+                record.type == "message.created"
+                and record.payload.get("author_kind") == "customer"):
+            task = asyncio.create_task(self.run(uuid.UUID(record.subject)))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("self-service turn failed", exc_info=error)
+
+    async def stop(self) -> None:
+        """Stop following, then cancel the turns still running."""
+        await super().stop()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run(self, interaction_id: uuid.UUID) -> None:
+        """One turn for an interaction, serialised with any other turn of the same one."""
+        self._users[interaction_id] = self._users.get(interaction_id, 0) + 1
+        lock = self._locks.setdefault(interaction_id, asyncio.Lock())
+        try:
+            async with lock:
+                result: HttpResult | None = None
+                while True:
+                    request, messages = await self._turn(interaction_id, result)
+                    for event in messages:
+                        await self._deliver(event)
+                    if request is None:
+                        return
+                    result = await self._perform(request)
+        finally:
+            self._users[interaction_id] -= 1
+            if not self._users[interaction_id]:
+                del self._users[interaction_id], self._locks[interaction_id]
+
+    async def _deliver(self, event: EventRecord) -> None:
+        """Send a bot message through the channel's adapter, as agents' messages are."""
+        try:
+            await self._outbound.deliver(event)
+        except Exception:
+            log.exception("could not deliver bot message %s", event.payload.get("message_id"))
+
+    async def _perform(self, request: HttpRequest) -> HttpResult:
+        """The flow's HTTP call (never inside a transaction); any failure is an HttpResult."""
+        try:
+            if self._http is not None:
+                response = await self._send(self._http, request)
+            else:
+                async with httpx.AsyncClient() as client:
+                    response = await self._send(client, request)
+        except httpx.HTTPError as error:
+            return HttpResult(status=None, error=f"{type(error).__name__}: {error}")
+        try:
+            body: Any = response.json() if response.content else None
+        except ValueError:
+            body = response.text
+        return HttpResult(status=response.status_code, body=body)
+
+    @staticmethod
+    async def _send(client: httpx.AsyncClient, request: HttpRequest) -> httpx.Response:
+        json_body = request.json if request.method.upper() not in ("GET", "HEAD") else None
+        return await client.request(request.method, request.url, headers=request.headers,
+                                    json=json_body, timeout=request.timeout_seconds)
+
+    async def _turn(self, interaction_id: uuid.UUID,
+                    result: HttpResult | None) -> tuple[HttpRequest | None, list[EventRecord]]:
+        """Advance the flow as far as it goes without I/O, in one transaction; returns the
+        HTTP request to perform next (if any) and the bot messages' events to deliver."""
+        async with self.db.read() as reader:  # most customer messages are not ours: no write
+            current = await reader.scalar(
+                select(Interaction.state).where(Interaction.id == interaction_id))
+        if current is not S.SELF_SERVICE:
+            return None, []
+        async with self.db.write() as session:
+            interaction = await session.get(Interaction, interaction_id)
+            if interaction is None or interaction.state is not S.SELF_SERVICE:
+                return None, []
+            channel = (await session.get(Channel, interaction.channel_id)
+                       if interaction.channel_id is not None else None)
+            conversation = _Conversation(session, interaction, channel, self.host,
+                                         await _context(session, interaction))
+            request = await conversation.turn(result)
+            events = [event for event in session.info.get(PENDING_EVENTS, [])
+                      if event.type == "message.created" and event.actor == ACTOR]
+        return request, events
+
+
+async def _context(session: AsyncSession, interaction: Interaction) -> FlowContext:
+    """What the flow may look at: time, channel, customer, waiting counts per queue name."""
+    rows = await session.execute(
+        select(Queue.name, func.count(Interaction.id)).select_from(Queue)
+        .outerjoin(Interaction, and_(Interaction.queue_id == Queue.id,
+                                     Interaction.state == S.QUEUED))
+        .where(Queue.tenant_id == interaction.tenant_id).group_by(Queue.name))
+    queues = {name: QueueSnapshot(waiting=int(waiting)) for name, waiting in rows.all()}
+    customer = await session.get(Customer, interaction.customer_id)
+    record_: dict[str, Any] = {}
+    if customer is not None:
+        record_ = {**customer.attributes, "id": str(customer.id),
+                   "display_name": customer.display_name}
+    return FlowContext(now=session_now(session), channel=interaction.channel,
+                       customer=record_, queues=queues)
+
+
+class _Conversation:
+    """One turn of one interaction inside a write transaction."""
+
+    def __init__(self, session: AsyncSession, interaction: Interaction, channel: Channel | None,
+                 host: FlowHost, context: FlowContext) -> None:
+        self.session = session
+        self.interaction = interaction
+        self.channel = channel
+        self.settings: Mapping[str, Any] = channel.settings if channel is not None else {}
+        self.host = host
+        self.context = context
+        self.book: dict[str, Any] = dict(interaction.attributes.get(HOST_KEY) or {})
+
+    async def turn(self, result: HttpResult | None) -> HttpRequest | None:
+        """Run the flow until it waits for the customer or for HTTP, or finishes."""
+        stored = self.interaction.attributes.get(STATE_KEY)
+        try:
+            if stored is None:
+                flow = self.host.flow(str(self.settings.get("flow", "")),
+                                      self.settings.get("flow_version"), self.settings)
+                return await self._drive(flow, start(flow, self.context), None)
+            state = FlowState.from_dict(stored)
+            if state.finished:
+                return None
+            flow = self.host.flow(state.flow_id, state.version, self.settings)
+            if state.awaiting == "http_result":
+                if result is None:  # a request cut short (restart): perform it again
+                    return HttpRequest(**self.book["http"])
+                return await self._drive(flow, advance(flow, state, result, self.context), None)
+            return await self._drive(flow, None, state)
+        except (FlowVersionError, FlowProtocolError):
+            log.exception("interaction %s: the flow cannot run; queueing it",
+                          self.interaction.id)
+            await self._hand_off(None, {"flow_error": True}, priority=None, outcome="queued")
+            return None
+
+    async def _drive(self, flow: Flow, step: Step | None, state: FlowState | None) -> \
+            HttpRequest | None:
+        for _ in range(MAX_STEPS_PER_TURN):
+            if step is not None:
+                state = step.state
+                await self._apply(step)
+                action = step.action
+                if isinstance(action, SearchKnowledge):  # no knowledge base yet
+                    step = advance(flow, state, KnowledgeResults(()), self.context)
+                    continue
+                if isinstance(action, HttpRequest):
+                    self._save(state, http=dataclasses.asdict(action))
+                    return action
+                if step.finished:
+                    self._save(state)
+                    await self._finish(action, state)
+                    return None
+            assert state is not None
+            message = await self._next_customer_message()
+            if message is None:
+                self._save(state)
+                return None
+            self.book["position"] = message.position
+            step = advance(flow, state, TextInput(message.body), self.context)
+        raise FlowProtocolError(f"more than {MAX_STEPS_PER_TURN} steps in one turn")
+
+    async def _next_customer_message(self) -> Message | None:
+        message: Message | None = await self.session.scalar(
+            select(Message).where(Message.interaction_id == self.interaction.id,
+                                  Message.author_kind == "customer",
+                                  Message.position > int(self.book.get("position", 0)))
+            .order_by(Message.position).limit(1))
+        return message
+
+    async def _apply(self, step: Step) -> None:
+        """Post the step's outputs as bot messages and record its records as events."""
+        for body in message_bodies(step.outputs):
+            await add_message(self.session, self.interaction, author_kind="bot", body=body,
+                              actor=ACTOR)
+        for item in step.records:
+            payload = {**item.data, "interaction_id": str(self.interaction.id)}
+            if item.name.startswith("survey."):
+                payload.setdefault("kind", item.data.get("scale"))
+            if item.name == "kb.answer_shown":
+                self.book["article_id"] = item.data.get("article_id")
+            await record(self.session, tenant_id=self.interaction.tenant_id, type=item.name,
+                         subject=self.interaction.id, payload=payload, actor=ACTOR)
+
+    def _save(self, state: FlowState, *, http: dict[str, Any] | None = None) -> None:
+        self.book["http"] = http
+        self.interaction.attributes = {**self.interaction.attributes,
+                                       STATE_KEY: state.to_dict(), HOST_KEY: dict(self.book)}
+
+    async def _finish(self, action: Action, state: FlowState) -> None:
+        collected = dict(state.attributes)
+        if isinstance(action, QueueAction):
+            await self._hand_off(action.queue, {**collected, **action.attributes,
+                                                "skills": list(action.skills)},
+                                 priority=action.priority, outcome="queued")
+        elif isinstance(action, CallbackAction):
+            queued = await self._hand_off(action.queue, {
+                **collected, "skills": list(action.skills), "callback_number": action.number},
+                priority=action.priority, outcome="queued")
+            if queued:  # self_service → callback_scheduled goes through queued
+                await change_state(self.session, self.interaction,
+                                   StateChange(state=S.CALLBACK_SCHEDULED), actor=ACTOR)
+        elif isinstance(action, TransferAction):
+            await self._hand_off(None, {**collected, "transfer_target": action.target},
+                                 priority=None, outcome="queued")
+        elif isinstance(action, EndAction):
+            self.interaction.attributes = {
+                **self.interaction.attributes,
+                FLOW_KEY: {**self.interaction.attributes.get(FLOW_KEY, {}), **collected}}
+            await self._ended("resolved" if action.resolved else "abandoned")
+            await change_state(self.session, self.interaction,
+                               StateChange(state=S.CLOSED, resolved=action.resolved),
+                               actor=ACTOR)
+
+    async def _hand_off(self, queue_name: str | None, attributes: dict[str, Any], *,
+                        priority: int | None, outcome: str) -> bool:
+        """Queue the interaction on the named queue (or the channel's default queue)."""
+        queue_id = await self._queue_id(queue_name)
+        if queue_id is None:
+            log.error("interaction %s: no queue to hand off to (flow queue %r, channel has no "
+                      "default queue); it stays in self-service", self.interaction.id,
+                      queue_name)
+            return False
+        self.interaction.attributes = {
+            **self.interaction.attributes,
+            FLOW_KEY: {**self.interaction.attributes.get(FLOW_KEY, {}), **attributes}}
+        await self._ended(outcome)
+        await change_state(self.session, self.interaction, StateChange(
+            state=S.QUEUED, queue_id=queue_id,
+            priority=None if priority is None else max(0, min(100, priority))), actor=ACTOR)
+        return True
+
+    async def _queue_id(self, name: str | None) -> uuid.UUID | None:
+        if name:
+            found: uuid.UUID | None = await self.session.scalar(
+                select(Queue.id).where(Queue.tenant_id == self.interaction.tenant_id,
+                                       Queue.name == name))
+            if found is not None:
+                return found
+            log.warning("interaction %s: flow queue %r not found; using the channel's default",
+                        self.interaction.id, name)
+        return self.channel.default_queue_id if self.channel is not None else None
+
+    async def _ended(self, outcome: str) -> None:
+        state = self.interaction.attributes.get(STATE_KEY) or {}
+        payload: dict[str, Any] = {"outcome": outcome, "flow_id": state.get("flow_id"),
+                                   "version": state.get("version")}
+        if self.book.get("article_id"):
+            payload["article_id"] = self.book["article_id"]
+        await record(self.session, tenant_id=self.interaction.tenant_id,
+                     type=SELF_SERVICE_ENDED, subject=self.interaction.id, payload=payload,
+                     actor=ACTOR)

@@ -1,0 +1,1 @@
+"""Self-service flows on the messaging channels."""
