@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -110,11 +112,14 @@ class Database:
                             else self.write_engine)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite has one writer at a time; waiting here costs nothing, while SQLite's own
+        # busy handler sleeps in steps of up to 100 ms and collapses under concurrent writes.
+        self._one_writer = asyncio.Lock() if url.startswith("sqlite") else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: rows and their events commit together, then the events go out."""
-        async with self._writer() as session:
+        async with self._one_writer or contextlib.nullcontext(), self._writer() as session:
             session.info["clock"] = self.clock
             async with session.begin():
                 yield session
