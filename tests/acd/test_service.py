@@ -266,11 +266,12 @@ async def test_waiting_contacts_know_their_position_and_the_queue_its_live_figur
     assert (live["waiting"], live["longest_wait_s"], live["available_agents"]) == (3, 30, 0)
     await go_available(api, center, "alice")
     await offered_to(api, center, contacts[0], "alice")
-    gone = await api.client.get(f"/api/v1/interactions/{contacts[0]}/position",
-                                headers=center["admin"])
+    on_offer = await api.client.get(f"/api/v1/interactions/{contacts[0]}/position",
+                                    headers=center["admin"])
     second = (await api.client.get(f"/api/v1/interactions/{contacts[1]}/position",
                                    headers=center["admin"])).json()
-    assert gone.status_code == 200 and second["position"] == 2
+    assert on_offer.json()["position"] == 1  # in line until the agent accepts
+    assert second["position"] == 2
 
 
 async def _known(api: Api, center: dict[str, Any], contact: str) -> bool:

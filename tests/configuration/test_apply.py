@@ -83,6 +83,8 @@ async def test_nothing_is_applied_when_part_of_the_file_fails(db: Database) -> N
     (SMALL.replace("    queues:", "    colour: blue\n    queues:"), 5, "tenants[0].colour",
      "Extra inputs are not permitted"),
     ("tenants:\n  - slug: [unclosed\n", 3, "", "YAML syntax"),
+    (SMALL + "        capacity: {fax: 1}\n", 13, "tenants[0].agents[0].capacity",
+     "unknown channel 'fax'"),
     (SMALL.replace("min_proficiency: 2}]", "min_proficiency: 2}]\n        escalation:\n"
                    "          - {after_seconds: 30, overflow_to: sales}"), 9,
      "tenants[0].queues[0].escalation[0].overflow_to", "queue 'sales' is not another queue"),

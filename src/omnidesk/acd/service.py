@@ -94,15 +94,21 @@ async def _queues(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[Queue
     return (await session.scalars(select(Queue).where(Queue.tenant_id == tenant_id))).all()
 
 
-async def _configuration(session: AsyncSession, tenant_id: uuid.UUID,
-                         now: float) -> list[RoutingEvent]:
-    """Queues and agents as engine events (every agent serves every queue it is skilled for)."""
+async def _configuration(session: AsyncSession, tenant_id: uuid.UUID, now: float,
+                         agent_id: uuid.UUID | None = None) -> list[RoutingEvent]:
+    """Queues and agents as engine events (every agent serves every queue it is skilled for);
+    with `agent_id`, only that agent (a queue change reconfigures everyone: profiles hold
+    every queue)."""
     queues = await _queues(session, tenant_id)
     names = await _names(session, tenant_id, queues)
-    agents = (await session.scalars(select(Agent).where(Agent.tenant_id == tenant_id))).all()
-    events: list[RoutingEvent] = [QueueConfigured(now, queue_config(q, names)) for q in queues]
-    events += [AgentConfigured(now, agent_config(a, names.skills, queues)) for a in agents]
-    return events
+    query = select(Agent).where(Agent.tenant_id == tenant_id)
+    events: list[RoutingEvent] = []
+    if agent_id is None:
+        events += [QueueConfigured(now, queue_config(q, names)) for q in queues]
+    else:
+        query = query.where(Agent.id == agent_id)
+    agents = (await session.scalars(query)).all()
+    return events + [AgentConfigured(now, agent_config(a, names.skills, queues)) for a in agents]
 
 
 def _queued_event(row: Interaction, now: float) -> InteractionQueued:
@@ -209,10 +215,10 @@ class AcdService(BusFollower):
             return []
         now = self.now()
         kind = record.type
-        if kind in ("queue.created", "queue.updated", "agent.created", "agent.updated",
-                    "skill.created", "team.created"):
+        if kind in ("queue.created", "queue.updated", "agent.created", "agent.updated"):
+            agent_id = uuid.UUID(record.subject) if kind.startswith("agent.") else None
             async with self.db.read() as session:
-                return await _configuration(session, router.tenant_id, now)
+                return await _configuration(session, router.tenant_id, now, agent_id)
         if kind == "agent.state_changed":
             return [AgentStateChanged(now, record.subject, AgentState(record.payload["state"]),
                                       record.payload.get("reason") or "")]

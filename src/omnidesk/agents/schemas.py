@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from omnidesk.agents.models import AgentState
 from omnidesk.queues.schemas import MediaChannel
@@ -58,6 +58,12 @@ def _known_channels(capacity: dict[str, int]) -> dict[str, int]:
     return capacity
 
 
+Capacity = Annotated[dict[str, Annotated[int, Field(ge=0, le=100)]],
+                     AfterValidator(_known_channels)]
+"""How many contacts of each media channel an agent holds at once."""
+DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5}
+
+
 class AgentCreate(WriteModel):
     """A user becomes an agent, with skills and per-channel capacity."""
 
@@ -65,9 +71,7 @@ class AgentCreate(WriteModel):
     name: Name | None = None
     team: Name | None = None
     skills: list[SkillLevel] = []
-    capacity: dict[str, Annotated[int, Field(ge=0, le=100)]] = {"voice": 1, "chat": 3, "email": 5}
-
-    _check_capacity = field_validator("capacity")(_known_channels)
+    capacity: Capacity = DEFAULT_CAPACITY
 
 
 class AgentUpdate(WriteModel):
@@ -76,12 +80,7 @@ class AgentUpdate(WriteModel):
     name: Name | None = None
     team: Name | None = None
     skills: list[SkillLevel] | None = None
-    capacity: dict[str, Annotated[int, Field(ge=0, le=100)]] | None = None
-
-    @field_validator("capacity")
-    @classmethod
-    def _check_capacity(cls, capacity: dict[str, int] | None) -> dict[str, int] | None:
-        return None if capacity is None else _known_channels(capacity)
+    capacity: Capacity | None = None
 
 
 class AgentStateChange(WriteModel):

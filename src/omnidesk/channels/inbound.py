@@ -38,7 +38,6 @@ class Accepted:
 
     interaction: Interaction
     message: Message
-    new_interaction: bool
 
 
 async def accept_inbound(session: AsyncSession, channel: Channel, inbound: InboundMessage,
@@ -68,4 +67,4 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
                            StateChange(state=InteractionState.QUEUED,
                                        queue_id=channel.default_queue_id,
                                        priority=inbound.priority), actor=actor)
-    return Accepted(interaction=interaction, message=message, new_interaction=is_new)
+    return Accepted(interaction=interaction, message=message)

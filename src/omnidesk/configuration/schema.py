@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import StringConstraints
 
-from omnidesk.agents.schemas import MEDIA_CHANNELS, Proficiency
+from omnidesk.agents.schemas import DEFAULT_CAPACITY, Capacity, Proficiency
 from omnidesk.queues.schemas import QueueCreate
 from omnidesk.schemas import Name, Slug, TimeZoneName, WriteModel
 from omnidesk.users.models import Role
@@ -34,15 +34,7 @@ class AgentSpec(WriteModel):
     name: Name | None = None
     team: Name | None = None
     skills: dict[str, Proficiency] = {}
-    capacity: dict[str, Annotated[int, Field(ge=0, le=100)]] = {"voice": 1, "chat": 3,
-                                                                "email": 5}
-
-    @model_validator(mode="after")
-    def _known_channels(self) -> AgentSpec:
-        unknown = sorted(set(self.capacity) - MEDIA_CHANNELS)
-        if unknown:
-            raise ValueError(f"capacity: unknown channel {unknown[0]!r}")
-        return self
+    capacity: Capacity = DEFAULT_CAPACITY
 
 
 class ChannelSpec(WriteModel):

@@ -48,14 +48,17 @@ class Owners:
         return agents
 
 
-async def held_interactions(db: Database) -> dict[uuid.UUID, Owners]:
-    """Who holds what, per tenant: every open interaction that has an agent."""
+async def held_interactions(db: Database,
+                            tenant_id: uuid.UUID | None = None) -> dict[uuid.UUID, Owners]:
+    """Who holds what, per tenant (or in one tenant): every open interaction with an agent."""
     query = select(Interaction.tenant_id, Interaction.id, Interaction.agent_id).where(
         Interaction.agent_id.is_not(None), Interaction.state.not_in(TERMINAL_STATES))
+    if tenant_id is not None:
+        query = query.where(Interaction.tenant_id == tenant_id)
     held: dict[uuid.UUID, list[tuple[str, str]]] = defaultdict(list)
     async with db.read() as session:
-        for tenant_id, interaction_id, agent_id in await session.execute(query):
-            held[tenant_id].append((str(interaction_id), str(agent_id)))
+        for tenant, interaction_id, agent_id in await session.execute(query):
+            held[tenant].append((str(interaction_id), str(agent_id)))
     return defaultdict(Owners, {tenant: Owners(pairs) for tenant, pairs in held.items()})
 
 

@@ -152,7 +152,7 @@ async def _desktop(acd: AcdService, principal: Principal,
 async def _agent_filter(db: Database, tenant_id: uuid.UUID,
                         agent_id: str) -> Callable[[EventRecord], bool]:
     """For catching up from the log: the agent's events, following who held what."""
-    owners = (await held_interactions(db))[tenant_id]
+    owners = (await held_interactions(db, tenant_id))[tenant_id]
     return lambda record: agent_id in owners.concerned(record)
 
 

@@ -1,4 +1,4 @@
-"""HMAC-SHA256 request signatures of the API channel (and our outbound webhooks)."""
+"""HMAC-SHA256 request signatures of the API channel."""
 
 from __future__ import annotations
 
