@@ -42,6 +42,7 @@ from omnidesk.realtime.stream import router as stream_router
 from omnidesk.selfservice import SelfServiceService, load_registry
 from omnidesk.tenants.api import router as tenants_router
 from omnidesk.users.api import router as users_router
+from omnidesk.web import pages as web_pages
 from omnidesk.wfm.api import router as wfm_router
 
 REQUESTS = Counter("omnidesk_http_requests_total", "HTTP requests",
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.add_middleware(RequestMetrics)
     app.include_router(api_router())
     app.include_router(analytics_page_router)
+    web_pages.install(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["ops"])
     app.add_api_route("/metrics", metrics, methods=["GET"], tags=["ops"])
