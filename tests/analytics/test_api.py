@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import matplotlib.colors
+import matplotlib.image
 import pytest
 
+from omnidesk.analytics.chart import COLOURS
 from omnidesk.analytics.config import AnalyticsConfig, CostModel
 from omnidesk.analytics.events import Event
 from omnidesk.analytics.kpis import all_kpis
@@ -106,8 +110,21 @@ async def test_csv_chart_and_page_are_served(api: Api, acme: dict[str, Any]) -> 
                                params=params)
     assert svg.headers["content-type"] == "image/svg+xml"
     assert svg.text.startswith("<svg") and "Service level %" in svg.text
+    png = await api.client.get("/api/v1/reports/chart.png", headers=acme["supervisor"],
+                               params={**params, "interval": "day"})
+    assert png.headers["content-type"] == "image/png"
+    assert_png_chart(png.content)
     page = await api.client.get("/reports")
     assert page.status_code == 200 and "/api/v1/reports/chart.svg" in page.text
+
+
+def assert_png_chart(image: bytes) -> None:
+    """A 1200×700 PNG with the volume bars drawn in their colour."""
+    pixels = matplotlib.image.imread(io.BytesIO(image), format="png")
+    assert pixels.shape[:2] == (700, 1200)
+    volume_colour = matplotlib.colors.to_rgb(COLOURS["volume"])
+    bar_pixels = (abs(pixels[:, :, :3] - volume_colour) < 0.01).all(axis=2).sum()
+    assert bar_pixels > 1000
 
 
 async def test_bad_parameters_name_the_field(api: Api, acme: dict[str, Any]) -> None:
@@ -123,7 +140,7 @@ async def test_bad_parameters_name_the_field(api: Api, acme: dict[str, Any]) -> 
 async def test_agents_may_not_read_reports_or_the_wallboard(
         api: Api, acme: dict[str, Any]) -> None:
     for path in ("/api/v1/realtime", "/api/v1/reports/kpis", "/api/v1/reports/kpis.csv",
-                 "/api/v1/reports/chart.svg"):
+                 "/api/v1/reports/chart.svg", "/api/v1/reports/chart.png"):
         response = await api.client.get(path, headers=acme["agent"])
         assert response.status_code == 403, path
 

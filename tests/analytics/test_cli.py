@@ -12,7 +12,7 @@ from omnidesk.cli import app
 from omnidesk.db import Database
 from omnidesk.events.bus import InProcessBus
 from tests.analytics.seeding import store_events
-from tests.analytics.test_api import DAY1, DAY2, renamed, two_contacts
+from tests.analytics.test_api import DAY1, DAY2, assert_png_chart, renamed, two_contacts
 from tests.conftest import make_tenant, run_in_thread
 
 runner = CliRunner()
@@ -59,6 +59,14 @@ def test_report_as_csv_and_table_with_a_chart(seeded: Path) -> None:
     assert table.exit_code == 0, table.output
     assert "Totals" in table.output and "contacts_offered" in table.output
     assert chart.read_text().startswith("<svg")
+
+
+def test_report_exports_the_chart_as_png(seeded: Path) -> None:
+    chart = seeded / "chart.png"
+    result = runner.invoke(app, ["report", "--tenant", "acme", "--from", "2026-11-23", "--to",
+                                 "2026-11-25", "--interval", "day", "--chart", str(chart)])
+    assert result.exit_code == 0, result.output
+    assert_png_chart(chart.read_bytes())
 
 
 def test_report_errors_are_one_line(seeded: Path) -> None:

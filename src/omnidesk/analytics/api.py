@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from omnidesk.analytics.chart import chart_data, svg_chart
+from omnidesk.analytics.chart import ChartData, chart_data, png_chart, svg_chart
 from omnidesk.analytics.page import REPORTS_PAGE
 from omnidesk.analytics.report import to_csv
 from omnidesk.analytics.reports import (
@@ -26,6 +27,7 @@ from omnidesk.analytics.settings import (
     tenant_time_zone,
 )
 from omnidesk.auth.principal import STAFF, Principal
+from omnidesk.db import Database
 from omnidesk.deps import DbDep, PrincipalDep
 from omnidesk.users.models import Role
 
@@ -84,18 +86,34 @@ async def report_kpis_csv(request: Request, db: DbDep, principal: PrincipalDep,
                     headers={"Content-Disposition": 'attachment; filename="kpis.csv"'})
 
 
-@router.get("/reports/chart.svg", response_class=Response)
-async def report_chart(request: Request, db: DbDep, principal: PrincipalDep,
-                       start: From = None, to: To = None, interval: Interval = "hour",
-                       refresh: Refresh = False) -> Response:
-    """Volume, service level and ASA per interval (tenant totals) as an SVG chart."""
+async def _chart(request: Request, db: Database, principal: Principal, start: str | None,
+                 to: str | None, interval: str, refresh: bool) -> ChartData:
     report = await _report(request, db, principal, start, to, "", interval, refresh)
     async with db.read() as session:
         zone = zone_of(await tenant_time_zone(session, principal.tenant_id))
     title = f"{report.span.start.date()} – {report.span.end.date()} (to, exclusive), by " \
             f"{report.granularity}"
-    return Response(svg_chart(chart_data(title, report.intervals, zone)),
-                    media_type="image/svg+xml")
+    return chart_data(title, report.intervals, zone)
+
+
+@router.get("/reports/chart.svg", response_class=Response)
+async def report_chart(request: Request, db: DbDep, principal: PrincipalDep,
+                       start: From = None, to: To = None, interval: Interval = "hour",
+                       refresh: Refresh = False) -> Response:
+    """Volume, service level and ASA per interval (tenant totals) as an SVG chart."""
+    data = await _chart(request, db, principal, start, to, interval, refresh)
+    return Response(svg_chart(data), media_type="image/svg+xml")
+
+
+@router.get("/reports/chart.png", response_class=Response)
+async def report_chart_png(request: Request, db: DbDep, principal: PrincipalDep,
+                           start: From = None, to: To = None, interval: Interval = "hour",
+                           refresh: Refresh = False) -> Response:
+    """The same chart as a PNG image (for slides and e-mail)."""
+    data = await _chart(request, db, principal, start, to, interval, refresh)
+    image = await asyncio.to_thread(png_chart, data)
+    return Response(image, media_type="image/png",
+                    headers={"Content-Disposition": 'attachment; filename="chart.png"'})
 
 
 @router.get("/analytics/settings")
