@@ -108,6 +108,37 @@ async def test_erlang_route_gives_the_staffing_table(api: Api) -> None:
     assert response.json()["error"]["field"] == "service_level_pct"
 
 
+async def test_plan_route_sizes_every_forecast_interval(api: Api, clock: FixedClock) -> None:
+    tenant_id = await make_tenant(api.db, "acme", admin_email="admin@acme.example")
+    now = clock.now()
+    queue_id, _ = await _queue_with_history(api.db, tenant_id,
+                                            datetime(now.year, now.month, now.day, tzinfo=UTC))
+    headers = await api.login("acme", "admin@acme.example")
+    request = {"queue_id": str(queue_id), "interval": "60m", "weeks": 2, "days": 1,
+               "aht_s": 180, "service_level_pct": 80, "service_level_s": 20,
+               "shrinkage": 0.5}
+    response = await api.client.post("/api/v1/wfm/plan", headers=headers, json=request)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # one contact an hour from 08:00 to 18:00 at 180 s is 0.05 Erlang: one agent meets 80/20,
+    # and 50 % shrinkage doubles the agents to schedule: 10 hours × 2 agents.
+    assert [row["agents"] for row in body["rows"]] == [1 if 8 <= h < 18 else 0
+                                                       for h in range(24)]
+    assert (body["model"], body["peak_agents"], body["agent_hours"]) == ("erlang_c", 1, 20.0)
+    assert body["queue"] == "support" and body["mape_pct"] == 0.0
+    for change, field in (({"service_level_pct": None}, "service_level_pct"),
+                          ({"interval": "20m"}, "interval"), ({"concurrency": 0}, "concurrency"),
+                          ({"max_abandonment_pct": 5}, "max_abandonment_pct")):
+        response = await api.client.post("/api/v1/wfm/plan", headers=headers,
+                                         json={**request, **change})
+        assert response.status_code == 422, change
+        assert response.json()["error"]["field"] == field, change
+    await make_tenant(api.db, "other", admin_email="admin@other.example")
+    other = await api.login("other", "admin@other.example")
+    response = await api.client.post("/api/v1/wfm/plan", headers=other, json=request)
+    assert response.status_code == 404
+
+
 async def test_simulate_route_runs_small_scenarios_and_caps_big_ones(api: Api) -> None:
     await make_tenant(api.db, "acme", admin_email="admin@acme.example")
     headers = await api.login("acme", "admin@acme.example")
@@ -135,6 +166,8 @@ async def test_every_route_needs_a_signed_in_supervisor(api: Api) -> None:
     response = await api.client.post("/api/v1/wfm/simulate", json=SCENARIO)
     assert response.status_code == 401
     response = await api.client.post("/api/v1/wfm/erlang", json={"calls": 1, "aht_s": 1})
+    assert response.status_code == 401
+    response = await api.client.post("/api/v1/wfm/plan", json={"aht_s": 1})
     assert response.status_code == 401
     response = await api.client.get("/api/v1/wfm/forecast",
                                     params={"queue_id": str(uuid.uuid4())})

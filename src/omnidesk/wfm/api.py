@@ -5,22 +5,25 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from omnidesk.db import Database
 from omnidesk.deps import DbDep, PrincipalDep
 from omnidesk.errors import InvalidInput
 from omnidesk.queues.models import Queue
 from omnidesk.scoping import get_in_tenant
 from omnidesk.users.models import Role
 from omnidesk.wfm.erlang import WfmError, traffic_intensity
-from omnidesk.wfm.forecast import INTERVALS_S, forecast
+from omnidesk.wfm.forecast import INTERVALS_S, Forecast, forecast
 from omnidesk.wfm.history import queued_counts
+from omnidesk.wfm.plan import plan_records, staffing_plan
 from omnidesk.wfm.simulate.results import interval_records, kpi_records, simulate
 from omnidesk.wfm.simulate.scenario import ScenarioFile, build_scenario
 from omnidesk.wfm.staffing import (
@@ -61,10 +64,17 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-@router.post("/erlang")
-async def erlang_staffing(data: ErlangRequest, principal: PrincipalDep) -> dict[str, Any]:
-    """Agents needed for the targets, and the figures a few agents either side."""
-    principal.require(Role.ADMIN, Role.SUPERVISOR)
+class _Targets(Protocol):
+    service_level_pct: float | None
+    service_level_s: float
+    max_asa_s: float | None
+    max_abandonment_pct: float | None
+    max_occupancy_pct: float | None
+    patience_s: float | None
+
+
+def _targets(data: _Targets) -> StaffingTargets:
+    """The staffing targets of a request; 422 naming the field when none or inconsistent."""
     if (data.service_level_pct, data.max_asa_s, data.max_abandonment_pct,
             data.max_occupancy_pct) == (None, None, None, None):
         raise InvalidInput("give a target: service_level_pct, max_asa_s, "
@@ -72,7 +82,7 @@ async def erlang_staffing(data: ErlangRequest, principal: PrincipalDep) -> dict[
     if data.max_abandonment_pct is not None and data.patience_s is None:
         raise InvalidInput("max_abandonment_pct needs patience_s (Erlang A)",
                            field="max_abandonment_pct")
-    targets = StaffingTargets(
+    return StaffingTargets(
         service_level=None if data.service_level_pct is None else ServiceLevelTarget(
             data.service_level_pct / 100, data.service_level_s),
         max_asa_s=data.max_asa_s,
@@ -80,6 +90,13 @@ async def erlang_staffing(data: ErlangRequest, principal: PrincipalDep) -> dict[
         else data.max_abandonment_pct / 100,
         max_occupancy=None if data.max_occupancy_pct is None else data.max_occupancy_pct / 100,
     )
+
+
+@router.post("/erlang")
+async def erlang_staffing(data: ErlangRequest, principal: PrincipalDep) -> dict[str, Any]:
+    """Agents needed for the targets, and the figures a few agents either side."""
+    principal.require(Role.ADMIN, Role.SUPERVISOR)
+    targets = _targets(data)
     try:
         traffic = traffic_intensity(data.calls, data.period_s, data.aht_s)
         plan = plan_staffing(traffic=traffic, aht_s=data.aht_s, targets=targets,
@@ -148,6 +165,54 @@ async def simulate_scenario(data: ScenarioFile, principal: PrincipalDep) -> dict
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Forecast:
+    """A forecast from the tenant's history and what it was made of."""
+
+    queue_id: uuid.UUID | None
+    queue_name: str | None
+    channel: str | None
+    history_contacts: float
+    result: Forecast
+
+
+def _interval_seconds(interval: str) -> int:
+    try:
+        interval_s = parse_duration(interval)
+    except WfmError:
+        interval_s = -1
+    if interval_s not in INTERVALS_S:
+        raise InvalidInput(f"expected 15m, 30m or 60m, got {interval!r}", field="interval")
+    return int(interval_s)
+
+
+async def _forecast_from_history(db: Database, tenant_id: uuid.UUID, *,
+                                 queue_id: uuid.UUID | None, channel: str | None,
+                                 interval: str, weeks: int, days: int) -> _Forecast:
+    """Forecast one queue, a channel's queues or the whole tenant from its queued events."""
+    interval_s = _interval_seconds(interval)
+    async with db.read() as session:
+        zone = ZoneInfo("UTC")
+        queue_ids: list[uuid.UUID] | None = None
+        queue_name: str | None = None
+        if queue_id is not None:
+            queue = await get_in_tenant(session, Queue, queue_id, tenant_id=tenant_id,
+                                        what="queue")
+            zone = ZoneInfo(queue.timezone or "UTC")
+            queue_ids, queue_name, channel = [queue.id], queue.name, queue.channel
+        elif channel is not None:
+            rows = await session.scalars(select(Queue.id).where(
+                Queue.tenant_id == tenant_id, Queue.channel == channel))
+            queue_ids = list(rows)
+        now = db.clock.now().astimezone(zone)
+        until = datetime(now.year, now.month, now.day, tzinfo=zone).astimezone(UTC)
+        history = await queued_counts(session, tenant_id=tenant_id, interval_s=interval_s,
+                                      since=until - timedelta(weeks=weeks), until=until,
+                                      queue_ids=queue_ids)
+    result = forecast(history, periods=days * 86400 // interval_s, zone=str(zone))
+    return _Forecast(queue_id, queue_name, channel, sum(history.counts), result)
+
+
 @router.get("/forecast")
 async def forecast_queue(
     db: DbDep,
@@ -161,39 +226,59 @@ async def forecast_queue(
     """Contacts per interval forecast from history (one queue, a channel or the whole tenant),
     with the MAPE of a held-out week."""
     principal.require(Role.ADMIN, Role.SUPERVISOR)
-    try:
-        interval_s = parse_duration(interval)
-    except WfmError:
-        interval_s = -1
-    if interval_s not in INTERVALS_S:
-        raise InvalidInput(f"expected 15m, 30m or 60m, got {interval!r}", field="interval")
-    async with db.read() as session:
-        zone = ZoneInfo("UTC")
-        queue_ids: list[uuid.UUID] | None = None
-        queue_name: str | None = None
-        if queue_id is not None:
-            queue = await get_in_tenant(session, Queue, queue_id, tenant_id=principal.tenant_id,
-                                        what="queue")
-            zone = ZoneInfo(queue.timezone or "UTC")
-            queue_ids, queue_name, channel = [queue.id], queue.name, queue.channel
-        elif channel is not None:
-            rows = await session.scalars(select(Queue.id).where(
-                Queue.tenant_id == principal.tenant_id, Queue.channel == channel))
-            queue_ids = list(rows)
-        now = db.clock.now().astimezone(zone)
-        until = datetime(now.year, now.month, now.day, tzinfo=zone).astimezone(UTC)
-        history = await queued_counts(session, tenant_id=principal.tenant_id,
-                                      interval_s=int(interval_s),
-                                      since=until - timedelta(weeks=weeks), until=until,
-                                      queue_ids=queue_ids)
-    result = forecast(history, periods=days * 86400 // int(interval_s), zone=str(zone))
-    accuracy = result.accuracy
+    made = await _forecast_from_history(db, principal.tenant_id, queue_id=queue_id,
+                                        channel=channel, interval=interval, weeks=weeks,
+                                        days=days)
+    result = made.result
     return {
-        "queue_id": None if queue_id is None else str(queue_id), "queue": queue_name,
-        "channel": channel,
-        "interval_s": int(interval_s), "history_contacts": sum(history.counts),
-        "mape_pct": accuracy.mape_pct if accuracy else None,
+        "queue_id": None if queue_id is None else str(queue_id), "queue": made.queue_name,
+        "channel": made.channel,
+        "interval_s": result.series.interval_s, "history_contacts": made.history_contacts,
+        "mape_pct": result.accuracy.mape_pct if result.accuracy else None,
         "trend_per_day": result.model.trend_per_day,
         "intervals": [{"interval_start": at, "forecast": count} for at, count in
                       zip(result.series.starts(), result.series.counts, strict=True)],
     }
+
+
+class PlanRequest(BaseModel):
+    """Staffing plan inputs: whose history, how far ahead, handle time and targets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue_id: uuid.UUID | None = None
+    channel: str | None = None
+    interval: str = "30m"
+    weeks: int = Field(default=8, ge=1, le=104)
+    days: int = Field(default=1, ge=1, le=31)
+    aht_s: float = Field(gt=0, allow_inf_nan=False)
+    service_level_pct: float | None = Field(default=None, gt=0, lt=100)
+    service_level_s: float = Field(default=20, ge=0, allow_inf_nan=False)
+    max_asa_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_abandonment_pct: float | None = Field(default=None, gt=0, lt=100)
+    max_occupancy_pct: float | None = Field(default=None, gt=0, le=100)
+    patience_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    shrinkage: float = Field(default=0.0, ge=0, lt=1)
+    concurrency: int = Field(default=1, ge=1, le=20)
+
+
+@router.post("/plan")
+async def plan(data: PlanRequest, db: DbDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Agents needed per interval: the forecast × handle time through Erlang C or A."""
+    principal.require(Role.ADMIN, Role.SUPERVISOR)
+    targets = _targets(data)
+    made = await _forecast_from_history(db, principal.tenant_id, queue_id=data.queue_id,
+                                        channel=data.channel, interval=data.interval,
+                                        weeks=data.weeks, days=data.days)
+    try:
+        table = staffing_plan(made.result.series, aht_s=data.aht_s, targets=targets,
+                              patience_s=data.patience_s, shrinkage=data.shrinkage,
+                              concurrency=data.concurrency)
+    except WfmError as error:
+        raise InvalidInput(str(error), field=str(error).split(" ", 1)[0]) from error
+    accuracy = made.result.accuracy
+    return {"model": table.model, "queue": made.queue_name, "channel": made.channel,
+            "interval_s": table.interval_s, "history_contacts": made.history_contacts,
+            "mape_pct": accuracy.mape_pct if accuracy else None,
+            "peak_agents": table.peak_agents, "agent_hours": table.agent_hours,
+            "rows": plan_records(table)}

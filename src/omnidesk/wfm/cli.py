@@ -25,7 +25,7 @@ from omnidesk.wfm.charts import Series, svg_chart
 from omnidesk.wfm.erlang import WfmError, traffic_intensity
 from omnidesk.wfm.forecast import INTERVALS_S, CountSeries, Forecast, forecast
 from omnidesk.wfm.history import read_history_csv
-from omnidesk.wfm.plan import StaffingPlanTable, staffing_plan
+from omnidesk.wfm.plan import StaffingPlanTable, plan_records, staffing_plan
 from omnidesk.wfm.simulate.model import Scenario
 from omnidesk.wfm.simulate.results import (
     SimulationResult,
@@ -659,17 +659,6 @@ def plan_command(
             "agents / contacts")
         (output / "plan.svg").write_text(chart, encoding="utf-8")
         _errors.print(f"wrote {output / 'plan.csv'} and {output / 'plan.svg'}", highlight=False)
-
-
-def plan_records(plan: StaffingPlanTable) -> list[dict[str, object]]:
-    """The plan's rows as plain dicts (CSV / JSON / API)."""
-    return [{
-        "interval_start": row.start.isoformat(), "contacts": round(row.contacts, 3),
-        "traffic_erlangs": round(row.traffic_erlangs, 4), "servers": row.servers,
-        "agents": row.agents, "agents_to_schedule": row.agents_to_schedule,
-        "service_level": row.service_level, "asa_s": row.asa_s, "occupancy": row.occupancy,
-        "abandonment": row.abandonment,
-    } for row in plan.rows]
 
 
 def _plan_table(plan: StaffingPlanTable, zone: str) -> Table:

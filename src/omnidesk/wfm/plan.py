@@ -110,3 +110,14 @@ def staffing_plan(
         interval_s=forecast.interval_s, aht_s=aht_s, concurrency=concurrency,
         shrinkage=shrinkage, patience_s=patience_s, rows=tuple(rows),
     )
+
+
+def plan_records(plan: StaffingPlanTable) -> list[dict[str, object]]:
+    """The plan's rows as plain dicts (CSV / JSON / API)."""
+    return [{
+        "interval_start": row.start.isoformat(), "contacts": round(row.contacts, 3),
+        "traffic_erlangs": round(row.traffic_erlangs, 4), "servers": row.servers,
+        "agents": row.agents, "agents_to_schedule": row.agents_to_schedule,
+        "service_level": row.service_level, "asa_s": row.asa_s, "occupancy": row.occupancy,
+        "abandonment": row.abandonment,
+    } for row in plan.rows]
