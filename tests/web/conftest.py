@@ -60,8 +60,9 @@ def new_context(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
         context.close()
 
 
-def start_center(tmp_path: Path, database_url: str, center_yaml: str) -> ServerProcess:
-    """Apply a center file to a fresh database and start the server on it."""
+def start_center(tmp_path: Path, database_url: str, center_yaml: str,
+                 before_start: Callable[[], None] | None = None) -> ServerProcess:
+    """Apply a center file to a fresh database, run before_start (seeding), start the server."""
     env = {**os.environ, "OMNIDESK_DATA_DIR": str(tmp_path / "data"),
            "OMNIDESK_DATABASE_URL": database_url,
            "OMNIDESK_SMTP_PORT": str(free_port())}
@@ -69,6 +70,8 @@ def start_center(tmp_path: Path, database_url: str, center_yaml: str) -> ServerP
     center = tmp_path / "center.yaml"
     center.write_text(center_yaml)
     omnidesk("apply", str(center), env={**env, "WEB_TEST_PASSWORD": PASSWORD})
+    if before_start is not None:
+        before_start()
     server = ServerProcess(env=env, log_path=tmp_path / "server.log")
     server.start()
     return server

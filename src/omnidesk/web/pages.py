@@ -9,7 +9,6 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parent / "static"
-PAGES = ("agent", "supervisor", "admin")
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,6 +40,12 @@ async def supervisor() -> FileResponse:
 async def admin() -> FileResponse:
     """The admin pages."""
     return _page("admin")
+
+
+@router.get("/planner")
+async def planner() -> FileResponse:
+    """The workforce planner: Erlang staffing and the staffing plan from the forecast."""
+    return _page("planner")
 
 
 def install(app: FastAPI) -> None:
