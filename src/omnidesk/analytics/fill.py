@@ -20,18 +20,17 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
+import orjson
 from sqlalchemy import (
     ARRAY,
     BigInteger,
-    DateTime,
     Table,
     any_,
     bindparam,
     delete,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,7 +55,6 @@ from omnidesk.analytics.settings import load_config
 from omnidesk.analytics.sinks import RowKey
 from omnidesk.db import Database
 from omnidesk.errors import Conflict
-from omnidesk.events.models import Event
 
 BATCH_EVENTS = 200_000
 GRANULARITY: Granularity = "15min"
@@ -66,7 +64,6 @@ CONTACT_TYPES = frozenset({
     ev.CONNECTED, ev.HELD, ev.RESUMED, ev.TRANSFERRED, ev.WRAP_UP_STARTED, ev.CLOSED,
     ev.ABANDONED, ev.CALLBACK_SCHEDULED, ev.ANSWERED,
 })
-_EVENTS = Event.__table__
 _measures_of = operator.attrgetter(*MEASURE_FIELDS)
 
 
@@ -214,38 +211,72 @@ async def load_state(db: Database, tenant_id: uuid.UUID) -> FillState:
 # -- reading events -----------------------------------------------------------------------
 
 
-def _event_columns(dialect: str) -> Any:
-    c = _EVENTS.c
-    occurred_at: Any = c.occurred_at
-    if dialect == "postgresql":  # asyncpg already gives aware UTC datetimes
-        occurred_at = type_coerce(c.occurred_at, DateTime(timezone=True)).label("occurred_at")
-    return select(c.seq, c.type, c.subject, occurred_at, c.payload)
+class EventRow(NamedTuple):
+    """An event as the fill reads it: a plain tuple, payload decoded by orjson."""
+
+    seq: int
+    type: str
+    subject: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+# Column and table names below are constants of this module, never input.
+_PG_EVENTS = ("SELECT seq, type, subject, occurred_at, payload::text FROM events "
+              "WHERE tenant_id = $1 AND {condition} ORDER BY seq {limit}")
+_SQLITE_EVENTS = ("SELECT seq, type, subject, occurred_at, payload FROM events "
+                  "WHERE tenant_id = ? AND {condition} ORDER BY seq {limit}")
+
+
+async def _query_events(db: Database, tenant_id: uuid.UUID, condition: tuple[str, str],
+                        *arguments: Any, limit: int | None = None) -> list[EventRow]:
+    """The tenant's events matching a raw condition ((PostgreSQL, SQLite) forms), by seq.
+
+    The fill reads millions of events: it skips the ORM and decodes payloads with orjson.
+    """
+    async with db.read() as session:
+        connection = await session.connection()
+        if connection.dialect.name == "postgresql":
+            raw = await connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            rows = await driver.fetch(_PG_EVENTS.format(
+                condition=condition[0], limit="" if limit is None else f"LIMIT {limit:d}"),
+                tenant_id, *arguments)
+            return [EventRow(seq, kind, subject, at, orjson.loads(payload))
+                    for seq, kind, subject, at, payload in rows]
+        result = await connection.exec_driver_sql(
+            _SQLITE_EVENTS.format(condition=condition[1],
+                                  limit="" if limit is None else f"LIMIT {limit:d}"),
+            (tenant_id.hex, *arguments))
+        stored = cast(list[tuple[int, str, str, str, str]], result.all())
+        return [EventRow(seq, kind, subject, _sqlite_time(at), orjson.loads(payload))
+                for seq, kind, subject, at, payload in stored]
+
+
+def _sqlite_time(stored: str) -> datetime:
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
 
 
 async def read_events(db: Database, tenant_id: uuid.UUID, since: int,
                       limit: int) -> Sequence[EventLike]:
-    """Up to `limit` of the tenant's events after `since`, in seq order (plain rows)."""
-    c = _EVENTS.c
-    query = (_event_columns(db.read_engine.dialect.name)
-             .where(c.tenant_id == tenant_id, c.seq > since).order_by(c.seq).limit(limit))
-    async with db.read() as session:
-        rows = (await session.execute(query)).all()
-    return cast(Sequence[EventLike], rows)
+    """Up to `limit` of the tenant's events after `since`, in seq order."""
+    return await _query_events(db, tenant_id, ("seq > $2", "seq > ?"), since, limit=limit)
 
 
 async def _history(db: Database, tenant_id: uuid.UUID, subjects: Sequence[str],
                    up_to: int) -> list[EventLike]:
     """The events (seq ≤ up_to) about these interactions, in seq order."""
-    c = _EVENTS.c
-    found: list[Any] = []
-    async with db.read() as session:
-        for start in range(0, len(subjects), LOOKUP_CHUNK):
-            chunk = subjects[start:start + LOOKUP_CHUNK]
-            query = _event_columns(db.read_engine.dialect.name).where(
-                c.tenant_id == tenant_id, c.subject.in_(chunk), c.seq <= up_to)
-            found += (await session.execute(query)).all()
+    found: list[EventRow] = []
+    for start in range(0, len(subjects), LOOKUP_CHUNK):
+        chunk = list(subjects[start:start + LOOKUP_CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        found += await _query_events(
+            db, tenant_id, ("subject = ANY($2::text[]) AND seq <= $3",
+                            f"subject IN ({marks}) AND seq <= ?"),
+            *((chunk, up_to) if db.read_engine.dialect.name == "postgresql"
+              else (*chunk, up_to)))
     found.sort(key=operator.attrgetter("seq"))
-    return found
+    return list(found)
 
 
 def references(batch: Sequence[EventLike], fold: ContactFold) -> tuple[set[str], list[str]]:
@@ -361,6 +392,9 @@ def _seq_in(seqs: list[int], dialect: str) -> Iterator[Any]:
         yield PendingFcr.seq.in_(seqs[start:start + LOOKUP_CHUNK])
 
 
+_FCR_COLUMNS = ("tenant_id", "seq", "customer_id", "closed_at", "dims", "contacted_again")
+
+
 async def _write_fcr(session: AsyncSession, tenant_id: uuid.UUID, fcr: JournalingFcr) -> None:
     dialect = session.get_bind().dialect.name
     mine = PendingFcr.tenant_id == tenant_id
@@ -369,7 +403,15 @@ async def _write_fcr(session: AsyncSession, tenant_id: uuid.UUID, fcr: Journalin
     for condition in _seq_in(sorted(fcr.flagged), dialect) if fcr.flagged else ():
         await session.execute(update(PendingFcr).where(mine, condition)
                               .values(contacted_again=True))
-    if fcr.added:
+    if fcr.added and dialect == "postgresql":
+        raw = await (await session.connection()).get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.copy_records_to_table(
+            "analytics_pending_fcr", columns=_FCR_COLUMNS,
+            records=[(tenant_id, seq, c.customer_id, c.closed_at,
+                      orjson.dumps(list(c.dims)).decode(), c.contacted_again)
+                     for seq, c in fcr.added.items()])
+    elif fcr.added:
         await session.execute(cast(Table, PendingFcr.__table__).insert(), [
             {"tenant_id": tenant_id, "seq": seq, "customer_id": c.customer_id,
              "closed_at": c.closed_at, "dims": list(c.dims),
@@ -431,20 +473,29 @@ async def fill(db: Database, tenant_id: uuid.UUID, *, now: datetime | None = Non
     now = now or db.clock.now()
     state = await _state(db, tenant_id, cache)
     report = FillReport(tenant_id, last_seq=state.fold.last_seq)
-    while max_batches is None or report.batches < max_batches:
-        batch = await read_events(db, tenant_id, state.fold.last_seq, batch_events)
-        report.caught_up = len(batch) < batch_events
-        touched, missing = references(batch, state.fold)
-        await _rebuild_contacts(db, state, missing)
-        expected = state.fold.last_seq
-        await asyncio.to_thread(_fold, state, batch, now if report.caught_up else None)
-        report.rows += await _write_batch(db, state, expected, now)
-        _forget_idle_contacts(state.fold, touched)
-        report.events += len(batch)
-        report.batches += 1
-        report.last_seq = state.fold.last_seq
-        if report.caught_up:
-            break
+    reading = asyncio.ensure_future(read_events(db, tenant_id, state.fold.last_seq,
+                                                batch_events))
+    try:
+        while max_batches is None or report.batches < max_batches:
+            batch = await reading
+            report.caught_up = len(batch) < batch_events
+            if not report.caught_up:  # read the next batch while this one is folded
+                reading = asyncio.ensure_future(read_events(db, tenant_id, batch[-1].seq,
+                                                            batch_events))
+            touched, missing = references(batch, state.fold)
+            await _rebuild_contacts(db, state, missing)
+            expected = state.fold.last_seq
+            await asyncio.to_thread(_fold, state, batch, now if report.caught_up else None)
+            report.rows += await _write_batch(db, state, expected, now)
+            _forget_idle_contacts(state.fold, touched)
+            report.events += len(batch)
+            report.batches += 1
+            report.last_seq = state.fold.last_seq
+            if report.caught_up:
+                break
+    finally:
+        if not reading.done():
+            reading.cancel()
     if cache is not None:
         cache.states[tenant_id] = state
     return report
