@@ -23,6 +23,7 @@ from omnidesk.analytics.service import AnalyticsService
 from omnidesk.auth.api import router as auth_router
 from omnidesk.channels.api import router as channels_router
 from omnidesk.channels.api_channel.adapter import router as api_channel_router
+from omnidesk.channels.email.imap import ImapService
 from omnidesk.channels.email.server import start_email_server
 from omnidesk.channels.outbound import OutboundService
 from omnidesk.channels.telegram.adapter import router as telegram_router
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         await app.state.outbound.start()
         await app.state.analytics.start()
         app.state.email = await start_email_server(app.state.db, settings)
+        app.state.imap = ImapService(app.state.db)
+        await app.state.imap.start()
         app.state.flows = await asyncio.to_thread(load_registry, settings.data_dir)
         app.state.selfservice = SelfServiceService(app.state.db, app.state.flows)
         await app.state.selfservice.start()
@@ -120,6 +123,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             yield
         finally:
             await app.state.selfservice.stop()
+            await app.state.imap.stop()
             await app.state.email.stop()
             await app.state.analytics.stop()
             await app.state.outbound.stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -15,8 +15,27 @@ KIND = "email"
 Host = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
+class ImapSettings(BaseModel):
+    """An existing mailbox omnidesk reads by IMAP (as well as, or instead of, inbound SMTP)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: Host
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["ssl", "none"] = "ssl"
+    username: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    password_env: str  # the NAME of the env var holding the mailbox password
+    mailbox: Annotated[str, StringConstraints(min_length=1, max_length=255)] = "INBOX"
+    poll_seconds: float = Field(default=60, ge=1, le=3600)
+    timeout_seconds: float = Field(default=30, gt=0, le=300)
+
+    def password(self) -> str | None:
+        """The mailbox password, read from the environment variable named by password_env."""
+        return os.environ.get(self.password_env)
+
+
 class EmailSettings(BaseModel):
-    """Where mail arrives (address) and how replies leave (the outbound relay)."""
+    """Where mail arrives (address, optionally an IMAP mailbox) and how replies leave."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -28,6 +47,7 @@ class EmailSettings(BaseModel):
     username: str | None = None
     password_env: str | None = None  # the NAME of the env var holding the relay password
     timeout_seconds: float = Field(default=30, gt=0, le=300)
+    imap: ImapSettings | None = None
 
     @field_validator("address")
     @classmethod

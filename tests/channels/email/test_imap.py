@@ -1,0 +1,160 @@
+"""Inbound mail by IMAP against a real Dovecot: stored once, flagged seen after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnidesk.channels.email.imap import ImapService
+from tests.acd.test_service import eventually
+from tests.channels.email.conftest import ADDRESS, Mailroom, crlf, fixture
+from tests.channels.email.dovecot import Dovecot, start_dovecot
+
+MAILBOX_PASSWORD = "mailbox-secret-4711"
+PASSWORD_ENV = "OMNIDESK_TEST_IMAP_PASSWORD"
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    """Dovecot with the channel's mailbox; its folder is traversable by the mail user."""
+    root = Path(tempfile.mkdtemp(prefix="omnidesk-dovecot-"))
+    root.chmod(0o755)
+    server = start_dovecot(root)
+    server.add_user(ADDRESS, MAILBOX_PASSWORD)
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def mailbox_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, MAILBOX_PASSWORD)
+
+
+async def read_by_imap(mailroom: Mailroom, dovecot: Dovecot, **imap: Any) -> ImapService:
+    """Give the mailroom's channel an IMAP mailbox and start reading it now."""
+    response = await mailroom.api.client.patch(
+        f"/api/v1/channels/{mailroom.channel_id}", headers=mailroom.admin,
+        json={"settings": {**(await channel_settings(mailroom)), "imap": {
+            "host": "127.0.0.1", "port": dovecot.port, "security": "none",
+            "username": ADDRESS, "password_env": PASSWORD_ENV, **imap}}})
+    assert response.status_code == 200, response.text
+    service: ImapService = mailroom.api.app.state.imap
+    await service.sync()
+    return service
+
+
+async def channel_settings(mailroom: Mailroom) -> dict[str, Any]:
+    response = await mailroom.api.client.get(f"/api/v1/channels/{mailroom.channel_id}",
+                                             headers=mailroom.admin)
+    settings: dict[str, Any] = response.json()["settings"]
+    return settings
+
+
+def seen(dovecot: Dovecot) -> list[bool]:
+    return [b"\\Seen" in line for line in dovecot.flags(ADDRESS, MAILBOX_PASSWORD)]
+
+
+async def all_seen(dovecot: Dovecot, count: int) -> bool:
+    flags = await asyncio.to_thread(seen, dovecot)
+    return len(flags) == count and all(flags)
+
+
+@pytest.mark.usefixtures("mailbox_password")
+async def test_unseen_mail_becomes_interactions_and_is_then_flagged_seen(
+        mailroom: Mailroom, dovecot: Dovecot) -> None:
+    await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
+                            crlf(fixture("multipart_attachment.eml")))
+    await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
+                            crlf(fixture("latin1.eml")))
+    await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
+                            crlf(fixture("html_only.eml")), "(\\Seen)")
+    await read_by_imap(mailroom, dovecot)
+
+    async def two_stored() -> bool:
+        return len(await mailroom.interactions()) == 2
+
+    await eventually(two_stored, "two interactions", 20)
+    subjects = {i["subject"] for i in await mailroom.interactions()}
+    assert subjects == {"Invoice 2026-1187 is wrong", "Commande déjà payée"}  # not the seen one
+    await eventually(lambda: all_seen(dovecot, 3), "three seen", 20)
+    invoice = next(i for i in await mailroom.interactions() if i["subject"].startswith("Inv"))
+    (message,) = await mailroom.messages(invoice["id"])
+    assert [a["filename"] for a in message["attachments"]] == ["facture-été.pdf",
+                                                               "screenshot.png"]
+
+
+@pytest.mark.usefixtures("mailbox_password")
+async def test_a_message_read_again_is_not_stored_twice(mailroom: Mailroom,
+                                                         dovecot: Dovecot) -> None:
+    await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
+                            crlf(fixture("latin1.eml")))
+    service = await read_by_imap(mailroom, dovecot, poll_seconds=1)
+    await eventually(lambda: all_seen(dovecot, 1), "flagged seen", 20)
+    reader, _ = service.readers[next(iter(service.readers))]
+    assert reader.stored == 1
+
+    def mark_unseen() -> None:  # as a crash between the commit and the flag would leave it
+        client = dovecot.client(ADDRESS, MAILBOX_PASSWORD)
+        client.store("1", "-FLAGS", "(\\Seen)")
+        client.logout()
+
+    await asyncio.to_thread(mark_unseen)
+
+    async def read_again() -> bool:
+        return reader.stored == 2
+
+    await eventually(read_again, "a second read", 20)
+    await eventually(lambda: all_seen(dovecot, 1), "flagged seen", 20)
+    (interaction,) = await mailroom.interactions()
+    assert len(await mailroom.messages(interaction["id"])) == 1
+
+
+@pytest.mark.usefixtures("mailbox_password")
+async def test_idle_brings_new_mail_without_waiting_for_the_next_poll(
+        mailroom: Mailroom, dovecot: Dovecot) -> None:
+    await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
+                            crlf(fixture("latin1.eml")))
+    await read_by_imap(mailroom, dovecot, poll_seconds=3600)
+    await eventually(lambda: all_seen(dovecot, 1), "flagged seen", 20)
+    # the reader is idling now: only the server's push can bring the next one within the hour
+    await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
+                            crlf(fixture("html_only.eml")))
+
+    async def both_stored() -> bool:
+        return len(await mailroom.interactions()) == 2
+
+    await eventually(both_stored, "the idle push", 20)
+    await eventually(lambda: all_seen(dovecot, 2), "both seen", 20)
+
+
+async def test_a_wrong_password_is_logged_without_it_and_retried(
+        mailroom: Mailroom, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="omnidesk.channels.email.imap")
+    monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
+    await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
+                            crlf(fixture("latin1.eml")))
+    await read_by_imap(mailroom, dovecot)
+
+    async def refused() -> bool:
+        return "LOGIN: NO" in caplog.text
+
+    await eventually(refused, "the refused login", 20)
+    assert "not-the-password" not in caplog.text
+    assert await mailroom.interactions() == []
+    monkeypatch.setenv(PASSWORD_ENV, MAILBOX_PASSWORD)
+
+    async def stored() -> bool:
+        return len(await mailroom.interactions()) == 1
+
+    await eventually(stored, "the retried login", 20)
+    assert os.environ[PASSWORD_ENV] not in caplog.text
