@@ -7,7 +7,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -43,13 +43,11 @@ MAX_API_AGENTS = 1_000
 _ROWS_AROUND = 3
 
 
-class ErlangRequest(BaseModel):
-    """Staffing inputs: calls per period, handle time, targets, optional patience."""
+class StaffingInputs(BaseModel):
+    """Handle time, the targets (at least one), optional patience (Erlang A), shrinkage."""
 
     model_config = ConfigDict(extra="forbid")
 
-    calls: float = Field(gt=0, allow_inf_nan=False)
-    period_s: float = Field(default=1800, gt=0, allow_inf_nan=False)
     aht_s: float = Field(gt=0, allow_inf_nan=False)
     service_level_pct: float | None = Field(default=None, gt=0, lt=100)
     service_level_s: float = Field(default=20, ge=0, allow_inf_nan=False)
@@ -60,20 +58,18 @@ class ErlangRequest(BaseModel):
     shrinkage: float = Field(default=0.0, ge=0, lt=1)
 
 
+class ErlangRequest(StaffingInputs):
+    """Staffing inputs for one period: calls in it, its length."""
+
+    calls: float = Field(gt=0, allow_inf_nan=False)
+    period_s: float = Field(default=1800, gt=0, allow_inf_nan=False)
+
+
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-class _Targets(Protocol):
-    service_level_pct: float | None
-    service_level_s: float
-    max_asa_s: float | None
-    max_abandonment_pct: float | None
-    max_occupancy_pct: float | None
-    patience_s: float | None
-
-
-def _targets(data: _Targets) -> StaffingTargets:
+def _targets(data: StaffingInputs) -> StaffingTargets:
     """The staffing targets of a request; 422 naming the field when none or inconsistent."""
     if (data.service_level_pct, data.max_asa_s, data.max_abandonment_pct,
             data.max_occupancy_pct) == (None, None, None, None):
@@ -241,24 +237,14 @@ async def forecast_queue(
     }
 
 
-class PlanRequest(BaseModel):
-    """Staffing plan inputs: whose history, how far ahead, handle time and targets."""
-
-    model_config = ConfigDict(extra="forbid")
+class PlanRequest(StaffingInputs):
+    """Staffing plan inputs: whose history and how far ahead, besides the staffing inputs."""
 
     queue_id: uuid.UUID | None = None
     channel: str | None = None
     interval: str = "30m"
     weeks: int = Field(default=8, ge=1, le=104)
     days: int = Field(default=1, ge=1, le=31)
-    aht_s: float = Field(gt=0, allow_inf_nan=False)
-    service_level_pct: float | None = Field(default=None, gt=0, lt=100)
-    service_level_s: float = Field(default=20, ge=0, allow_inf_nan=False)
-    max_asa_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    max_abandonment_pct: float | None = Field(default=None, gt=0, lt=100)
-    max_occupancy_pct: float | None = Field(default=None, gt=0, le=100)
-    patience_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    shrinkage: float = Field(default=0.0, ge=0, lt=1)
     concurrency: int = Field(default=1, ge=1, le=20)
 
 
