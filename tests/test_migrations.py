@@ -9,11 +9,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from omnidesk.knowledge.models import is_fts_object
 from omnidesk.models import Base
 
 
 def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    # The full-text index (SQLite FTS5 tables, PostgreSQL tsvector column) is not in the models.
+    context = MigrationContext.configure(connection, opts={
+        "compare_type": True,
+        "include_name": lambda name, type_, parents: not is_fts_object(name)})
     return list(compare_metadata(context, Base.metadata))
 
 

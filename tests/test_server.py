@@ -85,7 +85,8 @@ async def _walk_through_a_crash(server: ServerProcess, client: httpx.AsyncClient
 
     admin = await _login(client, "demo", "admin@demo.example", DEMO_PASSWORD)
     token = admin["Authorization"].removeprefix("Bearer ")
-    (channel,) = (await client.get("/api/v1/channels", headers=admin)).json()
+    channel = next(c for c in (await client.get("/api/v1/channels", headers=admin)).json()
+                   if c["name"] == "shop-backend")
     seq_before = (await client.get("/api/v1/events", headers=admin)).json()[-1]["seq"]
 
     socket = await _open_stream(server, token, since=seq_before)

@@ -28,6 +28,12 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/interactions/{interaction_id}/state"): {"state": "closed"},
     ("post", "/api/v1/interactions/{interaction_id}/accept"): {},
     ("post", "/api/v1/interactions/{interaction_id}/reject"): {},
+    ("post", "/api/v1/interactions/{interaction_id}/notes"): {"body": "internal"},
+    ("post", "/api/v1/interactions/{interaction_id}/transfer"): {"queue_id": "{queue_id}"},
+    ("patch", "/api/v1/canned-responses/{canned_response_id}"): {"title": "Renamed"},
+    ("post", "/api/v1/interactions/{interaction_id}/whisper"): {"body": "a word"},
+    ("post", "/api/v1/interactions/{interaction_id}/move"): {"queue_id": "{queue_id}"},
+    ("patch", "/api/v1/channels/{channel_id}"): {"settings": {}},
     ("post", "/api/v1/channels/api/{channel_id}/messages"): {
         "customer": {"identity": {"kind": "chat", "value": "v1"}}, "text": "hi"},
     ("post", "/api/v1/channels/twilio/{channel_id}/messages"): {
@@ -38,6 +44,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "object": "whatsapp_business_account", "entry": []},
     ("post", "/api/v1/channels/telegram/{channel_id}/webhook"): {
         "update_id": 1, "message": {"message_id": 1, "chat": {"id": 7}, "date": 0, "text": "hi"}},
+    ("post", "/api/v1/channels/webchat/{channel_id}/uploads"): {},  # the raw file is the body
+    ("post", "/api/v1/interactions/{interaction_id}/typing"): {"typing": True},
+    ("patch", "/api/v1/knowledge/articles/{article_id}"): {"title": "Renamed"},
+    ("post", "/api/v1/knowledge/articles/{article_id}/uses"): {
+        "interaction_id": "{interaction_id}"},
 }
 DENIED = {401, 403, 404}
 
@@ -73,6 +84,8 @@ async def _seed(api: Api, slug: str) -> dict[str, str]:
     channel = await post("/channels", {"kind": "api", "name": f"api-{slug}",
                                        "default_queue": f"queue-{slug}"})
     api_key = await post("/api-keys", {"name": f"key-{slug}"})
+    canned = await post("/canned-responses", {"shortcut": "hi", "title": "Hi", "body": "Hi!"})
+    disposition = await post("/dispositions", {"code": "solved", "label": "Solved"})
     interaction = await api.client.post(
         f"/api/v1/customers/{customer['id']}/merge", headers=admin,
         json={"other_customer_id": own_customer["id"]})
@@ -83,11 +96,20 @@ async def _seed(api: Api, slug: str) -> dict[str, str]:
     landed = await api.client.post(f"/api/v1/channels/api/{channel['id']}/messages",
                                    content=raw, headers=headers)
     assert landed.status_code == 202, landed.text
+    from tests.channels.webchat.seeding import seed_upload
+
+    webchat = await post("/channels", {"kind": "webchat", "name": f"chat-{slug}",
+                                       "default_queue": f"queue-{slug}"})
+    upload_id = await seed_upload(api, webchat["id"])
+    article = await post("/knowledge/articles", {"title": f"Returns at {slug}",
+                                                 "status": "published", "body": "30 days."})
     return {"tenant_id": str(tenant_id), "user_id": user["id"], "agent_id": agent["id"],
             "queue_id": queue["id"], "customer_id": customer["id"],
             "interaction_id": landed.json()["interaction_id"], "channel_id": channel["id"],
-            "api_key_id": api_key["id"], "own_customer": own_customer["id"],
-            "authorization": admin["Authorization"]}
+            "api_key_id": api_key["id"], "canned_response_id": canned["id"],
+            "disposition_id": disposition["id"],
+            "own_customer": own_customer["id"], "upload_id": upload_id,
+            "article_id": article["id"], "authorization": admin["Authorization"]}
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from omnidesk.analytics.api import page_router as analytics_page_router
 from omnidesk.analytics.api import router as analytics_router
 from omnidesk.analytics.service import AnalyticsService
 from omnidesk.auth.api import router as auth_router
+from omnidesk.canned.api import router as canned_router
 from omnidesk.channels.api import router as channels_router
 from omnidesk.channels.api_channel.adapter import router as api_channel_router
 from omnidesk.channels.email.imap import ImapService
@@ -28,6 +29,10 @@ from omnidesk.channels.email.server import start_email_server
 from omnidesk.channels.outbound import OutboundService
 from omnidesk.channels.telegram.adapter import router as telegram_router
 from omnidesk.channels.twilio.adapter import router as twilio_router
+from omnidesk.channels.voice.service import start_voice_service
+from omnidesk.channels.webchat.api import router as webchat_router
+from omnidesk.channels.webchat.hub import VisitorHub
+from omnidesk.channels.webchat.pages import router as webchat_pages_router
 from omnidesk.channels.whatsapp.adapter import router as whatsapp_router
 from omnidesk.clock import Clock
 from omnidesk.config import Settings
@@ -36,11 +41,19 @@ from omnidesk.customers.api import router as customers_router
 from omnidesk.db import Database, upgrade
 from omnidesk.events.api import router as events_router
 from omnidesk.events.bus import create_bus
+from omnidesk.interactions.api import dispositions_router
 from omnidesk.interactions.api import router as interactions_router
+from omnidesk.knowledge.api import router as knowledge_router
+from omnidesk.knowledge.helpcenter import router as help_center_router
 from omnidesk.queues.api import router as queues_router
 from omnidesk.realtime.hub import StreamHub
+from omnidesk.realtime.signals import create_signal_bus
+from omnidesk.realtime.signals_api import router as signals_router
 from omnidesk.realtime.stream import router as stream_router
 from omnidesk.selfservice import SelfServiceService, load_registry
+from omnidesk.supervision.api import router as supervision_router
+from omnidesk.surveys.pages import router as survey_pages_router
+from omnidesk.surveys.service import SurveyService
 from omnidesk.tenants.api import router as tenants_router
 from omnidesk.users.api import router as users_router
 from omnidesk.web import pages as web_pages
@@ -55,7 +68,8 @@ API_ROUTERS = (auth_router, tenants_router, users_router, agents_router, queues_
                customers_router, interactions_router, acd_router, channels_router,
                api_channel_router, twilio_router, whatsapp_router, telegram_router,
                events_router, configuration_router, stream_router,
-               wfm_router, analytics_router)
+               wfm_router, analytics_router, supervision_router, canned_router,
+               knowledge_router, webchat_router, signals_router, dispositions_router)
 
 
 def api_router() -> APIRouter:
@@ -113,18 +127,36 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         await app.state.hub.start()
         await app.state.outbound.start()
         await app.state.analytics.start()
+        app.state.signals = create_signal_bus(settings.redis_url)
+        app.state.webchat = VisitorHub(app.state.db)
+        await app.state.webchat.start()
+        app.state.signals.listen(app.state.hub.signal)
+        app.state.signals.listen(app.state.webchat.on_signal)
         app.state.email = await start_email_server(app.state.db, settings)
         app.state.imap = ImapService(app.state.db)
         await app.state.imap.start()
         app.state.flows = await asyncio.to_thread(load_registry, settings.data_dir)
-        app.state.selfservice = SelfServiceService(app.state.db, app.state.flows)
+        public_url = f"http://{settings.http_host}:{settings.http_port}"
+        app.state.selfservice = SelfServiceService(app.state.db, app.state.flows,
+                                                   public_url=public_url)
         await app.state.selfservice.start()
+        app.state.surveys = SurveyService(
+            app.state.db, key=settings.resolved_secret_key.get_secret_value(),
+            public_url=public_url)
+        await app.state.surveys.start()
+        app.state.voice = await start_voice_service(app.state.db, settings, app.state.flows,
+                                                     acd=app.state.acd)
         try:
             yield
         finally:
+            if app.state.voice is not None:
+                await app.state.voice.stop()
+            await app.state.surveys.stop()
             await app.state.selfservice.stop()
             await app.state.imap.stop()
             await app.state.email.stop()
+            await app.state.webchat.stop()
+            await app.state.signals.close()
             await app.state.analytics.stop()
             await app.state.outbound.stop()
             await app.state.hub.stop()
@@ -139,6 +171,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.add_middleware(RequestMetrics)
     app.include_router(api_router())
     app.include_router(analytics_page_router)
+    app.include_router(help_center_router)
+    app.include_router(survey_pages_router)
+    app.include_router(webchat_pages_router)
     web_pages.install(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["ops"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["ops"])

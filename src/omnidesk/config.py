@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=2525, ge=1, le=65535)
     smtp_max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     sip_port: int = Field(default=5060, ge=1, le=65535)
+    sip_enabled: bool = False  # the voice service also starts when OMNIDESK_SIP_PORT is set
+    sip_host: str = "127.0.0.1"  # where SIP and RTP listen (0.0.0.0 for every interface)
+    sip_address: str | None = None  # advertised in Contact and SDP; default: the local route
+    sip_realm: str = "omnidesk"  # digest realm of agents' phones (docs/voice.md)
+    sip_rtp_port_min: int = Field(default=20000, ge=1024, le=65534)
+    sip_rtp_port_max: int = Field(default=30000, ge=1025, le=65535)
     secret_key: SecretStr | None = None
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=7, ge=1)

@@ -7,17 +7,20 @@ import uuid
 from fastapi import APIRouter, Request
 
 from omnidesk.acd.service import AcdService
+from omnidesk.agents.models import Agent
 from omnidesk.agents.service import agent_for_user
-from omnidesk.auth.principal import EVERYONE, Principal
+from omnidesk.auth.principal import EVERYONE, STAFF, Principal
 from omnidesk.db import Database
 from omnidesk.deps import DbDep, PrincipalDep
-from omnidesk.errors import Conflict, Forbidden, NotFound
+from omnidesk.errors import Conflict, Forbidden, InvalidInput, NotFound
+from omnidesk.interactions.actions import add_note
 from omnidesk.interactions.models import Interaction
-from omnidesk.interactions.schemas import InteractionRead
+from omnidesk.interactions.schemas import InteractionRead, TransferRequest
 from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
 from omnidesk.routing import QueueStatus, UnknownRoutingObject, WaitEstimate
 from omnidesk.scoping import get_in_tenant
+from omnidesk.users.models import User
 
 router = APIRouter(tags=["routing"])
 
@@ -95,3 +98,59 @@ async def live_queue(queue_id: uuid.UUID, request: Request, db: DbDep,
     acd: AcdService = request.app.state.acd
     router_ = await acd.router(principal.tenant_id)
     return router_.engine.queue_status(str(queue_id), acd.now())
+
+
+TRANSFERABLE = (InteractionState.CONNECTED, InteractionState.ON_HOLD)
+
+
+async def _check_transfer(db: Database, principal: Principal, interaction_id: uuid.UUID,
+                          data: TransferRequest) -> Interaction:
+    """The interaction, if the caller holds it (or is staff) and the target is valid."""
+    principal.require(*EVERYONE)
+    if (data.queue_id is None) == (data.agent_id is None):
+        raise InvalidInput("give either queue_id or agent_id",
+                           field="queue_id" if data.queue_id is None else "agent_id")
+    async with db.read() as session:
+        interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                          tenant_id=principal.tenant_id, what="interaction")
+        if principal.role not in STAFF:
+            mine = await agent_for_user(session, tenant_id=principal.tenant_id,
+                                        user_id=principal.user_id) \
+                if principal.user_id else None
+            if mine is None or mine.id != interaction.agent_id:
+                raise Forbidden("only the agent handling it (or a supervisor) may transfer it")
+        if data.queue_id is not None:
+            await get_in_tenant(session, Queue, data.queue_id, tenant_id=principal.tenant_id,
+                                what="queue")
+        if data.agent_id is not None:
+            await get_in_tenant(session, Agent, data.agent_id, tenant_id=principal.tenant_id,
+                                what="agent")
+            if data.agent_id == interaction.agent_id:
+                raise InvalidInput("the interaction is already with that agent",
+                                   field="agent_id")
+    if interaction.state not in TRANSFERABLE:
+        raise Conflict(f"only a connected or held interaction can be transferred; it is "
+                       f"{interaction.state.value}", field="state")
+    return interaction
+
+
+@router.post("/interactions/{interaction_id}/transfer", response_model=InteractionRead)
+async def transfer(interaction_id: uuid.UUID, data: TransferRequest, request: Request,
+                   db: DbDep, principal: PrincipalDep) -> Interaction:
+    """Transfer to a queue (it waits there) or to an agent (it rings at that agent, who
+    accepts or rejects; rejected or unanswered, it waits in its queue). `note` is left as an
+    internal note for whoever takes it."""
+    interaction = await _check_transfer(db, principal, interaction_id, data)
+    acd: AcdService = request.app.state.acd
+    if data.queue_id is not None:
+        await acd.transfer_to_queue(interaction, data.queue_id, actor=principal.actor)
+    elif data.agent_id is not None:
+        await acd.transfer_to_agent(interaction, data.agent_id, actor=principal.actor)
+    if data.note:
+        async with db.write() as session:
+            row = await get_in_tenant(session, Interaction, interaction_id,
+                                      tenant_id=principal.tenant_id, what="interaction")
+            author = await session.get(User, principal.user_id) if principal.user_id else None
+            await add_note(session, row, body=data.note, kind="note", actor=principal.actor,
+                           author_name=author.name if author else principal.actor)
+    return await _read(db, interaction_id)

@@ -15,6 +15,8 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +25,7 @@ from omnidesk.acd.mapping import Names, agent_config, queue_config
 from omnidesk.acd.writes import ACD_ACTOR, apply_decision
 from omnidesk.agents.models import Agent, Skill, Team
 from omnidesk.db import Database
-from omnidesk.errors import NotFound
+from omnidesk.errors import Conflict, NotFound
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
@@ -46,6 +48,7 @@ from omnidesk.routing import (
     InteractionEnded,
     InteractionQueued,
     OfferAccepted,
+    OfferDirected,
     OfferRejected,
     QueueConfigured,
     RoutingEngine,
@@ -55,6 +58,7 @@ from omnidesk.routing import (
 from omnidesk.tenants.models import Tenant
 
 S = InteractionState
+TRANSFER_RING_SECONDS = 30.0
 TICK_SECONDS = 0.2
 SWEEP_SECONDS = 30.0
 WAITING = (S.QUEUED, S.CALLBACK_SCHEDULED)
@@ -62,14 +66,27 @@ WORKING = (S.CONNECTED, S.ON_HOLD, S.WRAP_UP)
 log = logging.getLogger("omnidesk.acd")
 
 
+@dataclass(frozen=True, slots=True)
+class DirectedOffer:
+    """A transfer to one agent, ringing at that agent until `expires_at` (epoch seconds).
+    The engine still counts the contact on the transferring agent until it is taken."""
+
+    agent_id: str
+    from_agent_id: str | None
+    queue_id: str
+    expires_at: float
+
+
 class TenantRouter:
-    """A tenant's engine, its lock, and which of its agents have a desktop open."""
+    """A tenant's engine, its lock, which of its agents have a desktop open, and the
+    transfers to an agent that are ringing."""
 
     def __init__(self, tenant_id: uuid.UUID) -> None:
         self.tenant_id = tenant_id
         self.engine = RoutingEngine()
         self.lock = asyncio.Lock()
         self.desktops: Counter[str] = Counter()
+        self.transfers: dict[str, DirectedOffer] = {}
 
     def knows_waiting(self, interaction_id: str, now: float) -> bool:
         """True when the engine has this contact in a queue."""
@@ -124,6 +141,18 @@ async def _answered_interaction(session: AsyncSession, interaction_id: uuid.UUID
     if row is None:
         raise NotFound(f"interaction {interaction_id} not found", field="interaction_id")
     return row
+
+
+def _moved(router: TenantRouter, interaction_id: str, queue_id: str, payload: dict[str, Any],
+           now: float) -> list[RoutingEvent]:
+    """A waiting contact queued again in another queue (a supervisor's move): it changes
+    line there, keeping its time waited."""
+    where = router.engine.wait_estimate(interaction_id, now)
+    if where.queue_id == queue_id:
+        return []
+    return [InteractionQueued(now, interaction_id, queue_id,
+                              priority=int(payload.get("priority") or 0),
+                              queued_at=now - where.waited_s, callback=where.callback)]
 
 
 class AcdService(BusFollower):
@@ -235,6 +264,8 @@ class AcdService(BusFollower):
                 return [InteractionQueued(now, interaction_id, queue_id,
                                           priority=int(payload.get("priority") or 0),
                                           queued_at=record.occurred_at.timestamp())]
+            case "interaction.queued" if queue_id:
+                return _moved(router, interaction_id, queue_id, payload, now)
             case "interaction.callback_scheduled":
                 return [CallbackRequested(now, interaction_id)]
             case "interaction.abandoned":
@@ -297,6 +328,12 @@ class AcdService(BusFollower):
             if due is not None and due <= now:
                 async with router.lock:
                     await self.write(router.engine.tick(now))
+            for interaction_id, offer in tuple(router.transfers.items()):
+                if offer.expires_at <= now:
+                    async with router.lock:
+                        if router.transfers.get(interaction_id) is offer:
+                            await self._transfer_declined(router, interaction_id,
+                                                          "offer.timed_out", "timeout")
 
     async def _tick_forever(self) -> None:
         while True:
@@ -335,8 +372,14 @@ class AcdService(BusFollower):
         """The agent takes the offer: the engine first (409 if it is gone), then the rows."""
         router = await self.router(interaction.tenant_id)
         async with router.lock:
-            decisions = router.engine.handle(
-                OfferAccepted(self.now(), str(interaction.id), str(agent_id)))
+            directed = router.transfers.get(str(interaction.id))
+            if directed is not None and directed.agent_id == str(agent_id):
+                del router.transfers[str(interaction.id)]
+                decisions = router.engine.handle(InteractionAssigned(
+                    self.now(), str(interaction.id), directed.agent_id, directed.queue_id))
+            else:
+                decisions = router.engine.handle(
+                    OfferAccepted(self.now(), str(interaction.id), str(agent_id)))
             async with self.db.write() as session:
                 row = await _answered_interaction(session, interaction.id)
                 await record(session, tenant_id=row.tenant_id, type="offer.accepted",
@@ -345,10 +388,34 @@ class AcdService(BusFollower):
                 for decision in decisions:
                     await apply_decision(session, decision)
 
+    async def direct_offer(self, interaction: Interaction, agent_id: uuid.UUID, *,
+                           actor: str) -> None:
+        """A supervisor offers a waiting contact to one agent (409 when the contact is not
+        waiting or the agent cannot take an offer); the offer times out as any other."""
+        router = await self.router(interaction.tenant_id)
+        async with router.lock:
+            now = self.now()
+            await self.write(router.engine.tick(now))
+            decisions = router.engine.handle(
+                OfferDirected(now, str(interaction.id), str(agent_id)))
+            async with self.db.write() as session:
+                row = await _answered_interaction(session, interaction.id)
+                await record(session, tenant_id=row.tenant_id, type="interaction.directed",
+                             subject=row.id, payload={"agent_id": str(agent_id),
+                                                      "queue_id": str(row.queue_id)},
+                             actor=actor)
+                for decision in decisions:
+                    await apply_decision(session, decision)
+
     async def reject(self, interaction: Interaction, agent_id: uuid.UUID, *, actor: str) -> None:
         """The agent declines: back in line, and the engine offers it to the next agent."""
         router = await self.router(interaction.tenant_id)
         async with router.lock:
+            directed = router.transfers.get(str(interaction.id))
+            if directed is not None and directed.agent_id == str(agent_id):
+                await self._transfer_declined(router, str(interaction.id), "offer.rejected",
+                                              "rejected", actor=actor)
+                return
             decisions = router.engine.handle(
                 OfferRejected(self.now(), str(interaction.id), str(agent_id)))
             async with self.db.write() as session:
@@ -358,3 +425,72 @@ class AcdService(BusFollower):
                                    details={"agent_id": str(agent_id), "reason": "rejected"})
                 for decision in decisions:
                     await apply_decision(session, decision)
+
+    async def transfer_to_queue(self, interaction: Interaction, queue_id: uuid.UUID, *,
+                                actor: str) -> None:
+        """The agent hands the contact to a queue: it waits there (a fresh place in line) and
+        the transferring agent's capacity is freed."""
+        router = await self.router(interaction.tenant_id)
+        async with router.lock:
+            router.transfers.pop(str(interaction.id), None)
+            async with self.db.write() as session:
+                row = await _answered_interaction(session, interaction.id)
+                from_agent = str(row.agent_id) if row.agent_id else None
+                await change_state(session, row, StateChange(state=S.TRANSFERRED), actor=actor,
+                                   details={"to_queue_id": str(queue_id),
+                                            "from_agent_id": from_agent})
+                await change_state(session, row, StateChange(state=S.QUEUED, queue_id=queue_id),
+                                   actor=ACD_ACTOR, details={"transfer_from": from_agent})
+                event = _queued_event(row, self.now())
+            await self._feed(router, [event])
+
+    async def transfer_to_agent(self, interaction: Interaction, agent_id: uuid.UUID, *,
+                                actor: str) -> float:
+        """Ring one agent with the contact (accept / reject like any offer; a rejection or
+        no answer within TRANSFER_RING_SECONDS puts it in its queue). Returns expires_at."""
+        router = await self.router(interaction.tenant_id)
+        target = str(agent_id)
+        async with router.lock:
+            try:
+                status = router.engine.agent_status(target)
+            except UnknownRoutingObject as error:
+                raise NotFound(error.message, field="agent_id") from error
+            if not status.routable or status.state is not AgentState.AVAILABLE:
+                desktop = "" if status.connected else ", desktop closed"
+                raise Conflict(f"that agent is not available ({status.state.value}{desktop})",
+                               field="agent_id")
+            now = self.now()
+            async with self.db.write() as session:
+                row = await _answered_interaction(session, interaction.id)
+                if row.queue_id is None:
+                    raise Conflict("this interaction has no queue to fall back on; transfer it "
+                                   "to a queue", field="agent_id")
+                from_agent = str(row.agent_id) if row.agent_id else None
+                offer = DirectedOffer(target, from_agent, str(row.queue_id),
+                                      now + TRANSFER_RING_SECONDS)
+                await change_state(session, row, StateChange(state=S.TRANSFERRED), actor=actor,
+                                   details={"to_agent_id": target, "from_agent_id": from_agent})
+                await change_state(session, row, StateChange(state=S.OFFERED, agent_id=agent_id),
+                                   actor=ACD_ACTOR,
+                                   details={"expires_at": offer.expires_at,
+                                            "channel": row.channel, "transfer_from": from_agent})
+            router.transfers[str(interaction.id)] = offer
+            return offer.expires_at
+
+    async def _transfer_declined(self, router: TenantRouter, interaction_id: str,
+                                 event_type: str, reason: str, *, actor: str = ACD_ACTOR) -> None:
+        """A transfer to an agent was rejected or not answered: the contact waits in its
+        queue, and the transferring agent's capacity is freed (caller holds the lock)."""
+        offer = router.transfers.pop(interaction_id)
+        async with self.db.write() as session:
+            row = await session.get(Interaction, uuid.UUID(interaction_id))
+            if row is None or row.state is not S.OFFERED:
+                return
+            if row.queued_at is None:  # connected without queueing: its place starts now
+                row.queued_at = self.db.clock.now()
+            await change_state(session, row, StateChange(state=S.QUEUED), actor=actor,
+                               event_type=event_type,
+                               details={"agent_id": offer.agent_id, "reason": reason,
+                                        "transfer_from": offer.from_agent_id})
+            event = _queued_event(row, self.now())
+        await self._feed(router, [event])

@@ -78,6 +78,20 @@ async def create_agent(data: AgentCreate, db: DbDep, principal: PrincipalDep) ->
                                           actor=principal.actor)
 
 
+@router.get("/agents/me", response_model=AgentRead)
+async def my_agent(db: DbDep, principal: PrincipalDep) -> Agent:
+    """The calling user's own agent record (403 when the user is not an agent)."""
+    principal.require(*EVERYONE)
+    async with db.read() as session:
+        agent = None
+        if principal.user_id is not None:
+            agent = await service.agent_for_user(session, tenant_id=principal.tenant_id,
+                                                 user_id=principal.user_id)
+        if agent is None:
+            raise Forbidden("you are not an agent: an admin gives users an agent record")
+        return agent
+
+
 @router.get("/agents/{agent_id}", response_model=AgentRead)
 async def get_agent(agent_id: uuid.UUID, db: DbDep, principal: PrincipalDep) -> Agent:
     """One agent."""

@@ -9,8 +9,9 @@ from fastapi import APIRouter, status
 from omnidesk.auth.principal import EVERYONE
 from omnidesk.channels import actions, service
 from omnidesk.channels.models import Channel
-from omnidesk.channels.schemas import ChannelCreate, ChannelCreated, ChannelRead
+from omnidesk.channels.schemas import ChannelCreate, ChannelCreated, ChannelRead, ChannelUpdate
 from omnidesk.deps import DbDep, PrincipalDep
+from omnidesk.queues.models import Queue
 from omnidesk.scoping import get_in_tenant
 from omnidesk.users.models import Role
 
@@ -41,3 +42,24 @@ async def get_channel(channel_id: uuid.UUID, db: DbDep, principal: PrincipalDep)
     async with db.read() as session:
         return await get_in_tenant(session, Channel, channel_id, tenant_id=principal.tenant_id,
                                    what="channel")
+
+
+@router.patch("/{channel_id}", response_model=ChannelRead)
+async def update_channel(channel_id: uuid.UUID, data: ChannelUpdate, db: DbDep,
+                         principal: PrincipalDep) -> Channel:
+    """Change a channel's default queue, settings or secret (admins)."""
+    principal.require(Role.ADMIN)
+    async with db.write() as session:
+        channel = await get_in_tenant(session, Channel, channel_id, tenant_id=principal.tenant_id,
+                                      what="channel")
+        fields = data.model_fields_set
+        if "default_queue" in fields:
+            default_queue = data.default_queue
+        else:
+            queue = await session.get(Queue, channel.default_queue_id) \
+                if channel.default_queue_id else None
+            default_queue = queue.name if queue else None
+        settings = data.settings if data.settings is not None else dict(channel.settings)
+        return await actions.update_channel(session, channel, default_queue=default_queue,
+                                            settings=settings, secret=data.secret,
+                                            actor=principal.actor)

@@ -15,6 +15,7 @@ from omnidesk.interactions.models import Interaction, Message
 from omnidesk.interactions.schemas import StateChange
 from omnidesk.interactions.service import open_interaction_for
 from omnidesk.interactions.states import InteractionState
+from omnidesk.surveys.actions import take_reply as take_survey_reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,12 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
         identity=IdentityIn(kind=inbound.identity_kind, value=inbound.identity_value))
     interaction = await open_interaction_for(session, tenant_id=channel.tenant_id,
                                              customer_id=customer.id, channel_id=channel.id)
+    if interaction is None:  # the answer to a post-contact survey is not a new contact
+        reply = await take_survey_reply(
+            session, channel=channel, customer_id=customer.id, body=inbound.body, actor=actor,
+            author_id=str(customer.id), external_id=inbound.external_id)
+        if reply is not None:
+            return Accepted(interaction=reply.interaction, message=reply.message)
     is_new = interaction is None
     if interaction is None:
         interaction = await create_interaction(

@@ -22,6 +22,15 @@ class ChannelCreate(WriteModel):
     settings: dict[str, Any] = {}
 
 
+class ChannelUpdate(WriteModel):
+    """Changes to a channel instance; what is left out stays as it is (a null
+    default_queue removes the default queue)."""
+
+    default_queue: Name | None = None
+    secret: Secret | None = None
+    settings: dict[str, Any] | None = None
+
+
 class ChannelRead(ReadModel):
     """A channel instance (never its secret)."""
 

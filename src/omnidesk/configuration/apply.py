@@ -11,12 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.agents import actions as agents
 from omnidesk.agents.schemas import AgentCreate, AgentUpdate, SkillLevel
 from omnidesk.agents.service import agent_for_user
+from omnidesk.canned import actions as canned
+from omnidesk.canned import service as canned_service
+from omnidesk.canned.schemas import CannedResponseCreate, CannedResponseUpdate
 from omnidesk.channels import actions as channels
 from omnidesk.channels import service as channel_service
 from omnidesk.channels.schemas import ChannelCreate
 from omnidesk.configuration.export import export_tenant
 from omnidesk.configuration.schema import (
     AgentSpec,
+    CannedResponseSpec,
     CenterFile,
     ChannelSpec,
     TenantSpec,
@@ -31,6 +35,10 @@ from omnidesk.configuration.yaml_source import (
     validate,
 )
 from omnidesk.errors import Forbidden, InvalidInput
+from omnidesk.interactions import actions as interaction_actions
+from omnidesk.interactions import service as interaction_service
+from omnidesk.interactions.schemas import DispositionCreate
+from omnidesk.knowledge.config import apply_articles
 from omnidesk.queues import actions as queues
 from omnidesk.queues import service as queue_service
 from omnidesk.queues.schemas import QueueCreate, QueueUpdate
@@ -216,6 +224,36 @@ async def _apply_channel(session: AsyncSession, tenant: Tenant, spec: ChannelSpe
         report.note("updated", "channel", tenant.slug, spec.name)
 
 
+async def _apply_canned(session: AsyncSession, tenant: Tenant, spec: CannedResponseSpec,
+                        report: ApplyReport, actor: str) -> None:
+    existing = await canned_service.find_by_shortcut(session, tenant_id=tenant.id,
+                                                     shortcut=spec.shortcut)
+    if existing is None:
+        await canned.create_canned(session, CannedResponseCreate(**spec.model_dump()),
+                                   tenant_id=tenant.id, actor=actor)
+        report.note("created", "canned response", tenant.slug, spec.shortcut)
+    elif (existing.title, existing.body) != (spec.title, spec.body):
+        await canned.update_canned(session, existing, CannedResponseUpdate(
+            title=spec.title, body=spec.body), actor=actor)
+        report.note("updated", "canned response", tenant.slug, spec.shortcut)
+
+
+async def _apply_dispositions(session: AsyncSession, tenant: Tenant, spec: TenantSpec,
+                              report: ApplyReport, actor: str) -> None:
+    existing = {d.code: d for d in await interaction_service.list_dispositions(
+        session, tenant_id=tenant.id)}
+    for wanted in spec.dispositions:
+        data = DispositionCreate(code=wanted.code, label=wanted.label, resolved=wanted.resolved)
+        current = existing.get(wanted.code)
+        if current is None:
+            await interaction_actions.create_disposition(session, data, tenant_id=tenant.id,
+                                                         actor=actor)
+            report.note("created", "disposition", tenant.slug, wanted.code)
+        elif (current.label, current.resolved) != (wanted.label, wanted.resolved):
+            await interaction_actions.update_disposition(session, current, data, actor=actor)
+            report.note("updated", "disposition", tenant.slug, wanted.code)
+
+
 async def apply_tenant(session: AsyncSession, spec: TenantSpec, report: ApplyReport, *,
                        actor: str) -> Tenant:
     """Bring one tenant to what the spec says."""
@@ -232,6 +270,11 @@ async def apply_tenant(session: AsyncSession, spec: TenantSpec, report: ApplyRep
         await _apply_agent(session, tenant, agent, current_agents, report, actor)
     for channel in spec.channels:
         await _apply_channel(session, tenant, channel, report, actor)
+    for canned_spec in spec.canned_responses:
+        await _apply_canned(session, tenant, canned_spec, report, actor)
+    await _apply_dispositions(session, tenant, spec, report, actor)
+    await apply_articles(session, tenant, spec.knowledge, actor=actor,
+                         note=lambda verb, slug: report.note(verb, "article", tenant.slug, slug))
     return tenant
 
 

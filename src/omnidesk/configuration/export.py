@@ -10,14 +10,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.agents.models import Agent, Skill, Team
+from omnidesk.canned.models import CannedResponse
 from omnidesk.channels.models import Channel
 from omnidesk.configuration.schema import (
     AgentSpec,
+    CannedResponseSpec,
     CenterFile,
     ChannelSpec,
+    DispositionSpec,
     TenantSpec,
     UserSpec,
 )
+from omnidesk.interactions.models import Disposition
+from omnidesk.knowledge.config import export_articles
 from omnidesk.queues.models import Queue
 from omnidesk.queues.schemas import QueueCreate, RequiredSkill
 from omnidesk.tenants.models import Tenant
@@ -79,7 +84,15 @@ async def export_tenant(session: AsyncSession, tenant: Tenant) -> TenantSpec:
         channels=sorted((ChannelSpec(name=c.name, kind=c.kind, settings=c.settings,
                                      default_queue=queues.get(c.default_queue_id)
                                      if c.default_queue_id else None)
-                         for c in await rows(Channel)), key=lambda c: c.name))
+                         for c in await rows(Channel)), key=lambda c: c.name),
+        canned_responses=sorted((CannedResponseSpec(shortcut=c.shortcut, title=c.title,
+                                                    body=c.body)
+                                 for c in await rows(CannedResponse)),
+                                key=lambda c: c.shortcut),
+        dispositions=[DispositionSpec(code=d.code, label=d.label, resolved=d.resolved)
+                      for d in sorted(await rows(Disposition),
+                                      key=lambda d: (d.position, d.code))],
+        knowledge=await export_articles(session, tenant))
 
 
 async def export_center(session: AsyncSession, *,
@@ -92,7 +105,19 @@ async def export_center(session: AsyncSession, *,
     return CenterFile(tenants=[await export_tenant(session, tenant) for tenant in rows])
 
 
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML, with multi-line text (article bodies) as readable literal blocks."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value,
+                                   style="|" if "\n" in value.rstrip("\n") else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def to_yaml(center: CenterFile) -> str:
     """The center file as YAML, leaving out empty and unset values."""
     data = center.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)

@@ -8,6 +8,9 @@ from typing import Annotated, Any
 from pydantic import StringConstraints
 
 from omnidesk.agents.schemas import DEFAULT_CAPACITY, Capacity, Proficiency
+from omnidesk.canned.schemas import Body, Shortcut, Title
+from omnidesk.interactions.schemas import DispositionCode
+from omnidesk.knowledge.config import ArticleSpec, duplicate_slugs
 from omnidesk.queues.schemas import QueueCreate
 from omnidesk.schemas import Name, Slug, TimeZoneName, WriteModel
 from omnidesk.users.models import Role
@@ -48,6 +51,22 @@ class ChannelSpec(WriteModel):
     settings: dict[str, Any] = {}
 
 
+class CannedResponseSpec(WriteModel):
+    """A canned response agents insert by typing /shortcut."""
+
+    shortcut: Shortcut
+    title: Title
+    body: Body
+
+
+class DispositionSpec(WriteModel):
+    """A wrap-up reason code; `resolved` is the desktop's default for the Resolved tick."""
+
+    code: DispositionCode
+    label: Name
+    resolved: bool = True
+
+
 class TenantSpec(WriteModel):
     """Everything of one tenant."""
 
@@ -60,6 +79,9 @@ class TenantSpec(WriteModel):
     users: list[UserSpec] = []
     agents: list[AgentSpec] = []
     channels: list[ChannelSpec] = []
+    canned_responses: list[CannedResponseSpec] = []
+    dispositions: list[DispositionSpec] = []
+    knowledge: list[ArticleSpec] = []
 
 
 def _escalation_errors(index: int, queue: QueueCreate, skills: set[str], teams: set[str],
@@ -95,6 +117,19 @@ def reference_errors(tenant: TenantSpec) -> Iterator[tuple[tuple[str | int, ...]
                        f"skill {skill!r} is not in the tenant's skills")
         if agent.team and agent.team not in teams:
             yield ("agents", index, "team"), f"team {agent.team!r} is not in the tenant's teams"
+    seen: set[str] = set()
+    for index, canned in enumerate(tenant.canned_responses):
+        if canned.shortcut in seen:
+            yield (("canned_responses", index, "shortcut"),
+                   f"shortcut {canned.shortcut!r} is used twice")
+        seen.add(canned.shortcut)
+    codes: set[str] = set()
+    for index, disposition in enumerate(tenant.dispositions):
+        if disposition.code in codes:
+            yield (("dispositions", index, "code"), f"code {disposition.code!r} is used twice")
+        codes.add(disposition.code)
+    for index, message in duplicate_slugs(tenant.knowledge):
+        yield ("knowledge", index, "slug"), message
     for index, channel in enumerate(tenant.channels):
         if channel.default_queue and channel.default_queue not in queues:
             yield (("channels", index, "default_queue"),

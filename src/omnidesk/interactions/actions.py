@@ -6,14 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.agents.models import Agent
 from omnidesk.db import session_now
-from omnidesk.errors import InvalidInput
+from omnidesk.errors import Conflict, InvalidInput
 from omnidesk.events.log import record
-from omnidesk.interactions.models import Interaction, Message
-from omnidesk.interactions.schemas import StateChange
+from omnidesk.interactions.models import Disposition, Interaction, InteractionNote, Message
+from omnidesk.interactions.schemas import DispositionCreate, StateChange
 from omnidesk.interactions.states import InteractionState, check_transition
 from omnidesk.queues.models import Queue
 from omnidesk.scoping import get_in_tenant
@@ -144,3 +145,73 @@ async def change_state(session: AsyncSession, interaction: Interaction, change: 
                  type=event_type or _event_type(previous, target), subject=interaction.id,
                  payload=payload | (details or {}), actor=actor)
     return interaction
+
+
+async def add_note(session: AsyncSession, interaction: Interaction, *, body: str, kind: str,
+                   actor: str, author_name: str,
+                   to_user_id: uuid.UUID | None = None) -> InteractionNote:
+    """A staff-only note on the interaction (`note.created`); outbound delivery never sees it
+    (it is not a message)."""
+    note = InteractionNote(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
+                           kind=kind, author_id=actor, author_name=author_name,
+                           to_user_id=to_user_id, body=body, created_at=session_now(session))
+    session.add(note)
+    await session.flush()
+    await record(session, tenant_id=interaction.tenant_id, type="note.created",
+                 subject=interaction.id,
+                 payload={"note_id": str(note.id), "kind": kind, "body": body,
+                          "author_id": actor, "author_name": author_name,
+                          "to_user_id": str(to_user_id) if to_user_id else None,
+                          "agent_id": str(interaction.agent_id) if interaction.agent_id
+                          else None}, actor=actor)
+    return note
+
+
+async def create_disposition(session: AsyncSession, data: DispositionCreate, *,
+                             tenant_id: uuid.UUID, actor: str) -> Disposition:
+    """A new wrap-up reason code, last in order (its code unique in the tenant: 409)."""
+    existing = await session.scalar(select(Disposition).where(
+        Disposition.tenant_id == tenant_id, Disposition.code == data.code))
+    if existing is not None:
+        raise Conflict(f"disposition {data.code!r} exists already", field="code")
+    last = await session.scalar(select(func.max(Disposition.position)).where(
+        Disposition.tenant_id == tenant_id))
+    disposition = Disposition(tenant_id=tenant_id, code=data.code, label=data.label,
+                              resolved=data.resolved, position=(last or 0) + 1)
+    session.add(disposition)
+    await session.flush()
+    await record(session, tenant_id=tenant_id, type="disposition.created",
+                 subject=disposition.id, payload=data.model_dump(), actor=actor)
+    return disposition
+
+
+async def update_disposition(session: AsyncSession, disposition: Disposition,
+                             data: DispositionCreate, *, actor: str) -> Disposition:
+    """Change a disposition's label or default (the code is its identity)."""
+    if (disposition.label, disposition.resolved) != (data.label, data.resolved):
+        disposition.label, disposition.resolved = data.label, data.resolved
+        await record(session, tenant_id=disposition.tenant_id, type="disposition.updated",
+                     subject=disposition.id, payload=data.model_dump(), actor=actor)
+    return disposition
+
+
+async def delete_disposition(session: AsyncSession, disposition: Disposition, *,
+                             actor: str) -> None:
+    """Remove a disposition (interactions closed with it keep their code)."""
+    await record(session, tenant_id=disposition.tenant_id, type="disposition.deleted",
+                 subject=disposition.id, payload={"code": disposition.code}, actor=actor)
+    await session.delete(disposition)
+    await session.flush()
+
+
+async def check_disposition(session: AsyncSession, interaction: Interaction,
+                            change: StateChange) -> None:
+    """When the tenant has dispositions, closing must use one of them (422 naming
+    `disposition`); a tenant without any accepts free text."""
+    if change.state is not S.CLOSED or change.disposition is None:
+        return
+    codes = set((await session.scalars(select(Disposition.code).where(
+        Disposition.tenant_id == interaction.tenant_id))).all())
+    if codes and change.disposition not in codes:
+        raise InvalidInput(f"unknown disposition {change.disposition!r}; known: "
+                           + ", ".join(sorted(codes)), field="disposition")

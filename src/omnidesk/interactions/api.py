@@ -5,24 +5,33 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
-from omnidesk.auth.principal import EVERYONE
+from omnidesk.auth.principal import EVERYONE, STAFF
 from omnidesk.deps import DbDep, PrincipalDep
-from omnidesk.errors import Conflict
+from omnidesk.errors import Conflict, InvalidInput
 from omnidesk.interactions import actions, service
-from omnidesk.interactions.models import Interaction, Message
+from omnidesk.interactions.acw import follow_wrap_up
+from omnidesk.interactions.models import Disposition, Interaction, InteractionNote, Message
 from omnidesk.interactions.schemas import (
+    DispositionCreate,
+    DispositionRead,
+    InteractionContext,
     InteractionRead,
     MessageCreate,
     MessageRead,
+    NoteCreate,
+    NoteKind,
+    NoteRead,
     StateChange,
 )
 from omnidesk.interactions.service import InteractionFilter
 from omnidesk.interactions.states import InteractionState
 from omnidesk.scoping import get_in_tenant
+from omnidesk.users.models import User
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
+dispositions_router = APIRouter(prefix="/dispositions", tags=["interactions"])
 
 
 @router.get("", response_model=list[InteractionRead])
@@ -33,12 +42,14 @@ async def list_interactions(
     queue_id: uuid.UUID | None = None,
     agent_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
+    open: Annotated[bool | None, Query(
+        description="true: not closed or abandoned yet; false: closed or abandoned")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Interaction]:
     """The tenant's interactions, newest first, filtered."""
     principal.require(*EVERYONE)
     where = InteractionFilter(state=state, channel=channel, queue_id=queue_id, agent_id=agent_id,
-                              customer_id=customer_id, limit=limit)
+                              customer_id=customer_id, open=open, limit=limit)
     async with db.read() as session:
         return list(await service.list_interactions(session, tenant_id=principal.tenant_id,
                                                     where=where))
@@ -96,4 +107,89 @@ async def change_state(
         if InteractionState.OFFERED in (change.state, interaction.state):
             raise Conflict("offers are made by the router and answered with "
                            "/accept or /reject", field="state")
-        return await actions.change_state(session, interaction, change, actor=principal.actor)
+        previous = interaction.state
+        await actions.check_disposition(session, interaction, change)
+        await actions.change_state(session, interaction, change, actor=principal.actor)
+        await follow_wrap_up(session, interaction, previous, actor=principal.actor)
+        return interaction
+
+
+@router.get("/{interaction_id}/context", response_model=InteractionContext)
+async def interaction_context(
+    interaction_id: uuid.UUID, db: DbDep, principal: PrincipalDep,
+) -> InteractionContext:
+    """The screen pop: the customer with identities and attributes, their other open and past
+    interactions, what self-service collected, and the staff notes."""
+    principal.require(*EVERYONE)
+    async with db.read() as session:
+        interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                          tenant_id=principal.tenant_id, what="interaction")
+        return await service.context(session, interaction)
+
+
+@router.get("/{interaction_id}/notes", response_model=list[NoteRead])
+async def list_notes(
+    interaction_id: uuid.UUID, db: DbDep, principal: PrincipalDep,
+) -> list[InteractionNote]:
+    """The interaction's internal notes and consults, oldest first (staff only: never sent)."""
+    principal.require(*EVERYONE)
+    async with db.read() as session:
+        interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                          tenant_id=principal.tenant_id, what="interaction")
+        return list(await service.list_notes(session, interaction))
+
+
+@router.post("/{interaction_id}/notes", response_model=NoteRead,
+             status_code=status.HTTP_201_CREATED)
+async def add_note(
+    interaction_id: uuid.UUID, data: NoteCreate, db: DbDep, principal: PrincipalDep,
+) -> InteractionNote:
+    """Add an internal note, or (kind `consult`) ask a supervisor: `to_user_id` names one,
+    empty asks every supervisor (they see it on their stream and answer with a note)."""
+    principal.require(*EVERYONE)
+    async with db.write() as session:
+        interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                          tenant_id=principal.tenant_id, what="interaction")
+        if data.to_user_id is not None:
+            if data.kind is not NoteKind.CONSULT:
+                raise InvalidInput("only a consult is addressed to someone", field="to_user_id")
+            target = await get_in_tenant(session, User, data.to_user_id,
+                                         tenant_id=principal.tenant_id, what="to_user")
+            if target.role not in STAFF or not target.active:
+                raise InvalidInput("a consult goes to an active supervisor or admin",
+                                   field="to_user_id")
+        author = await session.get(User, principal.user_id) if principal.user_id else None
+        return await actions.add_note(
+            session, interaction, body=data.body, kind=data.kind.value, actor=principal.actor,
+            author_name=author.name if author else principal.actor, to_user_id=data.to_user_id)
+
+
+@dispositions_router.get("", response_model=list[DispositionRead])
+async def list_dispositions(db: DbDep, principal: PrincipalDep) -> list[Disposition]:
+    """The tenant's wrap-up reason codes, in order (empty: any text is accepted)."""
+    principal.require(*EVERYONE)
+    async with db.read() as session:
+        return list(await service.list_dispositions(session, tenant_id=principal.tenant_id))
+
+
+@dispositions_router.post("", response_model=DispositionRead,
+                          status_code=status.HTTP_201_CREATED)
+async def create_disposition(data: DispositionCreate, db: DbDep,
+                             principal: PrincipalDep) -> Disposition:
+    """Add a wrap-up reason code (supervisors and admins); a code used twice is 409."""
+    principal.require(*STAFF)
+    async with db.write() as session:
+        return await actions.create_disposition(session, data, tenant_id=principal.tenant_id,
+                                                actor=principal.actor)
+
+
+@dispositions_router.delete("/{disposition_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_disposition(disposition_id: uuid.UUID, db: DbDep,
+                             principal: PrincipalDep) -> Response:
+    """Remove a wrap-up reason code (supervisors and admins)."""
+    principal.require(*STAFF)
+    async with db.write() as session:
+        disposition = await get_in_tenant(session, Disposition, disposition_id,
+                                          tenant_id=principal.tenant_id, what="disposition")
+        await actions.delete_disposition(session, disposition, actor=principal.actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

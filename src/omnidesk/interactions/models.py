@@ -64,3 +64,39 @@ class Message(Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InteractionNote(Base):
+    """A note on an interaction for staff only (never sent to the customer); a `consult` note
+    asks a supervisor (one, or any when `to_user_id` is empty) for help."""
+
+    __tablename__ = "interaction_notes"
+    __table_args__ = (Index("ix_interaction_notes_interaction", "interaction_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    interaction_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="note")
+    author_id: Mapped[str] = mapped_column(String(64))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    to_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Disposition(Base):
+    """A reason code an agent picks at wrap-up; when a tenant has any, closing with another
+    code through the API is refused."""
+
+    __tablename__ = "dispositions"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    resolved: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)

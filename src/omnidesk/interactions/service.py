@@ -8,9 +8,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from omnidesk.interactions.models import Interaction, Message
+from omnidesk.customers.models import Customer
+from omnidesk.customers.schemas import CustomerRead
+from omnidesk.interactions.models import Disposition, Interaction, InteractionNote, Message
+from omnidesk.interactions.schemas import InteractionContext, InteractionRead, NoteRead
 from omnidesk.interactions.states import TERMINAL_STATES, InteractionState
+from omnidesk.queues.models import Queue
+
+# What a self-service flow collected for the agent (omnidesk.selfservice.service.FLOW_KEY).
+SELF_SERVICE_KEY = "flow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +30,7 @@ class InteractionFilter:
     queue_id: uuid.UUID | None = None
     agent_id: uuid.UUID | None = None
     customer_id: uuid.UUID | None = None
+    open: bool | None = None
     limit: int = 100
 
 
@@ -36,6 +45,9 @@ async def list_interactions(
                           (Interaction.customer_id, where.customer_id)):
         if value is not None:
             query = query.where(column == value)
+    if where.open is not None:
+        terminal = Interaction.state.in_(TERMINAL_STATES)
+        query = query.where(~terminal if where.open else terminal)
     query = query.order_by(Interaction.created_at.desc()).limit(where.limit)
     return (await session.scalars(query)).all()
 
@@ -58,3 +70,48 @@ async def open_interaction_for(
             Interaction.channel_id == channel_id,
             Interaction.state.not_in(TERMINAL_STATES))
         .order_by(Interaction.created_at.desc()).limit(1))
+
+
+async def list_notes(session: AsyncSession, interaction: Interaction) -> Sequence[InteractionNote]:
+    """The interaction's staff notes, oldest first."""
+    return (await session.scalars(
+        select(InteractionNote).where(InteractionNote.interaction_id == interaction.id)
+        .order_by(InteractionNote.created_at, InteractionNote.id))).all()
+
+
+PAST_LIMIT = 20
+
+
+async def context(session: AsyncSession, interaction: Interaction) -> InteractionContext:
+    """The screen pop of an interaction (see InteractionContext)."""
+    customer = await session.scalar(
+        select(Customer).where(Customer.id == interaction.customer_id)
+        .options(selectinload(Customer.identities)))
+    assert customer is not None  # interactions.customer_id is a foreign key
+    others = (await session.scalars(
+        select(Interaction).where(Interaction.tenant_id == interaction.tenant_id,
+                                  Interaction.customer_id == interaction.customer_id,
+                                  Interaction.id != interaction.id)
+        .order_by(Interaction.created_at.desc()))).all()
+    queue_name = None
+    if interaction.queue_id is not None:
+        queue_name = await session.scalar(select(Queue.name).where(
+            Queue.id == interaction.queue_id))
+    return InteractionContext(
+        interaction=InteractionRead.model_validate(interaction),
+        customer=CustomerRead.model_validate(customer),
+        queue_name=queue_name,
+        open_interactions=[InteractionRead.model_validate(i) for i in others
+                           if i.state not in TERMINAL_STATES],
+        past_interactions=[InteractionRead.model_validate(i) for i in others
+                           if i.state in TERMINAL_STATES][:PAST_LIMIT],
+        self_service=dict(interaction.attributes.get(SELF_SERVICE_KEY) or {}),
+        notes=[NoteRead.model_validate(n) for n in await list_notes(session, interaction)])
+
+
+async def list_dispositions(session: AsyncSession, *,
+                            tenant_id: uuid.UUID) -> Sequence[Disposition]:
+    """The tenant's wrap-up reason codes, in their configured order."""
+    return (await session.scalars(
+        select(Disposition).where(Disposition.tenant_id == tenant_id)
+        .order_by(Disposition.position, Disposition.code))).all()

@@ -8,15 +8,21 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from omnidesk.knowledge.models import is_fts_object
 from omnidesk.models import Base
 
 target_metadata = Base.metadata
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate leaves the full-text index alone (created by hand in 0004)."""
+    return not is_fts_object(name)
+
+
 def run_with(connection: Connection) -> None:
     """Run the migrations on one connection (batch mode lets SQLite alter tables)."""
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -8,6 +8,7 @@ theirs: an agent gets events about themselves (subject), events naming them
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
@@ -21,6 +22,9 @@ from omnidesk.events.follower import BusFollower
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.models import Interaction
 from omnidesk.interactions.states import TERMINAL_STATES
+from omnidesk.realtime.signals import Signal
+
+SIGNAL_BUFFER = 100  # per stream; a slow reader drops signals (they are ephemeral)
 
 # Events after which an interaction is no longer the named agent's.
 RELEASES = frozenset({"offer.rejected", "offer.timed_out", "offer.withdrawn",
@@ -47,6 +51,10 @@ class Owners:
             self._agent_of.pop(record.subject, None)
         return agents
 
+    def holder(self, interaction_id: str) -> str | None:
+        """The agent holding the interaction now, if any."""
+        return self._agent_of.get(interaction_id)
+
 
 async def held_interactions(db: Database,
                             tenant_id: uuid.UUID | None = None) -> dict[uuid.UUID, Owners]:
@@ -70,6 +78,7 @@ class StreamHub(BusFollower):
         self._staff: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
         self._agents: dict[tuple[uuid.UUID, str], set[Subscription]] = defaultdict(set)
         self._owners: dict[uuid.UUID, Owners] = defaultdict(Owners)
+        self._signals: dict[Subscription, asyncio.Queue[Signal]] = {}
 
     async def prepare(self) -> None:
         """Who holds what, from the database."""
@@ -91,6 +100,22 @@ class StreamHub(BusFollower):
             for subscription in self._agents.get((record.tenant_id, agent), ()):
                 subscription.offer(record)
 
+    def signal(self, signal: Signal) -> None:
+        """Hand an ephemeral signal to the tenant's staff streams and, for a customer's
+        signal, to the streams of the agent holding the interaction."""
+        targets = list(self._staff.get(signal.tenant_id, ()))
+        holder = self._owners[signal.tenant_id].holder(signal.interaction_id)
+        if signal.who == "customer" and holder is not None:
+            targets += self._agents.get((signal.tenant_id, holder), ())
+        for subscription in targets:
+            queue = self._signals.get(subscription)
+            if queue is not None and not queue.full():
+                queue.put_nowait(signal)
+
+    def signals_of(self, subscription: Subscription) -> asyncio.Queue[Signal]:
+        """The signals waiting for one open stream."""
+        return self._signals[subscription]
+
     def _everyone_lost_events(self) -> None:
         for subscriptions in (*self._staff.values(), *self._agents.values()):
             for subscription in subscriptions:
@@ -101,10 +126,12 @@ class StreamHub(BusFollower):
         """Every event of the tenant."""
         subscription = Subscription()
         self._staff[tenant_id].add(subscription)
+        self._signals[subscription] = asyncio.Queue(SIGNAL_BUFFER)
         try:
             yield subscription
         finally:
             self._staff[tenant_id].discard(subscription)
+            self._signals.pop(subscription, None)
 
     @contextlib.asynccontextmanager
     async def agent_stream(self, tenant_id: uuid.UUID,
@@ -113,9 +140,11 @@ class StreamHub(BusFollower):
         subscription = Subscription()
         key = (tenant_id, agent_id)
         self._agents[key].add(subscription)
+        self._signals[subscription] = asyncio.Queue(SIGNAL_BUFFER)
         try:
             yield subscription
         finally:
             self._agents[key].discard(subscription)
+            self._signals.pop(subscription, None)
             if not self._agents[key]:
                 del self._agents[key]

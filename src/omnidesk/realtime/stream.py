@@ -6,6 +6,8 @@ Protocol (JSON text frames):
   server → {"type": "ready", "tenant_seq": <current seq>}
   server → {"type": "event", "event": {seq, type, subject, payload, occurred_at, actor}} …
   client → {"type": "ping"}   server → {"type": "pong"}
+  server → {"type": "signal", "signal": "typing", "interaction_id": …, "who": "customer",
+            "typing": true}   (ephemeral: no seq, never replayed)
 Admins and supervisors get every event of their tenant, strictly in seq order with no gap and
 no duplicate, across reconnects. An agent's stream carries only the events that concern them
 (their offers and state, and everything on the interactions they hold), in seq order, with
@@ -35,6 +37,7 @@ from omnidesk.events.bus import Subscription
 from omnidesk.events.log import events_since
 from omnidesk.events.record import EventRecord
 from omnidesk.realtime.hub import StreamHub, held_interactions
+from omnidesk.realtime.signals import Signal
 from omnidesk.tenants.models import Tenant
 
 router = APIRouter(tags=["realtime"])
@@ -112,6 +115,13 @@ async def _answer_pings(websocket: WebSocket) -> None:
         message: Any = json.loads(await websocket.receive_text())
         if isinstance(message, dict) and message.get("type") == "ping":
             await websocket.send_text('{"type": "pong"}')
+
+
+async def _forward_signals(websocket: WebSocket, signals: asyncio.Queue[Signal]) -> None:
+    """Send ephemeral signals (typing) as they come; they are never stored or replayed."""
+    while True:
+        signal = await signals.get()
+        await websocket.send_text(json.dumps(signal.frame()))
 
 
 async def _follow(cursor: EventCursor, live: Subscription) -> None:
@@ -194,8 +204,10 @@ async def event_stream(websocket: WebSocket) -> None:
         return
     async with _open_stream(websocket, principal, since) as (cursor, live):
         await cursor.catch_up()
+        hub: StreamHub = websocket.app.state.hub
         tasks = [asyncio.create_task(_follow(cursor, live)),
-                 asyncio.create_task(_answer_pings(websocket))]
+                 asyncio.create_task(_answer_pings(websocket)),
+                 asyncio.create_task(_forward_signals(websocket, hub.signals_of(live)))]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:

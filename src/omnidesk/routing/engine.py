@@ -90,6 +90,7 @@ class RoutingEngine:
             e.OfferRejected: self._on_offer_rejected,
             e.InteractionAssigned: self._on_interaction_assigned,
             e.InteractionEnded: self._on_interaction_ended,
+            e.OfferDirected: self._on_offer_directed,
             e.Tick: lambda event, now: None,
         }
         self._timer_handlers: dict[int, Callable[[Any, int, float], None]] = {
@@ -547,6 +548,18 @@ class RoutingEngine:
         self._schedule(expires_at, _OFFER_TIMEOUT, contact, contact.offer_token, timeout)
         self._reindex(agent)
         self._out.append(d.OfferCreated(now, contact.id, agent.id, queue.id, channel, expires_at))
+
+    def _on_offer_directed(self, event: e.OfferDirected, now: float) -> None:
+        """Offer a waiting contact to the named agent (a supervisor's choice): the agent must
+        be available with the desktop open; capacity is the supervisor's call."""
+        contact = self._contacts.get(event.interaction_id)
+        if contact is None or not contact.waiting:
+            raise OfferConflict(f"interaction {event.interaction_id!r} is not waiting in a queue")
+        agent = self._agent(event.agent_id)
+        if agent.state is not _AVAILABLE or not agent.routable:
+            raise OfferConflict(f"agent {event.agent_id!r} is not available for an offer",
+                                field="agent_id")
+        self._offer(contact, agent, now)
 
     def _live_offer(self, interaction_id: str, agent_id: str) -> ContactRuntime:
         contact = self._contacts.get(interaction_id)

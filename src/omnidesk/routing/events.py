@@ -87,6 +87,15 @@ class InteractionQueued:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferDirected:
+    """A supervisor offers a waiting contact to one agent, whatever the queue's order."""
+
+    at: float
+    interaction_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallbackRequested:
     """The waiting customer asked to be called back; the contact keeps its place in line."""
 
@@ -152,4 +161,5 @@ RoutingEvent = (
     QueueConfigured | AgentConfigured | AgentStateChanged | AgentRestored | DesktopConnected
     | DesktopDisconnected | InteractionQueued | CallbackRequested | InteractionCancelled
     | OfferAccepted | OfferRejected | InteractionAssigned | InteractionEnded | Tick
+    | OfferDirected
 )

@@ -26,15 +26,18 @@ from omnidesk.flows import (
 log = logging.getLogger("omnidesk.selfservice")
 
 DEMO_FLOW = Path(omnidesk.flows.__file__).parent / "demo_flow.yaml"
+FAQ_FLOW = Path(omnidesk.flows.__file__).parent / "faq_flow.yaml"  # answers from the KB
+BUILT_IN_FLOWS = (DEMO_FLOW, FAQ_FLOW)
 FLOWS_DIR = "flows"  # under OMNIDESK_DATA_DIR
 FLOW_FILE_PATTERNS = ("*.yaml", "*.yml")
 
 
 def load_registry(data_dir: Path | None) -> FlowRegistry:
-    """The built-in demo flow plus every flow file in `<data_dir>/flows/` (a bad file is
+    """The built-in demo flows plus every flow file in `<data_dir>/flows/` (a bad file is
     logged with its issues and skipped, so one typo does not keep the server down)."""
     registry = FlowRegistry()
-    registry.publish(load_flow(DEMO_FLOW))
+    for path in BUILT_IN_FLOWS:
+        registry.publish(load_flow(path))
     folder = data_dir / FLOWS_DIR if data_dir is not None else None
     if folder is None or not folder.is_dir():
         return registry

@@ -28,6 +28,7 @@ from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
 from omnidesk.flows import (
     Action,
+    Article,
     CallbackAction,
     EndAction,
     Flow,
@@ -52,6 +53,10 @@ from omnidesk.interactions.actions import add_message, change_state
 from omnidesk.interactions.models import Interaction, Message
 from omnidesk.interactions.schemas import StateChange
 from omnidesk.interactions.states import InteractionState
+from omnidesk.knowledge import service as knowledge
+from omnidesk.knowledge.actions import record_use
+from omnidesk.knowledge.models import Article as KbArticle
+from omnidesk.knowledge.search import search as search_knowledge
 from omnidesk.queues.models import Queue
 from omnidesk.selfservice.host import FlowHost, message_bodies
 
@@ -63,6 +68,7 @@ STATE_KEY = "flow_state"  # interaction.attributes: the interpreter's FlowState
 HOST_KEY = "selfservice"  # interaction.attributes: {"position": last message fed, "http": ...}
 FLOW_KEY = "flow"  # interaction.attributes: what the flow collected, for the agent
 SELF_SERVICE_ENDED = "interaction.self_service_ended"
+DEFLECTED = "interaction.deflected"
 MAX_STEPS_PER_TURN = 50  # a guard: steps without the customer or HTTP in between
 
 
@@ -70,9 +76,10 @@ class SelfServiceService(BusFollower):
     """Follows self-service interactions and runs their flows, one turn at a time each."""
 
     def __init__(self, db: Database, registry: FlowRegistry, *,
-                 http: httpx.AsyncClient | None = None) -> None:
+                 http: httpx.AsyncClient | None = None, public_url: str = "") -> None:
         super().__init__(db)
         self.host = FlowHost(registry)
+        self.public_url = public_url  # base of article links (a channel's `public_url` wins)
         self._http = http  # tests may pass a client; else one per request
         self._outbound = OutboundService(db)
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
@@ -157,10 +164,10 @@ class SelfServiceService(BusFollower):
         """Advance the flow as far as it goes without I/O, in one transaction; returns the
         HTTP request to perform next (if any) and the bot messages' events to deliver."""
         async with self.db.read() as reader:  # most customer messages are not ours: no write
-            current = await reader.scalar(
-                select(Interaction.state).where(Interaction.id == interaction_id))
-        if current is not S.SELF_SERVICE:
-            return None, []
+            row = (await reader.execute(select(Interaction.state, Interaction.channel)
+                                        .where(Interaction.id == interaction_id))).first()
+        if row is None or row[0] is not S.SELF_SERVICE or row[1] == "voice":
+            return None, []  # voice calls run their flow in the voice service
         async with self.db.write() as session:
             interaction = await session.get(Interaction, interaction_id)
             if interaction is None or interaction.state is not S.SELF_SERVICE:
@@ -168,7 +175,8 @@ class SelfServiceService(BusFollower):
             channel = (await session.get(Channel, interaction.channel_id)
                        if interaction.channel_id is not None else None)
             conversation = _Conversation(session, interaction, channel, self.host,
-                                         await _context(session, interaction))
+                                         await _context(session, interaction),
+                                         public_url=self.public_url)
             request = await conversation.turn(result)
             events = [event for event in session.info.get(PENDING_EVENTS, [])
                       if event.type == "message.created" and event.actor == ACTOR]
@@ -196,7 +204,7 @@ class _Conversation:
     """One turn of one interaction inside a write transaction."""
 
     def __init__(self, session: AsyncSession, interaction: Interaction, channel: Channel | None,
-                 host: FlowHost, context: FlowContext) -> None:
+                 host: FlowHost, context: FlowContext, *, public_url: str = "") -> None:
         self.session = session
         self.interaction = interaction
         self.channel = channel
@@ -204,6 +212,7 @@ class _Conversation:
         self.host = host
         self.context = context
         self.book: dict[str, Any] = dict(interaction.attributes.get(HOST_KEY) or {})
+        self.public_url = str(self.settings.get("public_url") or public_url).rstrip("/")
 
     async def turn(self, result: HttpResult | None) -> HttpRequest | None:
         """Run the flow until it waits for the customer or for HTTP, or finishes."""
@@ -235,8 +244,9 @@ class _Conversation:
                 state = step.state
                 await self._apply(step)
                 action = step.action
-                if isinstance(action, SearchKnowledge):  # no knowledge base yet
-                    step = advance(flow, state, KnowledgeResults(()), self.context)
+                if isinstance(action, SearchKnowledge):  # the database's own index: no I/O wait
+                    results = await self._search_knowledge(action)
+                    step = advance(flow, state, results, self.context)
                     continue
                 if isinstance(action, HttpRequest):
                     self._save(state, http=dataclasses.asdict(action))
@@ -253,6 +263,43 @@ class _Conversation:
             self.book["position"] = message.position
             step = advance(flow, state, TextInput(message.body), self.context)
         raise FlowProtocolError(f"more than {MAX_STEPS_PER_TURN} steps in one turn")
+
+    async def _search_knowledge(self, action: SearchKnowledge) -> KnowledgeResults:
+        """The tenant's published articles for the flow's query, best first, with links to
+        their help-center pages."""
+        tenant_id = self.interaction.tenant_id
+        hits = await search_knowledge(self.session, tenant_id=tenant_id, query=action.query,
+                                      limit=action.limit)
+        if not hits:
+            return KnowledgeResults(())
+        slug = await knowledge.tenant_slug(self.session, tenant_id)
+        return KnowledgeResults(tuple(
+            Article(id=str(hit.article.id), title=hit.article.title,
+                    body=hit.article.plain_text, score=hit.score,
+                    url=f"{self.public_url}{knowledge.article_path(slug, hit.article.slug)}")
+            for hit in hits))
+
+    async def _knowledge_record(self, name: str, data: Mapping[str, Any]) -> None:
+        """The knowledge base's own usage events for an article the flow showed."""
+        try:
+            article_id = uuid.UUID(str(data.get("article_id")))
+        except ValueError:
+            return
+        article = await self.session.get(KbArticle, article_id)
+        if article is None or article.tenant_id != self.interaction.tenant_id:
+            return
+        if name == "kb.answer_shown":
+            await record(self.session, tenant_id=article.tenant_id,
+                         type="knowledge.article_suggested", subject=article.id,
+                         payload={"interaction_id": str(self.interaction.id),
+                                  "via": "self_service", "channel": self.interaction.channel,
+                                  "slug": article.slug, "query": data.get("query")},
+                         actor=ACTOR)
+        elif name == "kb.feedback":
+            helped = data.get("helpful") is True
+            self.book["helped_article_id"] = str(article.id) if helped else None
+            await record_use(self.session, article, self.interaction, helped=helped,
+                             via="self_service", actor=ACTOR)
 
     async def _next_customer_message(self) -> Message | None:
         message: Message | None = await self.session.scalar(
@@ -275,6 +322,8 @@ class _Conversation:
                 self.book["article_id"] = item.data.get("article_id")
             await record(self.session, tenant_id=self.interaction.tenant_id, type=item.name,
                          subject=self.interaction.id, payload=payload, actor=ACTOR)
+            if item.name in ("kb.answer_shown", "kb.feedback"):
+                await self._knowledge_record(item.name, item.data)
 
     def _save(self, state: FlowState, *, http: dict[str, Any] | None = None) -> None:
         self.book["http"] = http
@@ -302,6 +351,13 @@ class _Conversation:
                 **self.interaction.attributes,
                 FLOW_KEY: {**self.interaction.attributes.get(FLOW_KEY, {}), **collected}}
             await self._ended("resolved" if action.resolved else "abandoned")
+            if action.resolved and self.book.get("helped_article_id"):
+                # answered by an article and closed without an agent
+                await record(self.session, tenant_id=self.interaction.tenant_id,
+                             type=DEFLECTED, subject=self.interaction.id,
+                             payload={"article_id": self.book["helped_article_id"],
+                                      "flow_id": state.flow_id, "version": state.version,
+                                      "channel": self.interaction.channel}, actor=ACTOR)
             await change_state(self.session, self.interaction,
                                StateChange(state=S.CLOSED, resolved=action.resolved),
                                actor=ACTOR)

@@ -31,6 +31,7 @@ MAX_BACKOFF_SECONDS = 300.0
 REFUSED_FLAG = "$OmnideskRefused"
 MAX_IDLE_SECONDS = 25 * 60.0
 """RFC 2177: re-issue IDLE at least every 29 minutes."""
+STOP_SECONDS = 5.0
 LIVENESS_SECONDS = 5.0
 """How often an idling reader checks that its connection is still open."""
 _LITERAL = re.compile(rb"\{(\d+)\}$")
@@ -153,7 +154,9 @@ class MailboxReader:
             if pushed == STOP_WAIT_SERVER_PUSH or _announces_mail(pushed):
                 break
         client.idle_done()
-        await asyncio.wait_for(idle, self.settings.timeout_seconds)
+        done, _ = await asyncio.wait({idle}, timeout=self.settings.timeout_seconds)
+        if not done:
+            raise ImapError("the server did not end IDLE")
 
 
 def _close(client: IMAP4) -> None:
@@ -234,5 +237,8 @@ class ImapService:
             tasks.append(self._task)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+            if stuck:
+                log.error("%d IMAP readers did not stop within %s s", len(stuck), STOP_SECONDS)
         self.readers.clear()

@@ -1,5 +1,5 @@
 import { requireLogin } from "./common/omnidesk.js";
+import { startDesktop } from "./agent/desktop.js";
 
-requireLogin(document.getElementById("app"), "agent", async (session) => {
-  document.getElementById("app").textContent = "Signed in as " + session.user.email;
-});
+const root = document.getElementById("app");
+requireLogin(root, "agent", (session) => startDesktop(root, session));

@@ -157,9 +157,10 @@ export async function requireLogin(container, page, onSignedIn) {
 /**
  * The live event stream (/api/v1/stream): calls onEvent(event) for each event in order, once;
  * reconnects with back-off and resumes from the last seq seen, so a network drop loses nothing.
- * onStatus("live" | "reconnecting") tells the page. Returns {close()}.
+ * onStatus("live" | "reconnecting") tells the page; onSignal(frame) gets ephemeral signal frames
+ * (typing indicators). Returns {close()}.
  */
-export function openStream(onEvent, { since = null, onStatus = () => {} } = {}) {
+export function openStream(onEvent, { since = null, onStatus = () => {}, onSignal = () => {} } = {}) {
   let lastSeq = since, socket = null, closed = false, delay = 500;
   const connect = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -177,6 +178,8 @@ export function openStream(onEvent, { since = null, onStatus = () => {} } = {}) 
         if (lastSeq !== null && frame.event.seq <= lastSeq) return;
         lastSeq = frame.event.seq;
         onEvent(frame.event);
+      } else if (frame.type === "signal") {
+        onSignal(frame);  // ephemeral (typing …): no seq, never replayed
       }
     };
     socket.onclose = async (event) => {

@@ -1,0 +1,1 @@
+"""Canned responses: reusable replies agents insert by typing /shortcut."""

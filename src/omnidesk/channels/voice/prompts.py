@@ -1,0 +1,67 @@
+"""Turning flow outputs into audio: WAV files, espeak-ng speech, or a tone when neither."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from omnidesk.channels.voice.audio import BEEP, read_wav, silence, speak, tone
+from omnidesk.flows import AudioOutput, Output, SpeechOutput, TextOutput
+
+log = logging.getLogger("omnidesk.voice")
+CACHE_SIZE = 256
+
+
+class Prompts:
+    """Audio for outputs, cached (the same prompt is rendered once per process)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._cache: dict[tuple[str, str], bytes] = {}
+
+    async def audio(self, output: Output) -> bytes | None:
+        """The PCM for one output (None for outputs that are not heard, like buttons)."""
+        if isinstance(output, AudioOutput):
+            pcm = await self._file(output.audio)
+            return pcm if pcm is not None else await self.speech(output.text or "")
+        if isinstance(output, SpeechOutput | TextOutput):
+            return await self.speech(output.text)
+        return None
+
+    async def speech(self, text: str) -> bytes:
+        """The text spoken by espeak-ng, or a beep when it is not installed."""
+        if not text.strip():
+            return b""
+        key = ("tts", text)
+        if key not in self._cache:
+            spoken = await asyncio.to_thread(speak, text)
+            self._remember(key, (spoken + silence(200)) if spoken else BEEP)
+        return self._cache[key]
+
+    async def _file(self, name: str) -> bytes | None:
+        key = ("file", name)
+        if key in self._cache:
+            return self._cache[key]
+        path = Path(name) if Path(name).is_absolute() or self.folder is None \
+            else self.folder / name
+        try:
+            pcm = await asyncio.to_thread(read_wav, path)
+        except (OSError, ValueError) as error:
+            log.warning("prompt %s not playable: %s", path, error)
+            return None
+        self._remember(key, pcm)
+        return pcm
+
+    async def position(self, position: int) -> bytes:
+        """'You are number N in the queue', or N short pips without a speech engine."""
+        spoken = await self.speech(f"You are number {position} in the queue.")
+        if spoken is not BEEP:
+            return spoken
+        pip = tone((880.0,), 120) + silence(180)
+        return pip * min(position, 10) + silence(300)
+
+    def _remember(self, key: tuple[str, str], pcm: bytes) -> None:
+        if len(self._cache) >= CACHE_SIZE:
+            del self._cache[next(iter(self._cache))]
+        self._cache[key] = pcm

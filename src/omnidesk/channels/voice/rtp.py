@@ -1,0 +1,402 @@
+"""RTP / RTCP (RFC 3550) for G.711 calls: packets, a paced sender, receive statistics,
+RFC 4733 DTMF and recording the received audio to WAV by RTP timestamp.
+
+All sessions of a process are paced by one `MediaClock` (one timer for every call, 20 ms
+frames), which is what lets one process carry hundreds of calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import struct
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from omnidesk.channels.voice.audio import FRAME_SAMPLES
+from omnidesk.channels.voice.dtmf import DtmfReceiver
+from omnidesk.channels.voice.g711 import DECODERS, ENCODERS, SILENCE, transcode
+
+log = logging.getLogger("omnidesk.voice.rtp")
+HEADER = struct.Struct("!BBHII")
+FRAME_SECONDS = 0.02
+NTP_OFFSET = 2208988800  # seconds from 1900 to 1970
+BRIDGE_PREFILL = 2 * FRAME_SAMPLES  # 40 ms buffered before a bridged leg starts playing
+BRIDGE_MAX = 10 * FRAME_SAMPLES  # more than 200 ms behind: the oldest audio is dropped
+RTCP_EVERY_FRAMES = 250  # 5 s
+
+
+class RtpError(ValueError):
+    """Not an RTP packet."""
+
+
+@dataclass(frozen=True)
+class RtpPacket:
+    """One RTP packet (no CSRC list or header extension kept)."""
+
+    payload_type: int
+    sequence: int
+    timestamp: int
+    ssrc: int
+    payload: bytes
+    marker: bool = False
+
+    def pack(self) -> bytes:
+        """The packet on the wire (version 2)."""
+        return HEADER.pack(0x80, (0x80 if self.marker else 0) | self.payload_type,
+                           self.sequence & 0xFFFF, self.timestamp & 0xFFFFFFFF,
+                           self.ssrc) + self.payload
+
+    @classmethod
+    def unpack(cls, data: bytes) -> RtpPacket:
+        """Read a packet, skipping CSRCs, a header extension and padding; RtpError if bad."""
+        if len(data) < HEADER.size:
+            raise RtpError("short packet")
+        first, second, sequence, timestamp, ssrc = HEADER.unpack_from(data)
+        if first >> 6 != 2:
+            raise RtpError("not RTP version 2")
+        offset = HEADER.size + 4 * (first & 0x0F)
+        if first & 0x10:
+            if len(data) < offset + 4:
+                raise RtpError("short extension")
+            offset += 4 + 4 * struct.unpack_from("!H", data, offset + 2)[0]
+        end = len(data)
+        if first & 0x20 and end > offset:
+            end -= data[-1]
+        if offset > end:
+            raise RtpError("bad lengths")
+        return cls(second & 0x7F, sequence, timestamp, ssrc, data[offset:end],
+                   bool(second & 0x80))
+
+
+class ReceiveStats:
+    """RFC 3550 A.1/A.3: extended highest sequence, expected and lost packets."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.base: int | None = None
+        self.cycles = 0
+        self.max_seq = 0
+
+    def update(self, sequence: int) -> None:
+        """Count a packet."""
+        self.received += 1
+        if self.base is None:
+            self.base, self.max_seq = sequence, sequence
+            return
+        delta = (sequence - self.max_seq) & 0xFFFF
+        if 0 < delta < 0x8000:
+            if sequence < self.max_seq:
+                self.cycles += 0x10000
+            self.max_seq = sequence
+
+    @property
+    def expected(self) -> int:
+        """Packets expected from the first to the highest sequence number seen."""
+        return 0 if self.base is None else self.cycles + self.max_seq - self.base + 1
+
+    @property
+    def lost(self) -> int:
+        """Expected minus received (duplicates can make it negative; floored at 0)."""
+        return max(0, self.expected - self.received)
+
+
+class WavRecorder:
+    """Writes received audio into a WAV file at the place its RTP timestamp says: reordered
+    packets land where they belong, lost ones leave silence."""
+
+    MAX_JUMP = 8000 * 10  # a larger jump (new SSRC, reset) is appended, not placed
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = path.open("w+b")
+        self._file.write(bytes(44))
+        self._base: int | None = None
+        self._shift = 0  # samples added when a stream jumped
+        self._end = 0  # samples written so far (highest)
+
+    def write(self, timestamp: int, pcm: bytes) -> None:
+        """Place decoded samples for this RTP timestamp."""
+        if self._base is None:
+            self._base = timestamp
+        delta = (timestamp - self._base) & 0xFFFFFFFF
+        if delta >= 0x80000000:
+            delta -= 0x100000000
+        position = delta + self._shift
+        if position < 0 or position > self._end + self.MAX_JUMP:
+            self._base, self._shift, position = timestamp, self._end, self._end
+        self._file.seek(44 + 2 * position)
+        self._file.write(pcm)
+        self._end = max(self._end, position + len(pcm) // 2)
+
+    def close(self) -> None:
+        """Finish the header and close the file."""
+        if self._file.closed:
+            return
+        data_bytes = self._end * 2
+        self._file.truncate(44 + data_bytes)
+        self._file.seek(0)
+        self._file.write(b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt "
+                         + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+                         + b"data" + struct.pack("<I", data_bytes))
+        self._file.close()
+
+
+class MediaClock:
+    """One 20 ms tick for every RTP session of the process."""
+
+    def __init__(self) -> None:
+        self.sessions: set[RtpSession] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.late_ticks = 0
+
+    def add(self, session: RtpSession) -> None:
+        """Start pacing a session (and the clock, if it was idle)."""
+        self.sessions.add(session)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def discard(self, session: RtpSession) -> None:
+        """Stop pacing a session."""
+        self.sessions.discard(session)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while self.sessions:
+            for session in list(self.sessions):
+                try:
+                    session.tick()
+                except Exception:
+                    log.exception("RTP tick failed; session dropped")
+                    self.sessions.discard(session)
+            deadline += FRAME_SECONDS
+            delay = deadline - loop.time()
+            if delay < -0.2:  # far behind (suspended, overloaded): do not burst
+                self.late_ticks += 1
+                deadline = loop.time()
+                delay = 0
+            await asyncio.sleep(max(0.0, delay))
+
+    async def stop(self) -> None:
+        """Stop ticking."""
+        self.sessions.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class _Playback:
+    def __init__(self, pcm: bytes, done: asyncio.Future[None]) -> None:
+        self.pcm, self.offset, self.done = pcm, 0, done
+
+
+_ENCODED: dict[tuple[int, int, int], bytes] = {}
+ENCODED_CACHE_SIZE = 64
+
+
+def encoded(codec: int, pcm: bytes) -> bytes:
+    """G.711 bytes of a whole sound, encoded once per process (prompts and hold music are
+    shared by many calls, so the 20 ms tick only slices bytes)."""
+    key = (codec, len(pcm), hash(pcm))
+    found = _ENCODED.get(key)
+    if found is None:
+        if len(_ENCODED) >= ENCODED_CACHE_SIZE:
+            del _ENCODED[next(iter(_ENCODED))]
+        found = _ENCODED[key] = ENCODERS[codec](pcm)
+    return found
+
+
+class RtpSession(asyncio.DatagramProtocol):
+    """One call leg's media: sends paced G.711 frames, receives audio and DTMF."""
+
+    def __init__(self, clock: MediaClock, *, codec: int, payload_type: int,
+                 dtmf_payload_type: int | None, on_digit: Callable[[str], None]) -> None:
+        self.clock = clock
+        self.codec, self.payload_type = codec, payload_type
+        self.dtmf_payload_type = dtmf_payload_type
+        self.on_digit = on_digit
+        self.ssrc = random.getrandbits(32)
+        self.sequence = random.getrandbits(16)
+        self.timestamp = random.getrandbits(32)
+        self.sent_packets = self.sent_octets = 0
+        self.stats = ReceiveStats()
+        self.dtmf = DtmfReceiver()
+        self.remote: tuple[str, int] | None = None
+        self.recorder: WavRecorder | None = None
+        self.background: bytes | None = None  # looped when nothing else plays (hold music)
+        self.sending = True
+        self._background_offset = 0
+        self._queue: deque[_Playback] = deque()
+        self._transport: asyncio.DatagramTransport | None = None
+        self._rtcp: asyncio.DatagramTransport | None = None
+        self._marker = True
+        self._frames = 0
+        self.local_port = 0
+        self.forward_to: RtpSession | None = None  # the other leg of a bridge
+        self._bridged = bytearray()  # the other leg's audio, in our codec
+        self._bridge_playing = False
+        self.bridge_dropped = 0  # bytes dropped because the other leg ran ahead
+
+    async def open(self, host: str, ports: range) -> int:
+        """Bind an even RTP port (and RTCP on the next) from the range; returns the port."""
+        loop = asyncio.get_running_loop()
+        start = random.randrange(0, max(1, len(ports) // 2)) * 2  # noqa: S311
+        for index in range(0, len(ports), 2):
+            port = ports[(start + index) % len(ports)] & ~1
+            try:
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: self, local_addr=(host, port))
+            except OSError:
+                continue
+            try:
+                rtcp, _ = await loop.create_datagram_endpoint(
+                    asyncio.DatagramProtocol, local_addr=(host, port + 1))
+            except OSError:
+                transport.close()
+                continue
+            self._transport, self._rtcp, self.local_port = transport, rtcp, port
+            return port
+        raise OSError(f"no free RTP port pair in {ports.start}-{ports.stop}")
+
+    def start(self, remote: tuple[str, int]) -> None:
+        """Send to the remote address, paced by the media clock."""
+        self.remote = remote
+        self.clock.add(self)
+
+    def record_to(self, path: Path) -> None:
+        """Record the received audio to a WAV file."""
+        self.recorder = WavRecorder(path)
+
+    def play(self, pcm: bytes) -> asyncio.Future[None]:
+        """Queue audio; the future completes when its last frame was sent (or it was cut)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Playback(pcm, done))
+        return done
+
+    def stop_playback(self) -> None:
+        """Cut what is playing and queued (barge-in on a key press)."""
+        while self._queue:
+            item = self._queue.popleft()
+            if not item.done.done():
+                item.done.set_result(None)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        """One incoming packet: statistics, DTMF or audio; garbage is ignored."""
+        try:
+            packet = RtpPacket.unpack(data)
+        except RtpError:
+            return
+        self.stats.update(packet.sequence)
+        if packet.payload_type == self.dtmf_payload_type:
+            for digit in self.dtmf.feed(packet.timestamp, packet.payload, time.monotonic()):
+                self.on_digit(digit)
+        elif packet.payload_type == self.payload_type:
+            if self.recorder is not None:
+                self.recorder.write(packet.timestamp, DECODERS[self.codec](packet.payload))
+            if self.forward_to is not None:
+                self.forward_to.feed(self.codec, packet.payload)
+
+    def bridge(self, other: RtpSession) -> None:
+        """Carry each leg's received audio to the other (repacketised, transcoded)."""
+        self.forward_to, other.forward_to = other, self
+
+    def unbridge(self) -> None:
+        """Stop carrying audio between this leg and its peer."""
+        if self.forward_to is not None:
+            self.forward_to.forward_to = None
+            self.forward_to._bridged.clear()
+        self.forward_to = None
+        self._bridged.clear()
+
+    def feed(self, codec: int, payload: bytes) -> None:
+        """Audio from the other leg of a bridge, to be sent in our 20 ms frames."""
+        self._bridged.extend(transcode(payload, codec, self.codec))
+        excess = len(self._bridged) - BRIDGE_MAX
+        if excess > 0:
+            del self._bridged[:excess]
+            self.bridge_dropped += excess
+
+    def _next_frame(self) -> bytes | None:
+        """The next 20 ms of G.711 payload: playing audio, else the background loop."""
+        while self._queue:
+            item = self._queue[0]
+            if item.offset == 0:
+                item.pcm = encoded(self.codec, item.pcm)  # from here on: G.711 bytes
+            frame = item.pcm[item.offset:item.offset + FRAME_SAMPLES]
+            item.offset += FRAME_SAMPLES
+            if item.offset >= len(item.pcm):
+                self._queue.popleft()
+                if not item.done.done():
+                    item.done.set_result(None)
+            if frame:
+                return frame.ljust(FRAME_SAMPLES, bytes([SILENCE[self.codec]]))
+        if self.forward_to is not None:
+            return self._bridge_frame()
+        if self.background:
+            loop = encoded(self.codec, self.background)
+            start = self._background_offset
+            frame = loop[start:start + FRAME_SAMPLES]
+            self._background_offset = (start + FRAME_SAMPLES) % max(1, len(loop))
+            return frame.ljust(FRAME_SAMPLES, bytes([SILENCE[self.codec]]))
+        return None
+
+    def _bridge_frame(self) -> bytes | None:
+        """20 ms of the other leg's audio once 40 ms are buffered; silence on underrun."""
+        if not self._bridge_playing and len(self._bridged) < BRIDGE_PREFILL:
+            return None
+        self._bridge_playing = len(self._bridged) >= FRAME_SAMPLES
+        if not self._bridge_playing:
+            return None
+        frame = bytes(self._bridged[:FRAME_SAMPLES])
+        del self._bridged[:FRAME_SAMPLES]
+        return frame
+
+    def tick(self) -> None:
+        """Send one 20 ms frame (audio, or comfort silence) and, every 5 s, an RTCP report."""
+        payload = self._next_frame()
+        if self._transport is None or self.remote is None or not self.sending:
+            return
+        if payload is None:
+            payload = bytes([SILENCE[self.codec]]) * FRAME_SAMPLES
+        packet = RtpPacket(self.payload_type, self.sequence, self.timestamp, self.ssrc,
+                           payload, self._marker)
+        self._transport.sendto(packet.pack(), self.remote)
+        self._marker = False
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.timestamp = (self.timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
+        self.sent_packets += 1
+        self.sent_octets += len(payload)
+        self._frames += 1
+        if self._frames % RTCP_EVERY_FRAMES == 0:
+            self._send_report()
+
+    def _send_report(self) -> None:
+        """An RTCP sender report (no report blocks) to the RTCP port."""
+        if self._rtcp is None or self.remote is None:
+            return
+        now = time.time() + NTP_OFFSET
+        seconds = int(now)
+        fraction = int((now - seconds) * (1 << 32)) & 0xFFFFFFFF
+        report = struct.pack("!BBHIIIIII", 0x80, 200, 6, self.ssrc, seconds & 0xFFFFFFFF,
+                             fraction, self.timestamp, self.sent_packets, self.sent_octets)
+        self._rtcp.sendto(report, (self.remote[0], self.remote[1] + 1))
+
+    def close(self) -> None:
+        """Stop sending, finish the recording, release the ports."""
+        self.unbridge()
+        self.clock.discard(self)
+        self.stop_playback()
+        if self.recorder is not None:
+            self.recorder.close()
+        for transport in (self._transport, self._rtcp):
+            if transport is not None:
+                transport.close()
+        self._transport = self._rtcp = None

@@ -1,0 +1,52 @@
+"""After-contact work: the agent's state follows wrap-up when it is the agent's last contact.
+
+When an agent starts wrap-up and holds no other live contact (connected or on hold), the
+agent goes to `after_call_work` (reason `wrap_up`), so the router offers nothing new while
+they finish; when the last wrap-up ends (closed), an agent still in that state goes back to
+`available`. An agent still talking to other customers stays as they are (their wrap-up
+holds one unit of capacity until it is closed), and a state the agent chose themselves in
+between (a break) is never overridden.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.agents.actions import change_state as change_agent_state
+from omnidesk.agents.models import Agent, AgentState
+from omnidesk.agents.schemas import AgentStateChange
+from omnidesk.interactions.models import Interaction
+from omnidesk.interactions.states import InteractionState
+
+S = InteractionState
+ACW_REASON = "wrap_up"
+
+
+async def _others(session: AsyncSession, interaction: Interaction,
+                  *states: InteractionState) -> int:
+    """How many other interactions the agent holds in these states."""
+    count = await session.scalar(select(func.count()).select_from(Interaction).where(
+        Interaction.tenant_id == interaction.tenant_id,
+        Interaction.agent_id == interaction.agent_id, Interaction.id != interaction.id,
+        Interaction.state.in_(states)))
+    return int(count or 0)
+
+
+async def follow_wrap_up(session: AsyncSession, interaction: Interaction,
+                         previous: InteractionState, *, actor: str) -> None:
+    """Apply the after-contact-work rules after `interaction` moved from `previous`."""
+    if interaction.agent_id is None:
+        return
+    agent = await session.get(Agent, interaction.agent_id)
+    if agent is None:
+        return
+    if (interaction.state is S.WRAP_UP and agent.state is AgentState.AVAILABLE
+            and not await _others(session, interaction, S.CONNECTED, S.ON_HOLD)):
+        await change_agent_state(session, agent, AgentStateChange(
+            state=AgentState.AFTER_CALL_WORK, reason=ACW_REASON), actor=actor)
+    elif (interaction.state is S.CLOSED and previous is S.WRAP_UP
+          and agent.state is AgentState.AFTER_CALL_WORK and agent.state_reason == ACW_REASON
+          and not await _others(session, interaction, S.WRAP_UP)):
+        await change_agent_state(session, agent, AgentStateChange(state=AgentState.AVAILABLE),
+                                 actor=actor)

@@ -1,0 +1,1 @@
+"""Supervision: what supervisors do to live work (whisper, move, monitor)."""

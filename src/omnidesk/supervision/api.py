@@ -1,0 +1,77 @@
+"""Supervision API: whisper to an agent, move a waiting contact, a conversation's events.
+
+Supervisors and admins only, always inside the caller's tenant. Forcing an agent's state is
+`PUT /api/v1/agents/{id}/state` (the event's actor records who did it).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, status
+
+from omnidesk.acd.service import AcdService
+from omnidesk.agents.models import Agent
+from omnidesk.auth.principal import STAFF
+from omnidesk.deps import DbDep, PrincipalDep
+from omnidesk.events.models import Event
+from omnidesk.interactions.models import Interaction, Message
+from omnidesk.interactions.schemas import InteractionRead, MessageRead
+from omnidesk.scoping import get_in_tenant
+from omnidesk.supervision import actions, service
+from omnidesk.supervision.schemas import InteractionEventRead, MoveRequest, WhisperCreate
+
+router = APIRouter(prefix="/interactions", tags=["supervision"])
+
+
+@router.post("/{interaction_id}/whisper", response_model=MessageRead,
+             status_code=status.HTTP_201_CREATED)
+async def whisper(interaction_id: uuid.UUID, data: WhisperCreate, db: DbDep,
+                  principal: PrincipalDep) -> Message:
+    """Send the agent holding the conversation a message the customer never sees."""
+    principal.require(*STAFF)
+    async with db.write() as session:
+        interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                          tenant_id=principal.tenant_id, what="interaction")
+        return await actions.whisper(session, interaction, body=data.body,
+                                     actor=principal.actor)
+
+
+@router.post("/{interaction_id}/move", response_model=InteractionRead)
+async def move(interaction_id: uuid.UUID, data: MoveRequest, request: Request, db: DbDep,
+               principal: PrincipalDep) -> Interaction:
+    """Move a waiting contact to another queue (it keeps its time waited), or offer it to one
+    available agent now (`agent_id`; 409 when the agent cannot take it)."""
+    principal.require(*STAFF)
+    if data.agent_id is not None and data.queue_id is None:
+        async with db.read() as session:
+            interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                              tenant_id=principal.tenant_id, what="interaction")
+            actions.check_move(interaction, data)
+            await get_in_tenant(session, Agent, data.agent_id, tenant_id=principal.tenant_id,
+                                what="agent")
+        acd: AcdService = request.app.state.acd
+        await acd.direct_offer(interaction, data.agent_id, actor=principal.actor)
+    else:
+        async with db.write() as session:
+            interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                              tenant_id=principal.tenant_id, what="interaction")
+            actions.check_move(interaction, data)
+            assert data.queue_id is not None  # check_move: exactly one target
+            await actions.move_to_queue(session, interaction, data.queue_id,
+                                        actor=principal.actor)
+    async with db.read() as session:
+        return await get_in_tenant(session, Interaction, interaction_id,
+                                   tenant_id=principal.tenant_id, what="interaction")
+
+
+@router.get("/{interaction_id}/events", response_model=list[InteractionEventRead])
+async def interaction_events(interaction_id: uuid.UUID, db: DbDep,
+                             principal: PrincipalDep) -> list[Event]:
+    """Everything that happened to one conversation, oldest first (to monitor it)."""
+    principal.require(*STAFF)
+    async with db.read() as session:
+        await get_in_tenant(session, Interaction, interaction_id,
+                            tenant_id=principal.tenant_id, what="interaction")
+        return list(await service.interaction_events(session, tenant_id=principal.tenant_id,
+                                                     interaction_id=interaction_id))

@@ -1,0 +1,86 @@
+"""Typing indicators both ways: ephemeral signals, never in the event log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.channels.webchat.conftest import FRAME_SECONDS, Visitor
+from tests.conftest import PASSWORD, Api
+
+
+async def _agent(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, str]]:
+    user = await api.client.post("/api/v1/users", headers=admin, json={
+        "email": "alice@acme.example", "name": "Alice", "role": "agent", "password": PASSWORD})
+    agent = await api.client.post("/api/v1/agents", headers=admin,
+                                  json={"user_id": user.json()["id"]})
+    assert agent.status_code == 201, agent.text
+    return agent.json()["id"], await api.login("acme", "alice@acme.example")
+
+
+async def _desktop(served: str, headers: dict[str, str]) -> ClientConnection:
+    socket = await connect(served.replace("http", "ws") + "/api/v1/stream")
+    token = headers["Authorization"].removeprefix("Bearer ")
+    await socket.send(json.dumps({"type": "auth", "token": token}))
+    assert json.loads(await socket.recv(decode=True))["type"] == "ready"
+    return socket
+
+
+async def _next(socket: ClientConnection, wanted: Any) -> dict[str, Any]:
+    async with asyncio.timeout(FRAME_SECONDS):
+        while True:
+            frame: dict[str, Any] = json.loads(await socket.recv(decode=True))
+            if wanted(frame):
+                return frame
+
+
+async def test_typing_goes_both_ways_and_is_not_logged(
+        api: Api, admin: dict[str, str], served: str, visitor: Visitor) -> None:
+    agent_id, alice = await _agent(api, admin)
+    desktop = await _desktop(served, alice)
+    try:
+        went = await api.client.put(f"/api/v1/agents/{agent_id}/state", headers=alice,
+                                    json={"state": "available"})
+        assert went.status_code == 200, went.text
+        await visitor.start()
+        ack = await visitor.say("hello?", "c-1")
+        interaction_id = ack["interaction_id"]
+        await _next(desktop, lambda f: f["type"] == "event"
+                    and f["event"]["type"] == "offer.created")
+        accepted = await api.client.post(f"/api/v1/interactions/{interaction_id}/accept",
+                                          headers=alice)
+        assert accepted.status_code == 200, accepted.text
+        await visitor.next("state", state="connected")
+
+        await visitor.send({"type": "typing", "typing": True})
+        signal = await _next(desktop, lambda f: f["type"] == "signal")
+        assert signal == {"type": "signal", "signal": "typing",
+                          "interaction_id": interaction_id, "who": "customer",
+                          "typing": True}
+
+        typed = await api.client.post(f"/api/v1/interactions/{interaction_id}/typing",
+                                      headers=alice, json={"typing": True})
+        assert typed.status_code == 202, typed.text
+        seen = await visitor.next("signal")
+        assert seen["who"] == "agent" and seen["typing"] is True
+    finally:
+        await desktop.close()
+    logged = (await api.client.get("/api/v1/events", headers=admin)).json()
+    assert not [e for e in logged if "typing" in e["type"]]
+
+
+async def test_only_the_agent_holding_the_chat_may_type_in_it(
+        api: Api, admin: dict[str, str], visitor: Visitor) -> None:
+    _, alice = await _agent(api, admin)
+    await visitor.start()
+    ack = await visitor.say("hello?", "c-1")
+    refused = await api.client.post(f"/api/v1/interactions/{ack['interaction_id']}/typing",
+                                    headers=alice, json={"typing": True})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["field"] == "interaction_id"
+    bad = await api.client.post(f"/api/v1/interactions/{ack['interaction_id']}/typing",
+                                headers=admin, json={"typing": "maybe"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "typing"
