@@ -278,6 +278,7 @@ class RealtimeProjection:
         queue_ids = sorted(set(today.queues) | set(self._waiting) | set(self._queue_staffing))
         return {
             "at": now.isoformat(),
+            "seq": self.fold.last_seq,
             "tenant": self._tenant_view(today.tenant, now),
             "queues": {
                 q: self._queue_view(q, today.queues.get(q, Measures()), now) for q in queue_ids

@@ -13,7 +13,7 @@ const SAFETY_REFRESH_MS = 15000;
 
 const state = {
   queues: [], agents: [], snapshot: null, fetchedAt: 0, conversations: [],
-  customers: new Map(), alerting: new Set(),
+  customers: new Map(), alerting: new Set(), wantedSeq: 0,
 };
 const names = () => ({
   queues: new Map(state.queues.map((q) => [q.id, q.name])),
@@ -270,6 +270,7 @@ function scheduleRefresh() {
     lastRun = Date.now();
     try { await refresh(); } catch (error) { notify(error.message, "error"); }
     pending = null;
+    if ((state.snapshot?.seq ?? 0) < state.wantedSeq) scheduleRefresh();  // projection behind
   }, wait);
 }
 
@@ -296,7 +297,10 @@ requireLogin(document.getElementById("app"), "supervisor", async (session) => {
         || event.type.startsWith("agent.updated")) {
       await loadConfiguration();
     }
-    if (RELEVANT.test(event.type)) scheduleRefresh();
+    if (RELEVANT.test(event.type)) {
+      state.wantedSeq = Math.max(state.wantedSeq, event.seq);
+      scheduleRefresh();
+    }
     monitor.onEvent(event).catch((error) => notify(error.message, "error"));
   }, { onStatus: (s) => { status.textContent = s; status.className = `live-status ${s}`; } });
   setInterval(tick, 1000);
