@@ -8,6 +8,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,31 +101,50 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     yield str(path)
 
 
+def clone_database(template: str, folder: Path) -> tuple[str, str]:
+    """A copy of a template database: (its handle, to clone it in turn; its URL)."""
+    if POSTGRES_URL:
+        name = f"omnidesk_t_{uuid.uuid4().hex[:12]}"
+        run_in_thread(lambda: _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}"))
+        return name, _pg_url(name)
+    path = folder / f"omnidesk-{uuid.uuid4().hex[:8]}.db"
+    shutil.copy(template, path)
+    return str(path), f"sqlite+aiosqlite:///{path}"
+
+
+def drop_database(handle: str) -> None:
+    """Drop a cloned database (a SQLite file goes with its temporary folder)."""
+    if POSTGRES_URL:
+        run_in_thread(lambda: _pg_admin(f"DROP DATABASE IF EXISTS {handle} WITH (FORCE)"))
+
+
 @pytest.fixture
 def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database for one test."""
-    if POSTGRES_URL:
-        name = f"omnidesk_t_{uuid.uuid4().hex[:12]}"
-        run_in_thread(lambda: _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template_database}"))
-        yield _pg_url(name)
-        run_in_thread(lambda: _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        return
-    path = tmp_path / "omnidesk.db"
-    shutil.copy(template_database, path)
-    yield f"sqlite+aiosqlite:///{path}"
+    handle, url = clone_database(template_database, tmp_path)
+    yield url
+    drop_database(handle)
+
+
+CLOCK_START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def clock() -> FixedClock:
     """A clock the test moves by hand."""
-    return FixedClock(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+    return FixedClock(CLOCK_START)
+
+
+def settings_for(database_url: str, data_dir: Path) -> Settings:
+    """Settings pointing at a test database (fixed secret key, no env file)."""
+    return Settings(data_dir=data_dir, database_url=database_url,  # type: ignore[call-arg]
+                    secret_key=SecretStr(TEST_SECRET_KEY), _env_file=None)
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings pointing at the test database."""
-    return Settings(data_dir=tmp_path / "data", database_url=database_url,
-                    secret_key=SecretStr(TEST_SECRET_KEY), _env_file=None)  # type: ignore[call-arg]
+    return settings_for(database_url, tmp_path / "data")
 
 
 @pytest.fixture
@@ -151,14 +171,21 @@ class Api:
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-@pytest.fixture
-async def api(settings: Settings, clock: FixedClock) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def running_api(settings: Settings, clock: FixedClock) -> AsyncIterator[Api]:
     """The app in-process (lifespan running) behind an httpx client."""
     app = create_app(settings, clock=clock, migrate=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield Api(client=client, db=app.state.db, app=app)
+
+
+@pytest.fixture
+async def api(settings: Settings, clock: FixedClock) -> AsyncIterator[Api]:
+    """The app in-process (lifespan running) behind an httpx client."""
+    async with running_api(settings, clock) as running:
+        yield running
 
 
 async def make_tenant(db: Database, slug: str, *, admin_email: str | None = None,

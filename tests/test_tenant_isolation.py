@@ -7,13 +7,26 @@ The routes come from the served OpenAPI document, so a new route without the ten
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from omnidesk.app import create_app
+from omnidesk.clock import FixedClock
 from omnidesk.config import Settings
-from tests.conftest import PASSWORD, Api, make_tenant
+from tests.conftest import (
+    CLOCK_START,
+    PASSWORD,
+    Api,
+    clone_database,
+    drop_database,
+    make_tenant,
+    run_in_thread,
+    running_api,
+    settings_for,
+)
 
 # A valid body per route that takes one, so the request reaches the tenant check.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -112,9 +125,37 @@ async def _seed(api: Api, slug: str) -> dict[str, str]:
             "article_id": article["id"], "authorization": admin["Authorization"]}
 
 
+Seeded = tuple[dict[str, str], dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def seeded(template_database: str,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Seeded]]:
+    """Tenants alpha and bravo seeded once, into a database each test gets a copy of."""
+    folder = tmp_path_factory.mktemp("isolation")
+    handle, url = clone_database(template_database, folder)
+
+    async def seed() -> Seeded:
+        async with running_api(settings_for(url, folder / "data"),
+                               FixedClock(CLOCK_START)) as api:
+            return await _seed(api, "alpha"), await _seed(api, "bravo")
+
+    tenants = run_in_thread(seed)
+    yield handle, tenants
+    drop_database(handle)
+
+
 @pytest.fixture
-async def tenants(api: Api) -> tuple[dict[str, str], dict[str, str]]:
-    return await _seed(api, "alpha"), await _seed(api, "bravo")
+def database_url(seeded: tuple[str, Seeded], tmp_path: Path) -> Iterator[str]:
+    """A copy of the seeded database for one test."""
+    handle, url = clone_database(seeded[0], tmp_path)
+    yield url
+    drop_database(handle)
+
+
+@pytest.fixture
+def tenants(seeded: tuple[str, Seeded], database_url: str) -> Seeded:
+    return seeded[1]
 
 
 def _fill(value: Any, ids: dict[str, str]) -> Any:
