@@ -345,13 +345,13 @@ class AcdService(BusFollower):
 
     async def sweep(self, router: TenantRouter) -> None:
         """Queue in the engine any waiting contact it does not know (a missed event)."""
-        now = self.now()
-        async with self.db.read() as session:
-            rows = (await session.scalars(
-                select(Interaction).where(Interaction.tenant_id == router.tenant_id,
-                                          Interaction.state.in_(WAITING))
-                .order_by(Interaction.queued_at))).all()
-        async with router.lock:
+        async with router.lock:  # read under the lock: a row read before it may be stale
+            now = self.now()
+            async with self.db.read() as session:
+                rows = (await session.scalars(
+                    select(Interaction).where(Interaction.tenant_id == router.tenant_id,
+                                              Interaction.state.in_(WAITING))
+                    .order_by(Interaction.queued_at))).all()
             missed = [_queued_event(row, now) for row in rows
                       if row.queue_id is not None and not router.knows_waiting(str(row.id), now)]
             if missed:
