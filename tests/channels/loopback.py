@@ -51,13 +51,15 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve the app on a free loopback port; yields its base URL, stops it afterwards."""
+async def serve(app: ASGIApp, *, websockets: bool = False) -> AsyncIterator[str]:
+    """Serve the app on a free loopback port (WebSockets too if asked); yields its base URL,
+    stops it afterwards."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = _Server(uvicorn.Config(app, lifespan="off", log_level="warning", http="h11",
-                                    ws="none", loop="asyncio"))
+                                    ws="websockets-sansio" if websockets else "none",
+                                    loop="asyncio"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         for _ in range(500):
@@ -66,7 +68,7 @@ async def serve(app: ASGIApp) -> AsyncIterator[str]:
             await asyncio.sleep(0.01)
         if task.done():
             task.result()
-        assert server.started, "the fake provider did not start"
+        assert server.started, "the loopback server did not start"
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True

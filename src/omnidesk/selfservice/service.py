@@ -175,7 +175,7 @@ class SelfServiceService(BusFollower):
             channel = (await session.get(Channel, interaction.channel_id)
                        if interaction.channel_id is not None else None)
             conversation = _Conversation(session, interaction, channel, self.host,
-                                         await _context(session, interaction),
+                                         await flow_context(session, interaction),
                                          public_url=self.public_url)
             request = await conversation.turn(result)
             events = [event for event in session.info.get(PENDING_EVENTS, [])
@@ -183,8 +183,9 @@ class SelfServiceService(BusFollower):
         return request, events
 
 
-async def _context(session: AsyncSession, interaction: Interaction) -> FlowContext:
-    """What the flow may look at: time, channel, customer, waiting counts per queue name."""
+async def flow_context(session: AsyncSession, interaction: Interaction, *,
+                       caller_id: str | None = None) -> FlowContext:
+    """What a flow may look at: time, channel, caller id, customer, waiting per queue name."""
     rows = await session.execute(
         select(Queue.name, func.count(Interaction.id)).select_from(Queue)
         .outerjoin(Interaction, and_(Interaction.queue_id == Queue.id,
@@ -197,7 +198,7 @@ async def _context(session: AsyncSession, interaction: Interaction) -> FlowConte
         record_ = {**customer.attributes, "id": str(customer.id),
                    "display_name": customer.display_name}
     return FlowContext(now=session_now(session), channel=interaction.channel,
-                       customer=record_, queues=queues)
+                       caller_id=caller_id, customer=record_, queues=queues)
 
 
 class _Conversation:

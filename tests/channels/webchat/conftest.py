@@ -3,51 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.channels.loopback import serve
 from tests.conftest import Api
 
 FRAME_SECONDS = 10.0  # a safety net against hanging, not a timing assertion
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without signal handlers: the test runner owns them."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 @pytest.fixture
 async def served(api: Api) -> AsyncIterator[str]:
     """The test's app (lifespan already running) on a free loopback port, with WebSockets."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(api.app, lifespan="off", log_level="warning", http="h11",
-                                    ws="websockets-sansio", loop="asyncio"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        for _ in range(500):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
-        assert server.started, "the test server did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve(api.app, websockets=True) as base_url:
+        yield base_url
 
 
 @pytest.fixture

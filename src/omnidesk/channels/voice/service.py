@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.acd.service import AcdService
@@ -36,9 +36,8 @@ from omnidesk.channels.voice.ua import UserAgent, describe
 from omnidesk.config import Settings
 from omnidesk.customers.actions import find_or_create
 from omnidesk.customers.identities import normalise
-from omnidesk.customers.models import Customer
 from omnidesk.customers.schemas import IdentityIn
-from omnidesk.db import Database, session_now
+from omnidesk.db import Database
 from omnidesk.errors import Conflict, InvalidInput
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
@@ -54,7 +53,6 @@ from omnidesk.flows import (
     HttpResult,
     Output,
     QueueAction,
-    QueueSnapshot,
     Step,
     TransferAction,
 )
@@ -64,6 +62,7 @@ from omnidesk.interactions.schemas import StateChange
 from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
 from omnidesk.selfservice.host import FlowHost
+from omnidesk.selfservice.service import flow_context
 from omnidesk.tenants.models import Tenant
 from omnidesk.users.models import User
 
@@ -293,21 +292,8 @@ class CallLeg:
 
     async def _context(self) -> FlowContext:
         async with self.db.read() as session:
-            interaction = await self._interaction(session)
-            rows = await session.execute(
-                select(Queue.name, func.count(Interaction.id)).select_from(Queue)
-                .outerjoin(Interaction, and_(Interaction.queue_id == Queue.id,
-                                             Interaction.state == S.QUEUED))
-                .where(Queue.tenant_id == self.tenant_id).group_by(Queue.name))
-            queues = {name: QueueSnapshot(waiting=int(n)) for name, n in rows.all()}
-            customer = await session.get(Customer, interaction.customer_id)
-            record_: dict[str, Any] = {}
-            if customer is not None:
-                record_ = {**customer.attributes, "id": str(customer.id),
-                           "display_name": customer.display_name}
-            return FlowContext(now=session_now(session), channel=KIND,
-                               caller_id=self.call.caller or None, customer=record_,
-                               queues=queues)
+            return await flow_context(session, await self._interaction(session),
+                                      caller_id=self.call.caller or None)
 
     async def say(self, outputs: tuple[Output, ...]) -> None:
         """Play a step's prompts, in order."""
