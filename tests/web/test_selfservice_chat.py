@@ -50,10 +50,10 @@ tenants:
 class _Orders(BaseHTTPRequestHandler):
     """GET /orders/1234 → shipped; anything else → 404 (a shop's order API)."""
 
-    asked: list[str] = []
+    server: _OrderServer
 
     def do_GET(self) -> None:
-        self.asked.append(self.path)
+        self.server.asked.append(self.path)
         found = self.path == "/orders/1234"
         body = json.dumps({"status": "shipped", "eta": "2026-11-27"} if found
                           else {"error": "not found"}).encode()
@@ -67,19 +67,32 @@ class _Orders(BaseHTTPRequestHandler):
         """Quiet."""
 
 
+class _OrderServer(ThreadingHTTPServer):
+    """The fake order API, noting the paths it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Orders)
+        self.asked: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
 @pytest.fixture
-def orders() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Orders)
+def orders() -> Iterator[_OrderServer]:
+    server = _OrderServer()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
     server.shutdown()
     server.server_close()
 
 
 @pytest.fixture
-def server(tmp_path: Path, database_url: str, orders: str) -> Iterator[ServerProcess]:
-    process = start_center(tmp_path, database_url, CENTER % {"orders": orders})
+def server(tmp_path: Path, database_url: str,
+           orders: _OrderServer) -> Iterator[ServerProcess]:
+    process = start_center(tmp_path, database_url, CENTER % {"orders": orders.url})
     yield process
     process.stop()
 
@@ -90,7 +103,8 @@ def _say(customer: Page, text: str) -> None:
 
 
 def test_the_bot_answers_an_order_and_a_faq_then_hands_over_with_its_transcript(
-        server: ServerProcess, new_context: Callable[[], BrowserContext]) -> None:
+        server: ServerProcess, orders: _OrderServer,
+        new_context: Callable[[], BrowserContext]) -> None:
     agent = new_context().new_page()
     sign_in(agent, server.url + "/agent", "acme", "ada@acme.example")
     agent.get_by_label("State").select_option("available|")
@@ -106,7 +120,7 @@ def test_the_bot_answers_an_order_and_a_faq_then_hands_over_with_its_transcript(
 
     _say(customer, "where is my order 1234")
     expect(chat).to_contain_text("Order 1234 is shipped. Expected delivery: 2026-11-27.")
-    assert _Orders.asked == ["/orders/1234"]
+    assert orders.asked == ["/orders/1234"]
     expect(chat).to_contain_text("Can I help with anything else?")
     _say(customer, "1")
     expect(chat).to_contain_text("How can I help?")

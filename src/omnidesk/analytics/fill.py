@@ -266,7 +266,7 @@ async def read_events(db: Database, tenant_id: uuid.UUID, since: int,
 async def _history(db: Database, tenant_id: uuid.UUID, subjects: Sequence[str],
                    up_to: int) -> list[EventLike]:
     """The events (seq ≤ up_to) about these interactions, in seq order."""
-    found: list[EventRow] = []
+    found: list[EventLike] = []
     for start in range(0, len(subjects), LOOKUP_CHUNK):
         chunk = list(subjects[start:start + LOOKUP_CHUNK])
         marks = ", ".join("?" * len(chunk))
@@ -276,7 +276,7 @@ async def _history(db: Database, tenant_id: uuid.UUID, subjects: Sequence[str],
             *((chunk, up_to) if db.read_engine.dialect.name == "postgresql"
               else (*chunk, up_to)))
     found.sort(key=operator.attrgetter("seq"))
-    return list(found)
+    return found
 
 
 def references(batch: Sequence[EventLike], fold: ContactFold) -> tuple[set[str], list[str]]:

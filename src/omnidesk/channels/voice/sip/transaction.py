@@ -86,6 +86,24 @@ def response_key(response: Response) -> tuple[str, str]:
     return (response.vias[0].branch, response.cseq[1])
 
 
+class TimerSet:
+    """The timers one transaction armed, cancelled together when its state moves on."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.handles: list[Handle] = []
+
+    def later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Call back after `delay` seconds unless cancelled first."""
+        self.handles.append(self.scheduler.call_later(delay, callback))
+
+    def cancel(self) -> None:
+        """Cancel every armed timer."""
+        for handle in self.handles:
+            handle.cancel()
+        self.handles.clear()
+
+
 class ServerTransaction:
     """A server transaction; the TU answers through `respond`."""
 
@@ -98,7 +116,7 @@ class ServerTransaction:
         self.state = TxState.PROCEEDING if self.invite else TxState.TRYING
         self.last_response: Response | None = None
         self._wire: bytes | None = None
-        self._timers: list[Handle] = []
+        self._timers = TimerSet(layer.scheduler)
         self._interval = layer.timers.t1
 
     def respond(self, response: Response) -> None:
@@ -113,15 +131,16 @@ class ServerTransaction:
             self.state = TxState.PROCEEDING
         elif self.invite and response.status < 300:
             self.state = TxState.ACCEPTED  # the UA core retransmits 2xx until the ACK
-            self._later(self.layer.timers.timeout, self._terminate)  # Timer L
+            self._timers.later(self.layer.timers.timeout, self._terminate)  # Timer L
         elif self.invite:
             self.state = TxState.COMPLETED
             if not self.peer.reliable:
-                self._later(self._interval, self._timer_g)
-            self._later(self.layer.timers.timeout, self._timer_h)
+                self._timers.later(self._interval, self._timer_g)
+            self._timers.later(self.layer.timers.timeout, self._timer_h)
         else:
             self.state = TxState.COMPLETED
-            self._later(0 if self.peer.reliable else self.layer.timers.timeout, self._terminate)
+            self._timers.later(0 if self.peer.reliable else self.layer.timers.timeout,
+                               self._terminate)
 
     def answer(self, status: int, reason: str | None = None, *, to_tag: str | None = None) -> \
             Response:
@@ -137,8 +156,9 @@ class ServerTransaction:
                 self.layer.tu.on_ack(request, self.peer)
             elif self.invite and self.state is TxState.COMPLETED:
                 self.state = TxState.CONFIRMED
-                self._cancel_timers()
-                self._later(0 if self.peer.reliable else self.layer.timers.t4, self._terminate)
+                self._timers.cancel()
+                self._timers.later(0 if self.peer.reliable else self.layer.timers.t4,
+                                   self._terminate)
             return
         if self._wire is not None and self.state in (TxState.PROCEEDING, TxState.COMPLETED,
                                                      TxState.ACCEPTED):
@@ -149,24 +169,16 @@ class ServerTransaction:
             return
         self.layer.send(self._wire, self.peer)
         self._interval = min(2 * self._interval, self.layer.timers.t2)
-        self._later(self._interval, self._timer_g)
+        self._timers.later(self._interval, self._timer_g)
 
     def _timer_h(self) -> None:
         if self.state is TxState.COMPLETED:
             self._terminate()
             self.layer.tu.on_transaction_timeout(self)
 
-    def _later(self, delay: float, callback: Callable[[], None]) -> None:
-        self._timers.append(self.layer.scheduler.call_later(delay, callback))
-
-    def _cancel_timers(self) -> None:
-        for handle in self._timers:
-            handle.cancel()
-        self._timers.clear()
-
     def _terminate(self) -> None:
         self.state = TxState.TERMINATED
-        self._cancel_timers()
+        self._timers.cancel()
         self.layer.forget_server(self)
 
 
@@ -187,15 +199,14 @@ class ClientTransaction:
         self.final: Response | None = None
         self._wire = request.serialize()
         self._interval = layer.timers.t1
-        self._timers: list[Handle] = []
+        self._timers = TimerSet(layer.scheduler)
 
     def start(self) -> None:
         """Send the request and arm Timers E and F."""
         self.layer.send(self._wire, self.peer)
         if not self.peer.reliable:
-            self._timers.append(self.layer.scheduler.call_later(self._interval, self._timer_e))
-        self._timers.append(self.layer.scheduler.call_later(self.layer.timers.timeout,
-                                                            self._timer_f))
+            self._timers.later(self._interval, self._timer_e)
+        self._timers.later(self.layer.timers.timeout, self._timer_f)
 
     def on_response(self, response: Response) -> None:
         """A response matched this transaction."""
@@ -206,9 +217,9 @@ class ClientTransaction:
             return
         self.state = TxState.COMPLETED
         self.final = response
-        self._cancel()
+        self._timers.cancel()
         delay = 0 if self.peer.reliable else self.layer.timers.t4
-        self._timers.append(self.layer.scheduler.call_later(delay, self._terminate))
+        self._timers.later(delay, self._terminate)
         self.on_final(response)
 
     def _timer_e(self) -> None:
@@ -217,21 +228,16 @@ class ClientTransaction:
         self.layer.send(self._wire, self.peer)
         t2 = self.layer.timers.t2
         self._interval = t2 if self.state is TxState.PROCEEDING else min(2 * self._interval, t2)
-        self._timers.append(self.layer.scheduler.call_later(self._interval, self._timer_e))
+        self._timers.later(self._interval, self._timer_e)
 
     def _timer_f(self) -> None:
         if self.state in (TxState.TRYING, TxState.PROCEEDING):
             self._terminate()
             self.on_final(None)
 
-    def _cancel(self) -> None:
-        for handle in self._timers:
-            handle.cancel()
-        self._timers.clear()
-
     def _terminate(self) -> None:
         self.state = TxState.TERMINATED
-        self._cancel()
+        self._timers.cancel()
         self.layer.forget_client(self)
 
 
@@ -252,15 +258,15 @@ class ClientInviteTransaction:
         self._wire = request.serialize()
         self._ack: bytes | None = None
         self._interval = layer.timers.t1
-        self._timers: list[Handle] = []
+        self._timers = TimerSet(layer.scheduler)
         self._cancel_wanted = False
 
     def start(self) -> None:
         """Send the INVITE and arm Timers A and B."""
         self.layer.send(self._wire, self.peer)
         if not self.peer.reliable:
-            self._later(self._interval, self._timer_a)
-        self._later(self.layer.timers.timeout, self._timer_b)
+            self._timers.later(self._interval, self._timer_a)
+        self._timers.later(self.layer.timers.timeout, self._timer_b)
 
     def cancel(self) -> None:
         """Send CANCEL now if a provisional response came, else as soon as one does (§9.1)."""
@@ -275,9 +281,9 @@ class ClientInviteTransaction:
             if response.status < 200:
                 self._proceeding()
             elif response.status < 300:
-                self._cancel_timers()
+                self._timers.cancel()
                 self.state = TxState.ACCEPTED
-                self._later(self.layer.timers.timeout, self._terminate)  # Timer M
+                self._timers.later(self.layer.timers.timeout, self._terminate)  # Timer M
             else:
                 self._completed(response)
             self.on_response(response)
@@ -289,42 +295,34 @@ class ClientInviteTransaction:
     def _proceeding(self) -> None:
         if self.state is TxState.TRYING:
             self.state = TxState.PROCEEDING
-            self._cancel_timers()
-            self._later(self.layer.timers.timeout, self._timer_b)
+            self._timers.cancel()
+            self._timers.later(self.layer.timers.timeout, self._timer_b)
             if self._cancel_wanted:
                 self.cancel()
 
     def _completed(self, response: Response) -> None:
-        self._cancel_timers()
+        self._timers.cancel()
         self.state = TxState.COMPLETED
         self.final = response
         self._ack = ack_for_error(self.request, response).serialize()
         self.layer.send(self._ack, self.peer)
-        self._later(0 if self.peer.reliable else 32.0, self._terminate)  # Timer D
+        self._timers.later(0 if self.peer.reliable else 32.0, self._terminate)  # Timer D
 
     def _timer_a(self) -> None:
         if self.state is not TxState.TRYING:
             return
         self.layer.send(self._wire, self.peer)
         self._interval *= 2
-        self._later(self._interval, self._timer_a)
+        self._timers.later(self._interval, self._timer_a)
 
     def _timer_b(self) -> None:
         if self.state in (TxState.TRYING, TxState.PROCEEDING):
             self._terminate()
             self.on_response(None)
 
-    def _later(self, delay: float, callback: Callable[[], None]) -> None:
-        self._timers.append(self.layer.scheduler.call_later(delay, callback))
-
-    def _cancel_timers(self) -> None:
-        for handle in self._timers:
-            handle.cancel()
-        self._timers.clear()
-
     def _terminate(self) -> None:
         self.state = TxState.TERMINATED
-        self._cancel_timers()
+        self._timers.cancel()
         self.layer.forget_client(self)
 
 
