@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -56,6 +58,7 @@ class AnalyticsService(BusFollower):
         self._building: dict[uuid.UUID, asyncio.Lock] = {}
         self._filling: dict[uuid.UUID, asyncio.Lock] = {}
         self._filler: asyncio.Task[None] | None = None
+        self._watchers: dict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
 
     async def start(self) -> None:
         """Follow every tenant's events; start the fill loop (its first run is now)."""
@@ -77,6 +80,22 @@ class AnalyticsService(BusFollower):
         tenant = await self.tenant(tenant_id)
         async with tenant.lock:
             return tenant.projection.snapshot(self.db.clock.now())
+
+    @contextlib.contextmanager
+    def watch(self, tenant_id: uuid.UUID) -> Iterator[asyncio.Event]:
+        """An event set whenever the tenant's projection changes (for pushing wallboards)."""
+        changed = asyncio.Event()
+        self._watchers[tenant_id].add(changed)
+        try:
+            yield changed
+        finally:
+            self._watchers[tenant_id].discard(changed)
+            if not self._watchers[tenant_id]:
+                del self._watchers[tenant_id]
+
+    def _changed(self, tenant_id: uuid.UUID) -> None:
+        for changed in self._watchers.get(tenant_id, ()):
+            changed.set()
 
     async def tenant(self, tenant_id: uuid.UUID) -> LiveTenant:
         """The tenant's live projection, built from the log the first time."""
@@ -121,9 +140,11 @@ class AnalyticsService(BusFollower):
             for tenant_id, each in tuple(self.live.items()):
                 async with each.lock:
                     await self._catch_up(tenant_id, each.projection)
+                self._changed(tenant_id)
             return
         if record.type in CONFIG_EVENTS:
             self.live.pop(record.tenant_id, None)
+            self._changed(record.tenant_id)
             return
         tenant = self.live.get(record.tenant_id)
         if tenant is None:
@@ -133,6 +154,7 @@ class AnalyticsService(BusFollower):
             if record.seq > projection.fold.last_seq + 1:
                 await self._catch_up(record.tenant_id, projection, record.seq - 1)
             projection.apply(record)
+        self._changed(record.tenant_id)
 
     # -- the fill -------------------------------------------------------------------------
 

@@ -1,9 +1,13 @@
 """One WebSocket per client: authenticate, replay what was missed, then follow live events.
 
 Protocol (JSON text frames):
-  client → {"type": "auth", "token": "<access token or API key>", "since": <last seq seen>}
-           ("since" left out or null: only events from now on)
+  client → {"type": "auth", "token": "<access token or API key>", "since": <last seq seen>,
+            "realtime": true}
+           ("since" left out or null: only events from now on; "realtime": staff only)
   server → {"type": "ready", "tenant_seq": <current seq>}
+  server → {"type": "realtime", "snapshot": {…}}   (asked-for staff streams: the wallboard's
+            figures, as GET /api/v1/realtime answers, at once, then after each change — at
+            most every 250 ms — and at least every 5 s; the latest replaces the last)
   server → {"type": "event", "event": {seq, type, subject, payload, occurred_at, actor}} …
   client → {"type": "ping"}   server → {"type": "pong"}
   server → {"type": "signal", "signal": "typing", "interaction_id": …, "who": "customer",
@@ -21,6 +25,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -28,6 +33,7 @@ from sqlalchemy import select
 
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.service import agent_for_user
+from omnidesk.analytics.service import AnalyticsService
 from omnidesk.auth.principal import STAFF, Principal
 from omnidesk.config import Settings
 from omnidesk.db import Database
@@ -44,7 +50,10 @@ router = APIRouter(tags=["realtime"])
 
 AUTH_TIMEOUT_SECONDS = 10
 POLL_SECONDS = 5.0
+REALTIME_THROTTLE_SECONDS = 0.25
+REALTIME_IDLE_SECONDS = 5.0
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_REQUEST = 4400
 
 
@@ -92,16 +101,29 @@ class EventCursor:
         self.last_seq = record.seq
 
 
-async def _authenticate(websocket: WebSocket, db: Database,
-                        settings: Settings) -> tuple[Principal, int | None]:
+@dataclass(frozen=True, slots=True)
+class StreamRequest:
+    """What the client's auth frame asked for."""
+
+    principal: Principal
+    since: int | None
+    realtime: bool
+
+
+async def _authenticate(websocket: WebSocket, db: Database, settings: Settings) -> StreamRequest:
     message = json.loads(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS))
     if not isinstance(message, dict) or message.get("type") != "auth":
         raise ValueError('the first message must be {"type": "auth", ...}')
     since = message.get("since")
     if since is not None and (not isinstance(since, int) or since < 0):
         raise ValueError("since must be a non-negative integer or null")
+    realtime = message.get("realtime", False)
+    if not isinstance(realtime, bool):
+        raise ValueError("realtime must be true or false")
     principal = await authenticate(db, settings, str(message.get("token", "")))
-    return principal, since
+    if realtime:
+        principal.require(*STAFF)
+    return StreamRequest(principal, since, realtime)
 
 
 async def _tenant_seq(db: Database, tenant_id: uuid.UUID) -> int:
@@ -122,6 +144,19 @@ async def _forward_signals(websocket: WebSocket, signals: asyncio.Queue[Signal])
     while True:
         signal = await signals.get()
         await websocket.send_text(json.dumps(signal.frame()))
+
+
+async def _push_realtime(websocket: WebSocket, analytics: AnalyticsService,
+                         tenant_id: uuid.UUID) -> None:
+    """Send the tenant's wallboard figures now, then after changes (throttled) or when idle."""
+    with analytics.watch(tenant_id) as changed:
+        while True:
+            changed.clear()
+            snapshot = await analytics.snapshot(tenant_id)
+            await websocket.send_text(json.dumps({"type": "realtime", "snapshot": snapshot}))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), REALTIME_IDLE_SECONDS)
+            await asyncio.sleep(REALTIME_THROTTLE_SECONDS)
 
 
 async def _follow(cursor: EventCursor, live: Subscription) -> None:
@@ -192,22 +227,25 @@ async def event_stream(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
     await websocket.accept()
     try:
-        principal, since = await _authenticate(websocket, db, settings)
+        request = await _authenticate(websocket, db, settings)
     except OmnideskError as error:
         await websocket.send_text(json.dumps({"type": "error", "error": error.message}))
-        await websocket.close(CLOSE_UNAUTHORIZED)
+        await websocket.close(CLOSE_FORBIDDEN if error.status_code == 403 else CLOSE_UNAUTHORIZED)
         return
     except (ValueError, TimeoutError, WebSocketDisconnect) as error:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.send_text(json.dumps({"type": "error", "error": str(error)}))
             await websocket.close(CLOSE_BAD_REQUEST)
         return
-    async with _open_stream(websocket, principal, since) as (cursor, live):
+    async with _open_stream(websocket, request.principal, request.since) as (cursor, live):
         await cursor.catch_up()
         hub: StreamHub = websocket.app.state.hub
         tasks = [asyncio.create_task(_follow(cursor, live)),
                  asyncio.create_task(_answer_pings(websocket)),
                  asyncio.create_task(_forward_signals(websocket, hub.signals_of(live)))]
+        if request.realtime:
+            tasks.append(asyncio.create_task(_push_realtime(
+                websocket, websocket.app.state.analytics, request.principal.tenant_id)))
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -13,7 +13,7 @@ const SAFETY_REFRESH_MS = 15000;
 
 const state = {
   queues: [], agents: [], snapshot: null, fetchedAt: 0, conversations: [],
-  customers: new Map(), alerting: new Set(), wantedSeq: 0,
+  customers: new Map(), alerting: new Set(),
 };
 const names = () => ({
   queues: new Map(state.queues.map((q) => [q.id, q.name])),
@@ -247,30 +247,33 @@ async function loadConfiguration() {
   renderThresholds();
 }
 
-async function refresh() {
-  const [snapshot, ...lists] = await Promise.all([
-    api("realtime"), ...OPEN.map((s) => api(`interactions?state=${s}&limit=200`))]);
+function showSnapshot(snapshot) {
   state.snapshot = snapshot;
   state.fetchedAt = Date.now();
   state.serverNow = Date.parse(snapshot.at);
-  state.conversations = lists.flat().sort((a, b) => OPEN.indexOf(a.state) - OPEN.indexOf(b.state)
-    || Date.parse(a.created_at) - Date.parse(b.created_at));
   renderQueues();
   renderAgents();
   renderConversations();
   document.body.dataset.refreshedAt = snapshot.at;
 }
 
+async function refreshConversations() {
+  const lists = await Promise.all(OPEN.map((s) => api(`interactions?state=${s}&limit=200`)));
+  state.conversations = lists.flat().sort((a, b) => OPEN.indexOf(a.state) - OPEN.indexOf(b.state)
+    || Date.parse(a.created_at) - Date.parse(b.created_at));
+  renderConversations();
+}
+
 let pending = null, lastRun = 0;
-/** Refresh at most once per THROTTLE_MS; an event inside the window schedules one more. */
+/** Reload the live conversations at most once per THROTTLE_MS; an event inside the window
+ * schedules one more. (The figures themselves arrive pushed on the stream.) */
 function scheduleRefresh() {
   if (pending) return;
   const wait = Math.max(0, lastRun + THROTTLE_MS - Date.now());
   pending = setTimeout(async () => {
     lastRun = Date.now();
-    try { await refresh(); } catch (error) { notify(error.message, "error"); }
+    try { await refreshConversations(); } catch (error) { notify(error.message, "error"); }
     pending = null;
-    if ((state.snapshot?.seq ?? 0) < state.wantedSeq) scheduleRefresh();  // projection behind
   }, wait);
 }
 
@@ -291,18 +294,19 @@ requireLogin(document.getElementById("app"), "supervisor", async (session) => {
   }
   const status = layout(document.getElementById("app"), session);
   await loadConfiguration();
-  await refresh();
+  showSnapshot(await api("realtime"));
+  await refreshConversations();
   openStream(async (event) => {
     if (event.type.startsWith("queue.") || event.type.startsWith("agent.created")
         || event.type.startsWith("agent.updated")) {
       await loadConfiguration();
     }
-    if (RELEVANT.test(event.type)) {
-      state.wantedSeq = Math.max(state.wantedSeq, event.seq);
-      scheduleRefresh();
-    }
+    if (RELEVANT.test(event.type)) scheduleRefresh();
     monitor.onEvent(event).catch((error) => notify(error.message, "error"));
-  }, { onStatus: (s) => { status.textContent = s; status.className = `live-status ${s}`; } });
+  }, {
+    onStatus: (s) => { status.textContent = s; status.className = `live-status ${s}`; },
+    onRealtime: showSnapshot,
+  });
   setInterval(tick, 1000);
   setInterval(scheduleRefresh, SAFETY_REFRESH_MS);
 });

@@ -157,16 +157,20 @@ export async function requireLogin(container, page, onSignedIn) {
 /**
  * The live event stream (/api/v1/stream): calls onEvent(event) for each event in order, once;
  * reconnects with back-off and resumes from the last seq seen, so a network drop loses nothing.
- * onStatus("live" | "reconnecting") tells the page; onSignal(frame) gets ephemeral signal frames
- * (typing indicators). Returns {close()}.
+ * onStatus("live" | "reconnecting" | "forbidden") tells the page; onSignal(frame) gets ephemeral
+ * signal frames (typing indicators); onRealtime(snapshot), if given, asks for the wallboard's
+ * figures pushed on each change (supervisors and admins only). Returns {close()}.
  */
-export function openStream(onEvent, { since = null, onStatus = () => {}, onSignal = () => {} } = {}) {
+export function openStream(onEvent, {
+  since = null, onStatus = () => {}, onSignal = () => {}, onRealtime = null,
+} = {}) {
   let lastSeq = since, socket = null, closed = false, delay = 500;
   const connect = () => {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream`);
     socket.onopen = () => socket.send(JSON.stringify({
       type: "auth", token: currentSession().access_token, since: lastSeq,
+      ...(onRealtime ? { realtime: true } : {}),
     }));
     socket.onmessage = (message) => {
       const frame = JSON.parse(message.data);
@@ -180,10 +184,13 @@ export function openStream(onEvent, { since = null, onStatus = () => {}, onSigna
         onEvent(frame.event);
       } else if (frame.type === "signal") {
         onSignal(frame);  // ephemeral (typing …): no seq, never replayed
+      } else if (frame.type === "realtime" && onRealtime) {
+        onRealtime(frame.snapshot);  // the wallboard's figures; the latest replaces the last
       }
     };
     socket.onclose = async (event) => {
       if (closed) return;
+      if (event.code === 4403) { onStatus("forbidden"); return; }
       onStatus("reconnecting");
       if (event.code === 4401) await refreshTokens(currentSession());
       setTimeout(connect, delay);
