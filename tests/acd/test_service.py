@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from omnidesk.acd.service import AcdService
+from omnidesk.acd.service import AcdService, TenantRouter
 from omnidesk.clock import FixedClock
+from omnidesk.events.log import last_seq
+from omnidesk.events.record import EventRecord
 from tests.channels.test_api_channel import message, signed
 from tests.conftest import PASSWORD, Api, make_tenant
 
@@ -278,3 +280,58 @@ async def _known(api: Api, center: dict[str, Any], contact: str) -> bool:
     response = await api.client.get(f"/api/v1/interactions/{contact}/position",
                                     headers=center["admin"])
     return response.status_code == 200
+
+
+async def test_the_sweep_queues_a_waiting_contact_whose_event_never_reached_the_engine(
+        api: Api, center: dict[str, Any], clock: FixedClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    acd = acd_of(api)
+    router = await acd.router(center["tenant_id"])
+    real_translate = acd._translate
+
+    async def drop_queued_events(router: TenantRouter, record: EventRecord) -> list[Any]:
+        return [] if record.type == "interaction.queued" else await real_translate(
+            router, record)
+
+    acd._translate = drop_queued_events  # type: ignore[method-assign]
+    contact = await post_contact(api, center, clock)
+    await eventually(lambda: _seen(router, api), "the follower passing the event")
+    assert not router.knows_waiting(contact, acd.now())
+    acd._translate = real_translate  # type: ignore[method-assign]
+
+    await acd.sweep(router)
+    assert router.knows_waiting(contact, acd.now())
+    assert "found 1 waiting contacts the engine missed" in caplog.text
+    await go_available(api, center, "alice")
+    await offered_to(api, center, contact, "alice")
+
+
+async def test_the_sweep_waits_for_events_still_on_their_way_and_reports_nothing_missed(
+        api: Api, center: dict[str, Any], clock: FixedClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    acd = acd_of(api)
+    router = await acd.router(center["tenant_id"])
+    real_on_event = acd.on_event
+    gate = asyncio.Event()
+
+    async def slow_follower(record: EventRecord | None) -> None:
+        await gate.wait()
+        await real_on_event(record)
+
+    acd.on_event = slow_follower  # type: ignore[method-assign]
+    contact = await post_contact(api, center, clock)  # committed; its events wait at the gate
+    sweep = asyncio.create_task(acd.sweep(router))
+    await asyncio.sleep(0.2)
+    assert not sweep.done(), "the sweep should wait for the follower"
+    gate.set()
+    await asyncio.wait_for(sweep, 5)
+    assert router.knows_waiting(contact, acd.now())
+    assert "missed" not in caplog.text
+    await go_available(api, center, "alice")
+    await offered_to(api, center, contact, "alice")
+
+
+async def _seen(router: TenantRouter, api: Api) -> bool:
+    """The follower has passed every event of the tenant so far."""
+    async with api.db.read() as session:
+        return router.seen_seq >= await last_seq(session, router.tenant_id)

@@ -27,7 +27,7 @@ from omnidesk.agents.models import Agent, Skill, Team
 from omnidesk.db import Database
 from omnidesk.errors import Conflict, NotFound
 from omnidesk.events.follower import BusFollower
-from omnidesk.events.log import record
+from omnidesk.events.log import last_seq, record
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.actions import change_state
 from omnidesk.interactions.models import Interaction
@@ -61,6 +61,7 @@ S = InteractionState
 TRANSFER_RING_SECONDS = 30.0
 TICK_SECONDS = 0.2
 SWEEP_SECONDS = 30.0
+SETTLE_SECONDS = 10.0  # how long a sweep waits for the bus follower to reach what it read
 WAITING = (S.QUEUED, S.CALLBACK_SCHEDULED)
 WORKING = (S.CONNECTED, S.ON_HOLD, S.WRAP_UP)
 log = logging.getLogger("omnidesk.acd")
@@ -79,7 +80,7 @@ class DirectedOffer:
 
 class TenantRouter:
     """A tenant's engine, its lock, which of its agents have a desktop open, and the
-    transfers to an agent that are ringing."""
+    transfers to an agent that are ringing; the last event seq it has followed."""
 
     def __init__(self, tenant_id: uuid.UUID) -> None:
         self.tenant_id = tenant_id
@@ -87,6 +88,8 @@ class TenantRouter:
         self.lock = asyncio.Lock()
         self.desktops: Counter[str] = Counter()
         self.transfers: dict[str, DirectedOffer] = {}
+        self.seen_seq = 0  # the tenant's last event the engine has been told of
+        self.followed = asyncio.Event()  # set each time seen_seq moves
 
     def knows_waiting(self, interaction_id: str, now: float) -> bool:
         """True when the engine has this contact in a queue."""
@@ -204,17 +207,20 @@ class AcdService(BusFollower):
         """Translate an event into engine inputs; after a gap, reconcile with the database."""
         if record is None:
             for router in tuple(self.routers.values()):
-                await self.sweep(router)
+                await self.sweep(router, settle=False)
             return
         router = await self.router(record.tenant_id)
         async with router.lock:
             await self._feed(router, await self._translate(router, record))
+            router.seen_seq = max(router.seen_seq, record.seq)
+            router.followed.set()
 
     async def _rebuild(self, router: TenantRouter) -> None:
         """The engine from the database: configuration, agents' states, waiting and working
         contacts; contacts that were on offer when the process died go back in line."""
         now = self.now()
         async with self.db.write() as session:
+            router.seen_seq = await last_seq(session, router.tenant_id)
             events = await _configuration(session, router.tenant_id, now)
             agents = (await session.scalars(
                 select(Agent).where(Agent.tenant_id == router.tenant_id))).all()
@@ -343,20 +349,51 @@ class AcdService(BusFollower):
             except Exception:
                 log.exception("ACD tick failed")
 
-    async def sweep(self, router: TenantRouter) -> None:
-        """Queue in the engine any waiting contact it does not know (a missed event)."""
-        async with router.lock:  # read under the lock: a row read before it may be stale
-            now = self.now()
-            async with self.db.read() as session:
-                rows = (await session.scalars(
-                    select(Interaction).where(Interaction.tenant_id == router.tenant_id,
-                                              Interaction.state.in_(WAITING))
-                    .order_by(Interaction.queued_at))).all()
-            missed = [_queued_event(row, now) for row in rows
-                      if row.queue_id is not None and not router.knows_waiting(str(row.id), now)]
-            if missed:
-                log.warning("ACD sweep found %d waiting contacts the engine missed", len(missed))
-                await self._feed(router, missed)
+    async def sweep(self, router: TenantRouter, *, settle: bool = True) -> None:
+        """Queue in the engine any waiting contact it does not know (a missed event).
+
+        A contact whose events are still on their way through the bus is not missed: when
+        the follower is behind what the sweep read, the sweep (with `settle`) waits for it
+        (up to SETTLE_SECONDS) and then looks again at those contacts only.
+        """
+        async with router.lock:
+            read_seq, missed = await self._unknown_waiting(router)
+            if not missed or not settle or router.seen_seq >= read_seq:
+                await self._feed_missed(router, missed)
+                return
+        await self._follower_reaches(router, read_seq)
+        candidates = {event.interaction_id for event in missed}
+        async with router.lock:
+            _, missed = await self._unknown_waiting(router)
+            await self._feed_missed(router, [m for m in missed if m.interaction_id in candidates])
+
+    async def _unknown_waiting(
+            self, router: TenantRouter) -> tuple[int, list[InteractionQueued]]:
+        """The tenant's event seq and its waiting contacts the engine does not know, read in
+        one transaction (the caller holds the lock: rows read before it may be stale)."""
+        now = self.now()
+        async with self.db.read() as session:
+            read_seq = await last_seq(session, router.tenant_id)
+            rows = (await session.scalars(
+                select(Interaction).where(Interaction.tenant_id == router.tenant_id,
+                                          Interaction.state.in_(WAITING))
+                .order_by(Interaction.queued_at))).all()
+        return read_seq, [_queued_event(row, now) for row in rows if row.queue_id is not None
+                          and not router.knows_waiting(str(row.id), now)]
+
+    async def _feed_missed(self, router: TenantRouter, missed: list[InteractionQueued]) -> None:
+        if missed:
+            log.warning("ACD sweep found %d waiting contacts the engine missed", len(missed))
+            await self._feed(router, missed)
+
+    @staticmethod
+    async def _follower_reaches(router: TenantRouter, seq: int) -> None:
+        """Wait until the bus follower has handled the tenant's events up to `seq`."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE_SECONDS):
+                while router.seen_seq < seq:
+                    router.followed.clear()
+                    await router.followed.wait()
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -26,6 +26,11 @@ async def _next_seq(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     return int(result.scalar_one())
 
 
+async def last_seq(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """The tenant's last event seq (0 before its first event)."""
+    return int(await session.scalar(select(Tenant.event_seq).where(Tenant.id == tenant_id)) or 0)
+
+
 async def record(
     session: AsyncSession,
     *,

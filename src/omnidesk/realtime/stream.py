@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import select
 
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.service import agent_for_user
@@ -40,11 +39,10 @@ from omnidesk.db import Database
 from omnidesk.deps import authenticate
 from omnidesk.errors import OmnideskError
 from omnidesk.events.bus import Subscription
-from omnidesk.events.log import events_since
+from omnidesk.events.log import events_since, last_seq
 from omnidesk.events.record import EventRecord
 from omnidesk.realtime.hub import StreamHub, held_interactions
 from omnidesk.realtime.signals import Signal
-from omnidesk.tenants.models import Tenant
 
 router = APIRouter(tags=["realtime"])
 
@@ -124,12 +122,6 @@ async def _authenticate(websocket: WebSocket, db: Database, settings: Settings) 
     if realtime:
         principal.require(*STAFF)
     return StreamRequest(principal, since, realtime)
-
-
-async def _tenant_seq(db: Database, tenant_id: uuid.UUID) -> int:
-    async with db.read() as session:
-        return int(await session.scalar(select(Tenant.event_seq).where(Tenant.id == tenant_id))
-                   or 0)
 
 
 async def _answer_pings(websocket: WebSocket) -> None:
@@ -213,7 +205,8 @@ async def _open_stream(websocket: WebSocket, principal: Principal,
     stream = (hub.agent_stream(principal.tenant_id, str(agent_id)) if is_agent
               else hub.staff_stream(principal.tenant_id))
     async with _desktop(websocket.app.state.acd, principal, agent_id), stream as live:
-        tenant_seq = await _tenant_seq(db, principal.tenant_id)
+        async with db.read() as session:
+            tenant_seq = await last_seq(session, principal.tenant_id)
         cursor = EventCursor(db, websocket, principal.tenant_id,
                              tenant_seq if since is None else since, wants)
         await websocket.send_text(json.dumps({"type": "ready", "tenant_seq": tenant_seq}))
