@@ -32,6 +32,7 @@ from omnidesk.tenants.schemas import TenantCreate
 from omnidesk.users.actions import create_user
 from omnidesk.users.models import Role
 from omnidesk.users.schemas import UserCreate
+from tests.server import free_port
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery"
@@ -136,9 +137,11 @@ def clock() -> FixedClock:
 
 
 def settings_for(database_url: str, data_dir: Path) -> Settings:
-    """Settings pointing at a test database (fixed secret key, no env file)."""
+    """Settings pointing at a test database (fixed secret key, no env file, the inbound SMTP
+    server on a free port so that test runs side by side do not fight over 2525)."""
     return Settings(data_dir=data_dir, database_url=database_url,  # type: ignore[call-arg]
-                    secret_key=SecretStr(TEST_SECRET_KEY), _env_file=None)
+                    secret_key=SecretStr(TEST_SECRET_KEY), smtp_port=free_port(),
+                    _env_file=None)
 
 
 @pytest.fixture
