@@ -31,6 +31,7 @@ from omnidesk.flows import (
     WaitForInput,
     WeeklyHours,
     advance,
+    expire,
     start,
 )
 from tests.flows.flow_helpers import NOW, BuildFlow
@@ -528,7 +529,8 @@ def test_survey_stores_the_score_and_records_it(
     step = advance(flow, first.state, TextInput(answer), chat)
     assert step.state.attributes[scale] == score
     answered = [r for r in step.records if r.name == "survey.answered"]
-    assert answered[0].data["score"] == score and answered[0].data["scale"] == scale
+    assert {k: answered[0].data[k] for k in ("scale", "kind", "score")} == {
+        "scale": scale, "kind": scale, "score": score}
     assert texts(step) == ["Thanks!"]
 
 
@@ -543,6 +545,27 @@ def test_survey_timeout_records_unanswered(build: BuildFlow, chat: FlowContext) 
     step = advance(flow, start(flow, chat).state, TimeoutInput(), chat)
     assert [r.name for r in step.records] == ["survey.unanswered"]
     assert step.action == EndAction(resolved=True)
+
+
+def test_expire_ends_a_waiting_flow_unresolved_with_the_inactive_message(
+    build: BuildFlow, chat: FlowContext
+) -> None:
+    flow = build(MENU, header='messages: {inactive: "Closing this chat."}\n')
+    waiting = start(flow, chat).state
+    step = expire(flow, waiting, chat)
+    assert texts(step) == ["Closing this chat."]
+    assert step.action == EndAction(resolved=False)
+    assert step.state.finished and step.state.awaiting is None
+    assert [(r.name, r.data["waiting_for"]) for r in step.records] == [("flow.inactive", "input")]
+    assert step.state.transcript[-2].text == "no input (inactive)"
+    with pytest.raises(FlowProtocolError):
+        expire(flow, step.state, chat)
+
+
+def test_flows_default_to_half_an_hour_of_inactivity(build: BuildFlow) -> None:
+    flow = build(MENU)
+    assert flow.document.timeouts.inactivity == 1800.0
+    assert build(MENU, header="timeouts: {inactivity: 600}\n").document.timeouts.inactivity == 600
 
 
 def test_end_can_be_unresolved(build: BuildFlow, chat: FlowContext) -> None:

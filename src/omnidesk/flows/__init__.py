@@ -13,7 +13,7 @@ from omnidesk.flows.errors import (
     FlowVersionError,
 )
 from omnidesk.flows.flow import Flow
-from omnidesk.flows.interpreter import advance, start
+from omnidesk.flows.interpreter import advance, expire, start
 from omnidesk.flows.loader import compile_flow, flow_from_data, load_flow, load_flow_text
 from omnidesk.flows.protocol import (
     Action,
@@ -86,6 +86,7 @@ __all__ = [
     "WeeklyHours",
     "advance",
     "compile_flow",
+    "expire",
     "flow_from_data",
     "flow_json_schema",
     "load_flow",

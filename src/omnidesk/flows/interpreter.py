@@ -11,6 +11,7 @@ from omnidesk.flows.flow import Flow
 from omnidesk.flows.nodes import enter, input_text, resume
 from omnidesk.flows.protocol import (
     DigitsInput,
+    EndAction,
     FlowInput,
     HttpResult,
     KnowledgeResults,
@@ -66,6 +67,24 @@ def advance(flow: Flow, state: FlowState, event: FlowInput, context: FlowContext
     else:
         resume(run, node_id, node, event)
     _drive(run)
+    return run.step()
+
+
+def expire(flow: Flow, state: FlowState, context: FlowContext) -> Step:
+    """End a flow the customer has left (the host's inactivity limit, `timeouts.inactivity`):
+    say `messages.inactive`, record `flow.inactive` and finish unresolved."""
+    if (state.flow_id, state.version) != (flow.id, flow.version):
+        raise FlowProtocolError(
+            f"state is on flow {state.flow_id} v{state.version}, got {flow.id} v{flow.version}"
+        )
+    if state.finished:
+        raise FlowProtocolError(f"flow {flow.id} is already finished")
+    run = Run(flow, state.copy(), context)
+    run.note("system", "no input (inactive)")
+    run.record("flow.inactive", waiting_for=run.state.awaiting)
+    run.state.pending = {}
+    run.say_text(run.messages.inactive)
+    run.finish(EndAction(resolved=False))
     return run.step()
 
 

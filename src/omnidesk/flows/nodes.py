@@ -555,14 +555,14 @@ def _answer_survey(run: Run, node_id: str, node: SurveyNode, event: FlowInput) -
     text = input_text(event)
     score = survey_score(node.scale, text) if text else None
     if score is None and isinstance(event, TimeoutInput):
-        run.record("survey.unanswered", scale=node.scale)
+        run.record("survey.unanswered", scale=node.scale, kind=node.scale)
         run.goto(node.next)
         return
     if score is None:
         retry(run, node_id, node, event)
         return
     run.state.attributes[node.attribute or node.scale] = score
-    run.record("survey.answered", scale=node.scale, score=score)
+    run.record("survey.answered", scale=node.scale, kind=node.scale, score=score)
     if node.thanks:
         run.say_text(node.thanks)
     run.goto(node.next)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 NodeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")]
 AttributeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Seconds = Annotated[float, Field(gt=0, le=3600)]
+IdleSeconds = Annotated[float, Field(gt=0, le=7 * 24 * 3600)]
 Retries = Annotated[int, Field(ge=0, le=10)]
 
 DEFAULT_ESCAPE_PHRASES = (
@@ -313,6 +314,11 @@ class Timeouts(_Strict):
 
     voice: Seconds = 8.0
     text: Seconds = 300.0
+    inactivity: IdleSeconds = Field(
+        default=1800.0,
+        description="messaging channels: end the conversation (unresolved) after this long "
+        "without a customer message, whatever node it waits in",
+    )
 
 
 class Messages(_Strict):
@@ -326,6 +332,9 @@ class Messages(_Strict):
     not_found: str = "I couldn't find an answer to that."
     resolved: str = "Glad I could help!"
     not_verified: str = "That doesn't match our records."
+    inactive: str = (
+        "We haven't heard from you for a while, so I'm closing this chat. Write again any time."
+    )
     yes: list[str] = Field(
         default_factory=lambda: ["yes", "y", "1", "yeah", "yep", "sure", "ok", "ja", "oui", "si"]
     )

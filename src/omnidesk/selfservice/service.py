@@ -4,15 +4,20 @@ Follows `interaction.self_service_started` and customers' `message.created`; for
 interaction in state `self_service` it feeds the customer's new messages to the pure
 interpreter, posts the bot's answers, keeps the flow state in the interaction's attributes
 and performs the step's action (HTTP outside any transaction, hand-off, end).
+
+A timer on the server clock fires the deadlines the host stores next to the flow state: the
+wait's timeout (`TimeoutInput`) and the flow's inactivity limit (`expire`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -45,8 +50,11 @@ from omnidesk.flows import (
     SearchKnowledge,
     Step,
     TextInput,
+    TimeoutInput,
     TransferAction,
+    WaitForInput,
     advance,
+    expire,
     start,
 )
 from omnidesk.interactions.actions import add_message, change_state
@@ -59,17 +67,32 @@ from omnidesk.knowledge.models import Article as KbArticle
 from omnidesk.knowledge.search import search as search_knowledge
 from omnidesk.queues.models import Queue
 from omnidesk.selfservice.host import FlowHost, message_bodies
+from omnidesk.tenants.models import Tenant
 
 log = logging.getLogger("omnidesk.selfservice")
 S = InteractionState
 
 ACTOR = "selfservice"
 STATE_KEY = "flow_state"  # interaction.attributes: the interpreter's FlowState
-HOST_KEY = "selfservice"  # interaction.attributes: {"position": last message fed, "http": ...}
+HOST_KEY = "selfservice"  # interaction.attributes: {"position": last message fed, "http": ...,
+#                           "timeout_at", "inactive_at", "due_at": deadlines, see below}
 FLOW_KEY = "flow"  # interaction.attributes: what the flow collected, for the agent
 SELF_SERVICE_ENDED = "interaction.self_service_ended"
 DEFLECTED = "interaction.deflected"
 MAX_STEPS_PER_TURN = 50  # a guard: steps without the customer or HTTP in between
+# Deadlines, kept in attributes.selfservice as UTC ISO timestamps of one fixed format (so they
+# also compare as text in the sweep's query): `timeout_at` the wait's timeout (or, while an
+# HTTP request runs, when to perform it again), `inactive_at` the flow's inactivity limit
+# after the customer's last message, `due_at` the earlier of the two (None when finished).
+TIMEOUT_AT, INACTIVE_AT, DUE_AT = "timeout_at", "inactive_at", "due_at"
+SWEEP_SECONDS = 1.0  # how often the timer looks for due deadlines
+SWEEP_BATCH = 200  # due interactions fired per sweep at most (the rest: next sweep)
+HTTP_GRACE_SECONDS = 30.0  # past an HTTP request's own timeout: it was cut short (restart)
+
+
+def stamp(moment: datetime) -> str:
+    """A deadline as stored: UTC, microseconds, fixed width (sorts as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class SelfServiceService(BusFollower):
@@ -85,11 +108,20 @@ class SelfServiceService(BusFollower):
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._users: dict[uuid.UUID, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._firing: set[uuid.UUID] = set()  # interactions the timer runs a turn for
+        self._timer: asyncio.Task[None] | None = None
+        self.sweep_seconds = SWEEP_SECONDS
+
+    async def start(self) -> None:
+        """Follow the events, then start the timer that fires due deadlines."""
+        await super().start()
+        self._timer = asyncio.create_task(self._sweep_forever())
 
     async def on_event(self, record: EventRecord | None) -> None:
         """Start a turn when self-service begins or a customer writes; ignore the rest."""
-        if record is None:
-            return  # a gap: interactions resume with their customer's next message
+        if record is None:  # a gap: catch up on every self-service interaction
+            self._fire(await self._candidates(catch_up=True))
+            return
         if record.type == "interaction.self_service_started" or (
                 record.type == "message.created"
                 and record.payload.get("author_kind") == "customer"):
@@ -103,13 +135,72 @@ class SelfServiceService(BusFollower):
             log.error("self-service turn failed", exc_info=error)
 
     async def stop(self) -> None:
-        """Stop following, then cancel the turns still running."""
+        """Stop the timer and following, then cancel the turns still running."""
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
         await super().stop()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def sweep(self, *, catch_up: bool = False) -> int:
+        """Run a turn for every interaction whose deadline is due on the server clock (with
+        `catch_up`, for every self-service interaction: after a restart or a bus gap) and
+        wait for those turns; the number started. A turn decides again, in its write
+        transaction, whether the deadline is still due, so racing sweeps fire it once."""
+        tasks = self._fire(await self._candidates(catch_up=catch_up))
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return len(tasks)
+
+    async def _candidates(self, *, catch_up: bool) -> list[uuid.UUID]:
+        """Self-service interactions on the messaging channels with a due deadline."""
+        due = Interaction.attributes[(HOST_KEY, DUE_AT)].as_string()
+        async with self.db.read() as session:
+            tenant_ids = (await session.scalars(select(Tenant.id))).all()
+            if not tenant_ids:
+                return []
+            query = select(Interaction.id).where(  # (tenant, state): the state index
+                Interaction.tenant_id.in_(tenant_ids), Interaction.state == S.SELF_SERVICE,
+                Interaction.channel != "voice")
+            if not catch_up:
+                query = query.where(due <= stamp(self.db.clock.now())).order_by(due) \
+                    .limit(SWEEP_BATCH)
+            return list((await session.scalars(query)).all())
+
+    def _fire(self, interaction_ids: list[uuid.UUID]) -> list[asyncio.Task[None]]:
+        """A turn for each interaction the timer is not already running one for."""
+        tasks: list[asyncio.Task[None]] = []
+        for interaction_id in interaction_ids:
+            if interaction_id in self._firing:
+                continue
+            self._firing.add(interaction_id)
+            task = asyncio.create_task(self._fired(interaction_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+            tasks.append(task)
+        return tasks
+
+    async def _fired(self, interaction_id: uuid.UUID) -> None:
+        try:
+            await self.run(interaction_id)
+        finally:
+            self._firing.discard(interaction_id)
+
+    async def _sweep_forever(self) -> None:
+        catch_up = True  # the first sweep after a start looks at every interaction
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            try:
+                self._fire(await self._candidates(catch_up=catch_up))
+                catch_up = False
+            except Exception:
+                log.exception("self-service timer failed")
 
     async def run(self, interaction_id: uuid.UUID) -> None:
         """One turn for an interaction, serialised with any other turn of the same one."""
@@ -168,8 +259,8 @@ class SelfServiceService(BusFollower):
                                         .where(Interaction.id == interaction_id))).first()
         if row is None or row[0] is not S.SELF_SERVICE or row[1] == "voice":
             return None, []  # voice calls run their flow in the voice service
-        async with self.db.write() as session:
-            interaction = await session.get(Interaction, interaction_id)
+        async with self.db.write() as session:  # the row lock orders turns across processes
+            interaction = await session.get(Interaction, interaction_id, with_for_update=True)
             if interaction is None or interaction.state is not S.SELF_SERVICE:
                 return None, []
             channel = (await session.get(Channel, interaction.channel_id)
@@ -222,15 +313,26 @@ class _Conversation:
             if stored is None:
                 flow = self.host.flow(str(self.settings.get("flow", "")),
                                       self.settings.get("flow_version"), self.settings)
+                self._active(flow)
                 return await self._drive(flow, start(flow, self.context), None)
             state = FlowState.from_dict(stored)
             if state.finished:
                 return None
             flow = self.host.flow(state.flow_id, state.version, self.settings)
+            if INACTIVE_AT not in self.book:  # a state stored before the host kept deadlines
+                self._active(flow)
             if state.awaiting == "http_result":
-                if result is None:  # a request cut short (restart): perform it again
-                    return HttpRequest(**self.book["http"])
-                return await self._drive(flow, advance(flow, state, result, self.context), None)
+                if result is not None:
+                    return await self._drive(flow, advance(flow, state, result, self.context),
+                                             None)
+                if self._due(INACTIVE_AT):
+                    return await self._drive(flow, expire(flow, state, self.context), None)
+                if self.book.get(TIMEOUT_AT) and not self._due(TIMEOUT_AT):
+                    return None  # still being performed, here or by another process
+                # a request cut short (restart): perform it again
+                request = HttpRequest(**self.book["http"])
+                self._save(state, http=self.book["http"], timeout=self._http_deadline(request))
+                return request
             return await self._drive(flow, None, state)
         except (FlowVersionError, FlowProtocolError):
             log.exception("interaction %s: the flow cannot run; queueing it",
@@ -250,20 +352,46 @@ class _Conversation:
                     step = advance(flow, state, results, self.context)
                     continue
                 if isinstance(action, HttpRequest):
-                    self._save(state, http=dataclasses.asdict(action))
+                    self._save(state, http=dataclasses.asdict(action),
+                               timeout=self._http_deadline(action))
                     return action
                 if step.finished:
                     self._save(state)
                     await self._finish(action, state)
                     return None
+                if isinstance(action, WaitForInput):
+                    self.book[TIMEOUT_AT] = stamp(
+                        self.context.now + timedelta(seconds=action.timeout_seconds))
             assert state is not None
             message = await self._next_customer_message()
-            if message is None:
-                self._save(state)
+            if message is not None:  # the customer wrote first: no timeout for this wait
+                self.book["position"] = message.position
+                self._active(flow)
+                step = advance(flow, state, TextInput(message.body), self.context)
+            elif self._due(INACTIVE_AT):
+                step = expire(flow, state, self.context)
+            elif self._due(TIMEOUT_AT) and state.awaiting in ("input", "feedback"):
+                self.book[TIMEOUT_AT] = None  # fired: the next wait sets its own
+                step = advance(flow, state, TimeoutInput(), self.context)
+            else:
+                self._save(state, timeout=self.book.get(TIMEOUT_AT))
                 return None
-            self.book["position"] = message.position
-            step = advance(flow, state, TextInput(message.body), self.context)
         raise FlowProtocolError(f"more than {MAX_STEPS_PER_TURN} steps in one turn")
+
+    def _active(self, flow: Flow) -> None:
+        """The customer is here (the flow starts, or they wrote): restart the inactivity limit."""
+        limit = timedelta(seconds=flow.document.timeouts.inactivity)
+        self.book[INACTIVE_AT] = stamp(self.context.now + limit)
+
+    def _http_deadline(self, request: HttpRequest) -> str:
+        """When an HTTP request still unanswered was cut short and is to be performed again."""
+        seconds = request.timeout_seconds + HTTP_GRACE_SECONDS
+        return stamp(self.context.now + timedelta(seconds=seconds))
+
+    def _due(self, key: str) -> bool:
+        """Whether the deadline stored under `key` has passed on the server clock."""
+        value = self.book.get(key)
+        return value is not None and datetime.fromisoformat(value) <= self.context.now
 
     async def _search_knowledge(self, action: SearchKnowledge) -> KnowledgeResults:
         """The tenant's published articles for the flow's query, best first, with links to
@@ -317,8 +445,6 @@ class _Conversation:
                               actor=ACTOR)
         for item in step.records:
             payload = {**item.data, "interaction_id": str(self.interaction.id)}
-            if item.name.startswith("survey."):
-                payload.setdefault("kind", item.data.get("scale"))
             if item.name == "kb.answer_shown":
                 self.book["article_id"] = item.data.get("article_id")
             await record(self.session, tenant_id=self.interaction.tenant_id, type=item.name,
@@ -326,8 +452,17 @@ class _Conversation:
             if item.name in ("kb.answer_shown", "kb.feedback"):
                 await self._knowledge_record(item.name, item.data)
 
-    def _save(self, state: FlowState, *, http: dict[str, Any] | None = None) -> None:
+    def _save(self, state: FlowState, *, http: dict[str, Any] | None = None,
+              timeout: str | None = None) -> None:
+        """Store the flow state and the host's book: the wait's deadline (`timeout`, None
+        for none) and the earlier of it and the inactivity limit, which the timer looks at."""
         self.book["http"] = http
+        if state.finished:
+            self.book[TIMEOUT_AT] = self.book[INACTIVE_AT] = self.book[DUE_AT] = None
+        else:
+            self.book[TIMEOUT_AT] = timeout
+            deadlines = [value for value in (timeout, self.book.get(INACTIVE_AT)) if value]
+            self.book[DUE_AT] = min(deadlines, key=datetime.fromisoformat, default=None)
         self.interaction.attributes = {**self.interaction.attributes,
                                        STATE_KEY: state.to_dict(), HOST_KEY: dict(self.book)}
 
