@@ -173,7 +173,11 @@ def test_survey_settings_are_read_leniently_and_unknown_kinds_send_nothing() -> 
     assert survey_config({"survey": "nps"}).kind == "nps"  # type: ignore[union-attr]
     config = survey_config({"survey": {"kind": "csat", "queues": ["support"]}})
     assert config is not None and config.queues == ("support",)
-    for bad in ("stars", {"kind": "ces"}, {"kind": "csat", "expires_hours": -1}, 5, None):
+    assert config.timeout_seconds == 8.0  # voice: the wait for the caller's key
+    timed = survey_config({"survey": {"kind": "csat", "timeout_seconds": 5}})
+    assert timed is not None and timed.timeout_seconds == 5.0
+    for bad in ("stars", {"kind": "ces"}, {"kind": "csat", "expires_hours": -1}, 5, None,
+                {"kind": "csat", "timeout_seconds": 0}, {"kind": "nps", "timeout_seconds": True}):
         assert survey_config({"survey": bad}) is None
 
 

@@ -325,7 +325,8 @@ class ContactFold:
             dims = record.last_handling_dims()
         else:
             dims = self.closed_dims.get(interaction_id, Dims())
-        kind, score = payload["kind"], int(payload["score"])
+        # Voice IVR surveys before session 3 logged only "scale"; it names the same kind.
+        kind, score = payload.get("kind", payload.get("scale")), int(payload["score"])
         for m in self.sink.point(event.occurred_at, dims):
             count_survey(m, kind, score)
 

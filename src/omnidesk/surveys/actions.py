@@ -26,9 +26,10 @@ from omnidesk.surveys.tokens import sign
 log = logging.getLogger("omnidesk.surveys")
 ACTOR = "survey"
 KINDS = ("csat", "nps")
-NO_SURVEY_CHANNELS = frozenset({"voice"})  # the IVR asks its own survey (flow `survey` node)
+NO_SURVEY_CHANNELS = frozenset({"voice"})  # asked by DTMF when the agent hangs up: open_call_survey
 LINK_CHANNELS = frozenset({"email"})  # one email per answer would be clumsy: a link instead
 DEFAULT_EXPIRES_HOURS = 72
+DEFAULT_TIMEOUT_SECONDS = 8.0  # voice: how long to wait for the caller's key press
 QUESTIONS = {
     "csat": "How satisfied are you with our help today? Reply with a number from "
             "1 (not at all) to 5 (very satisfied).",
@@ -38,6 +39,12 @@ QUESTIONS = {
 LINK_QUESTIONS = {
     "csat": "How satisfied are you with our help? It takes one click: {link}",
     "nps": "How likely are you to recommend us to a friend or colleague? Tell us here: {link}",
+}
+VOICE_QUESTIONS = {
+    "csat": "Please rate the help you had today. Press a key from 1, not satisfied, "
+            "to 5, very satisfied.",
+    "nps": "How likely are you to recommend us to a friend or colleague? Press a number from "
+           "0, not at all likely, to 10, extremely likely.",
 }
 THANKS = "Thank you for your feedback!"
 
@@ -51,6 +58,7 @@ class SurveyConfig:
     expires_hours: float = DEFAULT_EXPIRES_HOURS
     text: str | None = None
     thanks: str = THANKS
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
 
 def survey_config(settings: dict[str, Any]) -> SurveyConfig | None:
@@ -66,14 +74,21 @@ def survey_config(settings: dict[str, Any]) -> SurveyConfig | None:
         return None
     queues = value.get("queues") or ()
     hours = value.get("expires_hours", DEFAULT_EXPIRES_HOURS)
-    if not isinstance(queues, list | tuple) or not isinstance(hours, int | float) or hours <= 0:
-        log.warning("channel setting survey=%r has bad queues or expires_hours: no survey", value)
+    wait = value.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)
+    if not isinstance(queues, list | tuple) or not _positive(hours) or not _positive(wait):
+        log.warning("channel setting survey=%r has bad queues, expires_hours or "
+                    "timeout_seconds: no survey", value)
         return None
     text = value.get("text")
     thanks = value.get("thanks")
     return SurveyConfig(kind=value["kind"], queues=tuple(str(q) for q in queues),
                         expires_hours=float(hours), text=text if isinstance(text, str) else None,
-                        thanks=thanks if isinstance(thanks, str) else THANKS)
+                        thanks=thanks if isinstance(thanks, str) else THANKS,
+                        timeout_seconds=float(wait))
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,22 +102,13 @@ class Sent:
 async def send_survey(session: AsyncSession, interaction: Interaction, *, key: str,
                       public_url: str) -> Sent | None:
     """Send the channel's survey for a closed contact an agent handled (once per kind)."""
-    if interaction.state is not InteractionState.CLOSED or interaction.connected_at is None \
-            or interaction.channel_id is None or interaction.channel in NO_SURVEY_CHANNELS:
+    if interaction.state is not InteractionState.CLOSED \
+            or interaction.channel in NO_SURVEY_CHANNELS:
         return None
-    channel = await session.get(Channel, interaction.channel_id)
-    config = survey_config(channel.settings) if channel is not None else None
-    if channel is None or config is None:
+    due = await _due(session, interaction)
+    if due is None:
         return None
-    if config.queues:
-        queue_name = await session.scalar(select(Queue.name).where(
-            Queue.id == interaction.queue_id, Queue.tenant_id == interaction.tenant_id))
-        if queue_name not in config.queues:
-            return None
-    exists = await session.scalar(select(Survey.id).where(
-        Survey.interaction_id == interaction.id, Survey.kind == config.kind))
-    if exists is not None:
-        return None
+    channel, config = due
     now = session_now(session)
     via = "link" if channel.kind in LINK_CHANNELS else "message"
     survey = Survey(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
@@ -125,6 +131,77 @@ async def send_survey(session: AsyncSession, interaction: Interaction, *, key: s
                  payload={"interaction_id": str(interaction.id), "survey_id": str(survey.id),
                           "kind": config.kind, "via": via}, actor=ACTOR)
     return Sent(survey=survey, message=message)
+
+
+async def _due(session: AsyncSession,
+               interaction: Interaction) -> tuple[Channel, SurveyConfig] | None:
+    """The channel's survey for a contact an agent handled (`connected_at` set), when the
+    contact's queue is one the survey is for and it had no survey of that kind yet."""
+    if interaction.connected_at is None or interaction.channel_id is None:
+        return None
+    channel = await session.get(Channel, interaction.channel_id)
+    config = survey_config(channel.settings) if channel is not None else None
+    if channel is None or config is None:
+        return None
+    if config.queues:
+        queue_name = await session.scalar(select(Queue.name).where(
+            Queue.id == interaction.queue_id, Queue.tenant_id == interaction.tenant_id))
+        if queue_name not in config.queues:
+            return None
+    exists = await session.scalar(select(Survey.id).where(
+        Survey.interaction_id == interaction.id, Survey.kind == config.kind))
+    if exists is not None:
+        return None
+    return channel, config
+
+
+@dataclass(frozen=True, slots=True)
+class CallSurvey:
+    """A survey opened on a call: what the caller hears and how long to wait for a key."""
+
+    survey_id: uuid.UUID
+    kind: str
+    question: str
+    thanks: str
+    timeout_seconds: float
+
+
+async def open_call_survey(session: AsyncSession, interaction: Interaction, *,
+                           actor: str) -> CallSurvey | None:
+    """Open the channel's survey of a call whose agent just hung up (the caller stays on the
+    line and answers by DTMF): the row (`via` dtmf) and `survey.sent`; None when the channel
+    asks for none, the queue is not surveyed, or the contact already had one."""
+    due = await _due(session, interaction)
+    if due is None:
+        return None
+    channel, config = due
+    now = session_now(session)
+    survey = Survey(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
+                    customer_id=interaction.customer_id, channel_id=channel.id,
+                    kind=config.kind, via="dtmf", status="sent", sent_at=now,
+                    expires_at=now + timedelta(hours=config.expires_hours))
+    session.add(survey)
+    await session.flush()
+    await record(session, tenant_id=interaction.tenant_id, type="survey.sent",
+                 subject=interaction.id,
+                 payload={"interaction_id": str(interaction.id), "survey_id": str(survey.id),
+                          "kind": config.kind, "via": "dtmf"}, actor=actor)
+    return CallSurvey(survey_id=survey.id, kind=config.kind,
+                      question=config.text or VOICE_QUESTIONS[config.kind],
+                      thanks=config.thanks, timeout_seconds=config.timeout_seconds)
+
+
+async def close_call_survey(session: AsyncSession, survey_id: uuid.UUID, score: int | None, *,
+                            actor: str) -> None:
+    """The end of a call's survey: the caller's score recorded (`survey.answered`, as on every
+    channel), or none (no key, or the caller hung up): `skipped`. Only an open survey."""
+    survey = await session.get(Survey, survey_id)
+    if survey is None or survey.status != "sent":
+        return
+    if score is None:
+        survey.status = "skipped"
+    else:
+        await answer(session, survey, score, actor=actor)
 
 
 async def answer(session: AsyncSession, survey: Survey, score: int, *, actor: str) -> None:

@@ -1,6 +1,7 @@
 """The voice service: SIP endpoint + user agent in the app's event loop, and what a call
 does in omnidesk: find its voice channel, open an interaction, run the IVR flow, queue it,
-play hold music and positions, and record abandons and call ends as events."""
+play hold music and positions, ring and bridge the agent's phone, ask the channel's survey by
+DTMF when the agent hangs up, and record abandons and call ends as events."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from omnidesk.channels.voice.registrar import (
 from omnidesk.channels.voice.rtp import MediaClock
 from omnidesk.channels.voice.sip.timers import LoopScheduler
 from omnidesk.channels.voice.sip.transport import SipEndpoint
+from omnidesk.channels.voice.survey import GOODBYE, ask_score
 from omnidesk.channels.voice.ua import UserAgent, describe
 from omnidesk.config import Settings
 from omnidesk.customers.actions import find_or_create
@@ -63,6 +65,12 @@ from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
 from omnidesk.selfservice.host import FlowHost
 from omnidesk.selfservice.service import flow_context
+from omnidesk.surveys.actions import (
+    CallSurvey,
+    close_call_survey,
+    open_call_survey,
+    survey_config,
+)
 from omnidesk.tenants.models import Tenant
 from omnidesk.users.models import User
 
@@ -216,6 +224,7 @@ class CallLeg:
         self.bridged = False
         self._offer_gone = asyncio.Event()
         self._ringer: asyncio.Task[None] | None = None
+        self._surveying = False  # the agent hung up; the ringer task finishes the call
         self._music = b""
         self._tasks: set[asyncio.Task[None]] = set()
         self._http = httpx.AsyncClient()
@@ -488,8 +497,8 @@ class CallLeg:
         await self._event("call.bridged", {**describe(self.call), "agent_id": str(agent_id),
                                            "extension": binding.extension})
         await _first(agent_call.ended, self.call.ended)
-        if self.call.live:  # the agent hung up: so do we
-            self.call.hangup()
+        if self.call.live:  # the agent hung up: the survey, or we hang up too
+            await self._agent_left()
 
     async def _take_offer(self, agent_id: uuid.UUID) -> bool:
         """Accept the offer for the agent (False when it is gone: the phone is hung up)."""
@@ -555,13 +564,73 @@ class CallLeg:
         except Exception:
             log.exception("call %s: recording hold / resume failed", self.call.dialog.call_id)
 
+    # ---- the survey after the agent hung up ---------------------------------------------
+
+    async def _agent_left(self) -> None:
+        """The agent's side ended the bridged call. When the channel asks for a survey, the
+        interaction goes to wrap-up at once and the caller, still on the line, is asked by
+        DTMF; the answer is recorded as on every channel; then thanks and BYE. Without a
+        survey the caller is hung up at once."""
+        if survey_config(self.settings) is None:
+            self.call.hangup()
+            return
+        self._surveying = True  # close() now waits for us instead of cancelling
+        survey: CallSurvey | None = None
+        closed = False
+        try:
+            survey = await self._open_survey()
+            if survey is None or not self.call.live:
+                return
+            media = self.call.media
+            if media is not None:
+                media.unbridge()
+                media.stop_playback()
+                media.background = None
+            while not self.call.digits.empty():  # keys pressed while talking to the agent
+                self.call.digits.get_nowait()
+            score = await ask_score(self, kind=survey.kind, question=survey.question,
+                                    timeout_seconds=survey.timeout_seconds)
+            await self._close_survey(survey, score)
+            closed = True
+            await self.speak(survey.thanks if score is not None else GOODBYE)
+        except CallEnded:
+            pass  # the caller hung up first: no answer
+        except Exception:
+            log.exception("call %s: the survey failed", self.call.dialog.call_id)
+        finally:
+            if survey is not None and not closed:
+                await self._close_survey(survey, None)  # no answer: skipped
+            self.call.hangup()
+
+    async def _open_survey(self) -> CallSurvey | None:
+        async with self.db.write() as session:
+            interaction = await self._interaction(session)
+            if interaction.state in (S.CONNECTED, S.ON_HOLD):
+                await change_state(session, interaction, StateChange(state=S.WRAP_UP),
+                                   actor=ACTOR)
+            return await open_call_survey(session, interaction, actor=ACTOR)
+
+    async def _close_survey(self, survey: CallSurvey, score: int | None) -> None:
+        try:
+            async with self.db.write() as session:
+                await close_call_survey(session, survey.survey_id, score, actor=ACTOR)
+        except Exception:
+            log.exception("call %s: recording the survey failed", self.call.dialog.call_id)
+
+    async def speak(self, text: str) -> None:
+        """Say a text to the caller (espeak-ng, or a beep without it)."""
+        pcm = await self.service.prompts.speech(text)
+        if pcm:
+            await self.call.play(pcm)
+
     # ---- the end ----------------------------------------------------------------------
 
     async def close(self) -> None:
         """Record how the call ended; a caller who left while waiting abandoned."""
         await self._http.aclose()
         if self._ringer is not None and not self._ringer.done():
-            self._ringer.cancel()
+            if not self._surveying:  # a survey ends by itself once the call ended
+                self._ringer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ringer
         if self.agent_call is not None and self.agent_call.live:
