@@ -30,13 +30,31 @@ nodes:
   sorry: {type: end, resolved: false, text: "Sorry about that."}
 """
 
+# A flow that answers differently when the support queue's business hours are closed.
+HOURS_FLOW = """\
+id: hours_bot
+version: 1
+start: check
+default_queue: support
+nodes:
+  check:
+    type: condition
+    branches:
+      - {when: hours.support.closed, goto: closed}
+    else: open
+  closed: {type: end, resolved: false, text: "We are closed; we open at 9."}
+  open: {type: end, resolved: false, text: "We are open."}
+"""
+
 
 @pytest.fixture
 def flow_files(settings: Settings) -> Path:
-    """`<data_dir>/flows/` with the helped_bot flow and one broken file (skipped, logged)."""
+    """`<data_dir>/flows/` with the helped_bot and hours_bot flows and one broken file
+    (skipped, logged)."""
     folder = settings.data_dir / "flows"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "helped.yaml").write_text(HELPED_FLOW)
+    (folder / "hours.yaml").write_text(HOURS_FLOW)
     (folder / "broken.yaml").write_text("id: broken\nversion: 1\nstart: nowhere\nnodes: {}\n")
     return folder
 

@@ -167,6 +167,26 @@ async def test_a_flow_that_ends_resolved_closes_the_interaction(
     assert (await _messages(api, channel, interaction))[-1] == ("bot", "Glad I could help!")
 
 
+@pytest.mark.parametrize(("hours", "answer"), [
+    ({"wed": [["08:00", "20:00"]]}, "We are open."),  # 2026-11-25 is a Wednesday, 10:00 Paris
+    ({"wed": [["11:00", "20:00"]]}, "We are closed; we open at 9."),
+    ({}, "We are open."),  # no hours: always open
+])
+async def test_a_flow_sees_whether_a_queue_is_open_in_the_queues_own_time_zone(
+        api: Api, clock: FixedClock, hours: dict[str, Any], answer: str) -> None:
+    channel = await _channel(api, {"flow": "hours_bot"})
+    changed = await api.client.patch(
+        f"/api/v1/queues/{channel['queues']['support']}", headers=channel["admin"],
+        json={"timezone": "Europe/Paris", "business_hours": hours})
+    assert changed.status_code == 200, changed.text
+    interaction = (await _say(api, channel, clock, "hello"))["interaction_id"]
+
+    async def answered() -> bool:
+        return ("bot", answer) in await _messages(api, channel, interaction)
+
+    await eventually(answered, answer)
+
+
 async def test_a_channel_without_a_flow_still_queues_directly(
         api: Api, clock: FixedClock) -> None:
     channel = await _channel(api, {})

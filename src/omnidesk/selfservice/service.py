@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omnidesk.acd.mapping import business_hours
 from omnidesk.channels.models import Channel
 from omnidesk.channels.outbound import OutboundService
 from omnidesk.customers.models import Customer
@@ -276,20 +277,27 @@ class SelfServiceService(BusFollower):
 
 async def flow_context(session: AsyncSession, interaction: Interaction, *,
                        caller_id: str | None = None) -> FlowContext:
-    """What a flow may look at: time, channel, caller id, customer, waiting per queue name."""
+    """What a flow may look at: time, channel, caller id, customer, and per queue name its
+    waiting contacts and whether its business hours are open now (`hours.<queue>.open`)."""
     rows = await session.execute(
-        select(Queue.name, func.count(Interaction.id)).select_from(Queue)
+        select(Queue, func.count(Interaction.id)).select_from(Queue)
         .outerjoin(Interaction, and_(Interaction.queue_id == Queue.id,
                                      Interaction.state == S.QUEUED))
-        .where(Queue.tenant_id == interaction.tenant_id).group_by(Queue.name))
-    queues = {name: QueueSnapshot(waiting=int(waiting)) for name, waiting in rows.all()}
+        .where(Queue.tenant_id == interaction.tenant_id).group_by(Queue.id))
+    now = session_now(session)
+    queues: dict[str, QueueSnapshot] = {}
+    hours: dict[str, bool] = {}
+    for queue, waiting in rows.all():
+        queues[queue.name] = QueueSnapshot(waiting=int(waiting))
+        calendar = business_hours(queue)
+        hours[queue.name] = calendar is None or calendar.is_open(now.timestamp())
     customer = await session.get(Customer, interaction.customer_id)
     record_: dict[str, Any] = {}
     if customer is not None:
         record_ = {**customer.attributes, "id": str(customer.id),
                    "display_name": customer.display_name}
-    return FlowContext(now=session_now(session), channel=interaction.channel,
-                       caller_id=caller_id, customer=record_, queues=queues)
+    return FlowContext(now=now, channel=interaction.channel, caller_id=caller_id,
+                       customer=record_, queues=queues, business_hours=hours)
 
 
 class _Conversation:
