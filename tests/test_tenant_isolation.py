@@ -58,6 +58,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/channels/telegram/{channel_id}/webhook"): {
         "update_id": 1, "message": {"message_id": 1, "chat": {"id": 7}, "date": 0, "text": "hi"}},
     ("post", "/api/v1/channels/webchat/{channel_id}/uploads"): {},  # the raw file is the body
+    ("post", "/api/v1/interactions/{interaction_id}/attachments"): {},  # the raw file too
     ("post", "/api/v1/interactions/{interaction_id}/typing"): {"typing": True},
     ("patch", "/api/v1/knowledge/articles/{article_id}"): {"title": "Renamed"},
     ("post", "/api/v1/knowledge/articles/{article_id}/uses"): {
@@ -114,6 +115,11 @@ async def _seed(api: Api, slug: str) -> dict[str, str]:
     webchat = await post("/channels", {"kind": "webchat", "name": f"chat-{slug}",
                                        "default_queue": f"queue-{slug}"})
     upload_id = await seed_upload(api, webchat["id"])
+    attachment = await api.client.post(
+        f"/api/v1/interactions/{landed.json()['interaction_id']}/attachments",
+        params={"filename": "note.txt"}, content=b"a note",
+        headers={**admin, "Content-Type": "text/plain"})
+    assert attachment.status_code == 201, attachment.text
     article = await post("/knowledge/articles", {"title": f"Returns at {slug}",
                                                  "status": "published", "body": "30 days."})
     return {"tenant_id": str(tenant_id), "user_id": user["id"], "agent_id": agent["id"],
@@ -122,6 +128,7 @@ async def _seed(api: Api, slug: str) -> dict[str, str]:
             "api_key_id": api_key["id"], "canned_response_id": canned["id"],
             "disposition_id": disposition["id"],
             "own_customer": own_customer["id"], "upload_id": upload_id,
+            "attachment_id": attachment.json()["id"],
             "article_id": article["id"], "authorization": admin["Authorization"]}
 
 

@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         app.state.acd = AcdService(app.state.db)
         app.state.hub = StreamHub(app.state.db)
         app.state.analytics = AnalyticsService(app.state.db)
-        app.state.outbound = OutboundService(app.state.db)
+        app.state.outbound = OutboundService(app.state.db, data_dir=settings.data_dir)
         await app.state.acd.start()
         await app.state.hub.start()
         await app.state.outbound.start()
@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         app.state.signals.listen(app.state.hub.signal)
         app.state.signals.listen(app.state.webchat.on_signal)
         app.state.email = await start_email_server(app.state.db, settings)
-        app.state.imap = ImapService(app.state.db)
+        app.state.imap = ImapService(app.state.db, data_dir=settings.data_dir)
         await app.state.imap.start()
         app.state.flows = await asyncio.to_thread(load_registry, settings.data_dir)
         public_url = f"http://{settings.http_host}:{settings.http_port}"

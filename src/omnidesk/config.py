@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=1, le=65535)
     smtp_max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)  # an agent's upload
     sip_port: int = Field(default=5060, ge=1, le=65535)
     sip_enabled: bool = False  # the voice service also starts when OMNIDESK_SIP_PORT is set
     sip_host: str = "127.0.0.1"  # where SIP and RTP listen (0.0.0.0 for every interface)

@@ -8,7 +8,13 @@ from omnidesk.channels.webchat.models import WebchatUpload, WebchatVisitor
 from omnidesk.customers.models import Customer, Identity
 from omnidesk.db import Base
 from omnidesk.events.models import Event
-from omnidesk.interactions.models import Disposition, Interaction, InteractionNote, Message
+from omnidesk.interactions.models import (
+    Disposition,
+    Interaction,
+    InteractionNote,
+    Message,
+    MessageAttachment,
+)
 from omnidesk.knowledge.models import Article
 from omnidesk.queues.models import Queue, QueueSkill
 from omnidesk.surveys.models import Survey
@@ -18,6 +24,7 @@ from omnidesk.users.models import ApiKey, User
 __all__ = [
     "Agent", "AgentSkill", "AnalyticsSettings", "ApiKey", "Article", "Base", "CannedResponse",
     "Channel", "Customer", "Disposition", "Event", "FillCheckpoint", "IdempotencyRecord",
-    "Identity", "Interaction", "InteractionNote", "Message", "PendingFcr", "Queue", "QueueSkill",
-    "Skill", "Survey", "Team", "Tenant", "User", "WebchatUpload", "WebchatVisitor",
+    "Identity", "Interaction", "InteractionNote", "Message", "MessageAttachment", "PendingFcr",
+    "Queue", "QueueSkill", "Skill", "Survey", "Team", "Tenant", "User", "WebchatUpload",
+    "WebchatVisitor",
 ]

@@ -28,6 +28,14 @@ tenants:
       - user: ada@acme.example
         skills: {english: 4}
 """
+CHANNEL = """\
+    channels:
+      - name: whatsapp
+        kind: whatsapp
+        settings:
+          phone_number_id: "106540352242922"
+          api_version: v21.0
+"""
 
 
 async def _apply(db: Database, text: str, source: str = "center.yaml") -> list[str]:
@@ -92,6 +100,12 @@ async def test_nothing_is_applied_when_part_of_the_file_fails(db: Database) -> N
     (SMALL.replace("min_proficiency: 2}]", "min_proficiency: 2}]\n        escalation:\n"
                    "          - {after_seconds: 30, overflow_to: sales}"), 9,
      "tenants[0].queues[0].escalation[0].overflow_to", "queue 'sales' is not another queue"),
+    (SMALL + CHANNEL.replace("kind: whatsapp", "kind: fax"), 15, "tenants[0].channels[0].kind",
+     "unknown channel kind 'fax'; known: api, email"),
+    (SMALL + CHANNEL.replace("v21.0", "'21'"), 18,
+     "tenants[0].channels[0].settings.api_version", "String should match pattern"),
+    (SMALL + CHANNEL + "          phone_number: '+1415'\n", 19,
+     "tenants[0].channels[0].settings.phone_number", "Extra inputs are not permitted"),
 ])
 def test_a_bad_file_names_file_line_and_field(text: str, line: int, field: str,
                                               message: str) -> None:
@@ -100,6 +114,16 @@ def test_a_bad_file_names_file_line_and_field(text: str, line: int, field: str,
     assert raised.value.line == line, raised.value.message
     assert raised.value.message.startswith(f"center.yaml:{line}: {field}")
     assert message in raised.value.message
+
+
+async def test_channel_settings_are_stored_as_checked_and_applied_once(db: Database) -> None:
+    text = SMALL + CHANNEL + "      - {name: mail, kind: email, settings: " \
+        "{address: Support@Acme.Example, smtp_port: '2525', survey: csat}}\n"
+    assert "created channel acme/mail" in await _apply(db, text)
+    assert await _apply(db, text) == []
+    exported = await _export(db)
+    assert "address: support@acme.example" in exported and "smtp_port: 2525" in exported
+    assert await _apply(db, exported, "export.yaml") == []
 
 
 def test_secrets_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

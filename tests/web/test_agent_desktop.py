@@ -9,6 +9,7 @@ import re
 import smtplib
 import time
 from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -259,13 +260,17 @@ def test_an_agent_takes_a_contact_from_offer_to_wrap_up(
     assert closed[0]["payload"]["resolved"] is True
 
 
-def _send_mail(server: ServerProcess, subject: str, text: str) -> None:
+def _send_mail(server: ServerProcess, subject: str, text: str,
+               attachment: tuple[str, bytes] | None = None) -> None:
     mail = EmailMessage()
     mail["From"] = "Carl Customer <carl@example.com>"
     mail["To"] = SUPPORT_ADDRESS
     mail["Subject"] = subject
     mail["Message-ID"] = "<first-mail@example.com>"
     mail.set_content(text)
+    if attachment is not None:
+        mail.add_attachment(attachment[1], maintype="application", subtype="pdf",
+                            filename=attachment[0])
     with smtplib.SMTP("127.0.0.1", int(server.env["OMNIDESK_SMTP_PORT"]), timeout=10) as smtp:
         smtp.send_message(mail)
 
@@ -311,6 +316,43 @@ def test_an_email_is_answered_and_transferred_to_a_colleague(
     assert (interaction["state"], interaction["agent_id"]) == (
         "connected", center.agent_id("bo@acme.example"))
     assert_accessible(bo)
+
+
+def test_a_mails_file_downloads_and_the_reply_carries_one(
+        server: ServerProcess, center: Center, relay: tuple[Relay, int],
+        new_context: Callable[[], BrowserContext], tmp_path: Path) -> None:
+    receipt = b"%PDF-1.4\n" + bytes(range(256)) + b"\n%%EOF\n"
+    ada = open_desktop(new_context, server, "ada@acme.example")
+    _send_mail(server, "Receipt attached", "Hello,\nthe receipt is attached.\nCarl",
+               attachment=("receipt.pdf", receipt))
+    ada.get_by_role("region", name="email Carl Customer").get_by_role(
+        "button", name="Accept").click()
+    view = conversation(ada)
+    with ada.expect_download() as download:
+        view.get_by_role("button", name="Download receipt.pdf").click()
+    assert download.value.suggested_filename == "receipt.pdf"
+    assert Path(download.value.path()).read_bytes() == receipt
+
+    note = tmp_path / "refund-note.txt"
+    note.write_bytes(b"Refund of 4.90 EUR issued.\n")
+    view.get_by_label("Attach files").set_input_files(note)
+    expect(view.get_by_role("list", name="Files to send")).to_contain_text("refund-note.txt")
+    assert_accessible(ada)
+    view.get_by_label("Reply to Carl Customer").fill("Dear Carl, the refund note is attached.")
+    view.get_by_role("button", name="Send").click()
+
+    def relayed() -> list[Envelope]:
+        return [m for m in relay[0].mails if b"refund note is attached" in
+                (m.original_content or b"")]
+
+    center.eventually(lambda: bool(relayed()), "the reply at the relay")
+    sent = message_from_bytes(relayed()[0].original_content or b"", policy=policy.default)
+    assert isinstance(sent, EmailMessage)
+    assert [(part.get_filename(), part.get_payload(decode=True))
+            for part in sent.iter_attachments()] == [
+        ("refund-note.txt", b"Refund of 4.90 EUR issued.\n")]
+    expect(view.get_by_role("list", name="Files to send")).to_be_empty()
+    expect(view.get_by_role("log")).to_contain_text("Download refund-note.txt")
 
 
 def test_a_dropped_connection_resumes_without_losing_a_message(

@@ -18,6 +18,15 @@ from omnidesk.channels.models import Channel
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundFile:
+    """A stored file the agent attached, with its bytes (for channels that send files)."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """An agent's message, with what the adapter needs to address and thread it."""
 
@@ -29,6 +38,8 @@ class OutboundMessage:
     subject: str = ""
     attachments: list[dict[str, Any]] = field(default_factory=list)
     thread: dict[str, Any] = field(default_factory=dict)  # e.g. email Message-IDs so far
+    template: dict[str, Any] | None = None  # a provider template to send instead of the body
+    files: list[OutboundFile] = field(default_factory=list)  # the stored attachments' bytes
 
 
 class DeliveryError(Exception):

@@ -23,6 +23,7 @@ from omnidesk.channels import service
 from omnidesk.channels.base import DeliveryError
 from omnidesk.channels.inbound import Accepted, InboundMessage, accept_inbound
 from omnidesk.channels.models import Channel, IdempotencyRecord
+from omnidesk.channels.registry import own_settings
 from omnidesk.db import Database, session_now
 from omnidesk.errors import InvalidInput, NotFound
 from omnidesk.events.log import record
@@ -68,9 +69,10 @@ async def load_channel(db: Database, channel_id: uuid.UUID, kind: str, what: str
 
 
 def settings_of(channel: Channel, model: type[M]) -> M:
-    """The channel's settings as the adapter's settings model (422 naming a bad setting)."""
+    """The channel's settings as the adapter's settings model (422 naming a bad setting); the
+    settings every kind may carry (flow, survey …) are not the adapter's concern."""
     try:
-        return model.model_validate(channel.settings or {})
+        return model.model_validate(own_settings(model, channel.settings or {}))
     except ValidationError as error:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"]) or "settings"

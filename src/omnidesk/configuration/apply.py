@@ -16,6 +16,7 @@ from omnidesk.canned import service as canned_service
 from omnidesk.canned.schemas import CannedResponseCreate, CannedResponseUpdate
 from omnidesk.channels import actions as channels
 from omnidesk.channels import service as channel_service
+from omnidesk.channels.registry import InvalidSettings, validate_settings
 from omnidesk.channels.schemas import ChannelCreate
 from omnidesk.configuration.export import export_tenant
 from omnidesk.configuration.schema import (
@@ -84,6 +85,18 @@ def _resolve_env(document: YamlDocument, center: CenterFile) -> CenterFile:
     return center
 
 
+def _check_channels(document: YamlDocument, center: CenterFile) -> None:
+    """Each channel's kind must be known and its settings must meet the kind's model."""
+    for t_index, tenant in enumerate(center.tenants):
+        for c_index, channel in enumerate(tenant.channels):
+            try:
+                channel.settings = validate_settings(channel.kind, channel.settings)
+            except InvalidSettings as error:
+                path = ("tenants", t_index, "channels", c_index, *error.path)
+                raise ConfigFileError(document.source, document.line_of(path), dotted(path),
+                                      error.reason) from error
+
+
 def load_center(text: str, source: str) -> CenterFile:
     """Parse and check a center file; any problem raises ConfigFileError with file and line."""
     document = parse(text, source)
@@ -92,6 +105,7 @@ def load_center(text: str, source: str) -> CenterFile:
         for path, message in reference_errors(tenant):
             full = ("tenants", t_index, *path)
             raise ConfigFileError(source, document.line_of(full), dotted(full), message)
+    _check_channels(document, center)
     return _resolve_env(document, center)
 
 
@@ -208,6 +222,7 @@ async def _apply_agent(session: AsyncSession, tenant: Tenant, spec: AgentSpec,
 async def _apply_channel(session: AsyncSession, tenant: Tenant, spec: ChannelSpec,
                          report: ApplyReport, actor: str) -> None:
     channel = await channel_service.find_by_name(session, tenant_id=tenant.id, name=spec.name)
+    settings = validate_settings(spec.kind, spec.settings)  # as stored, to compare with them
     if channel is None:
         await channels.create_channel(
             session, ChannelCreate(kind=spec.kind, name=spec.name, settings=spec.settings,
@@ -218,9 +233,9 @@ async def _apply_channel(session: AsyncSession, tenant: Tenant, spec: ChannelSpe
     queue_id = await queue_service.id_by_name(session, tenant_id=tenant.id,
                                               name=spec.default_queue, field="default_queue")
     new_secret = spec.secret if spec.secret and spec.secret != channel.secret else None
-    if (channel.default_queue_id, channel.settings) != (queue_id, spec.settings) or new_secret:
+    if (channel.default_queue_id, channel.settings) != (queue_id, settings) or new_secret:
         await channels.update_channel(session, channel, default_queue=spec.default_queue,
-                                      settings=spec.settings, secret=new_secret, actor=actor)
+                                      settings=settings, secret=new_secret, actor=actor)
         report.note("updated", "channel", tenant.slug, spec.name)
 
 

@@ -59,9 +59,10 @@ async def create_interaction(
 async def add_message(
     session: AsyncSession, interaction: Interaction, *, author_kind: str, body: str,
     actor: str, author_id: str | None = None, attachments: list[dict[str, Any]] | None = None,
-    external_id: str | None = None,
+    external_id: str | None = None, template: dict[str, Any] | None = None,
 ) -> Message:
-    """Append a message to an interaction."""
+    """Append a message to an interaction (`template`: the provider template to send instead
+    of the body, carried by the event to the channel's adapter)."""
     interaction.message_count += 1
     message = Message(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
                       position=interaction.message_count, author_kind=author_kind,
@@ -71,12 +72,13 @@ async def add_message(
     session.add(message)
     interaction.updated_at = message.created_at
     await session.flush()
+    payload: dict[str, Any] = {"message_id": str(message.id), "position": message.position,
+                               "author_kind": author_kind, "author_id": author_id,
+                               "body": body, "attachments": len(message.attachments)}
+    if template is not None:
+        payload["template"] = template
     await record(session, tenant_id=interaction.tenant_id, type="message.created",
-                 subject=interaction.id,
-                 payload={"message_id": str(message.id), "position": message.position,
-                          "author_kind": author_kind,
-                          "author_id": author_id, "body": body,
-                          "attachments": len(message.attachments)}, actor=actor)
+                 subject=interaction.id, payload=payload, actor=actor)
     return message
 
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import FileResponse
 
+from omnidesk import files
 from omnidesk.auth.principal import EVERYONE, STAFF
-from omnidesk.deps import DbDep, PrincipalDep
-from omnidesk.errors import Conflict, InvalidInput
-from omnidesk.interactions import actions, service
+from omnidesk.channels.registry import check_template
+from omnidesk.deps import DbDep, PrincipalDep, SettingsDep
+from omnidesk.errors import Conflict, InvalidInput, NotFound
+from omnidesk.interactions import actions, attachments, service
 from omnidesk.interactions.acw import follow_wrap_up
-from omnidesk.interactions.models import Disposition, Interaction, InteractionNote, Message
+from omnidesk.interactions.models import (
+    Disposition,
+    Interaction,
+    InteractionNote,
+    Message,
+    MessageAttachment,
+)
 from omnidesk.interactions.schemas import (
     DispositionCreate,
     DispositionRead,
@@ -83,15 +92,76 @@ async def list_messages(
 async def post_message(
     interaction_id: uuid.UUID, data: MessageCreate, db: DbDep, principal: PrincipalDep,
 ) -> Message:
-    """Post a message as the calling agent (or integration)."""
+    """Post a message as the calling agent (or integration); an attachment is the `id` of a
+    file uploaded to the interaction (sent with the email), or metadata of a file elsewhere."""
     principal.require(*EVERYONE)
     async with db.write() as session:
         interaction = await get_in_tenant(session, Interaction, interaction_id,
                                           tenant_id=principal.tenant_id, what="interaction")
-        return await actions.add_message(
-            session, interaction, author_kind="agent", body=data.body, actor=principal.actor,
-            author_id=principal.actor,
-            attachments=[a.model_dump() for a in data.attachments])
+        if data.template is not None:
+            check_template(interaction.channel, with_attachments=bool(data.attachments))
+        uploads = await attachments.pending(session, interaction,
+                                            [a.id for a in data.attachments])
+        message = await actions.add_message(
+            session, interaction, author_kind="agent", body=data.stored_body(),
+            actor=principal.actor, author_id=principal.actor,
+            template=data.template.model_dump() if data.template else None,
+            attachments=[attachments.describe(uploads[index]) if index in uploads
+                         else a.metadata() for index, a in enumerate(data.attachments)])
+        for row in uploads.values():
+            row.message_id = message.id
+        return message
+
+
+@router.post("/{interaction_id}/attachments", status_code=status.HTTP_201_CREATED,
+             responses={404: {}, 413: {}, 415: {}, 422: {}})
+async def upload_attachment(
+    interaction_id: uuid.UUID, request: Request, db: DbDep, principal: PrincipalDep,
+    settings: SettingsDep,
+    filename: Annotated[str | None, Query(max_length=255)] = None,
+) -> dict[str, object]:
+    """Upload a file to attach to a reply (the raw body, its Content-Type, `?filename=`, at
+    most OMNIDESK_ATTACHMENT_MAX_BYTES); answered with the `id` to name in the message's
+    `attachments`, once the file and its row are stored."""
+    principal.require(*EVERYONE)
+    async with db.read() as session:
+        await get_in_tenant(session, Interaction, interaction_id,
+                            tenant_id=principal.tenant_id, what="interaction")
+    content_type = files.check_content_type(files.content_type_of(request))
+    chunks = await files.read_limited(request, settings.attachment_max_bytes,
+                                      where="an attachment")
+    with files.undo_on_error() as batch:
+        async with db.write() as session:
+            interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                              tenant_id=principal.tenant_id, what="interaction")
+            row = await attachments.store(
+                session, interaction, data_dir=settings.data_dir, batch=batch,
+                filename=files.display_filename(filename, default="attachment"),
+                content_type=content_type, chunks=chunks, uploaded_by=principal.actor[:64])
+    return attachments.describe(row)
+
+
+@router.get("/{interaction_id}/attachments/{attachment_id}",
+            responses={200: {"content": {"application/octet-stream": {}}}, 404: {}})
+async def download_attachment(
+    interaction_id: uuid.UUID, attachment_id: uuid.UUID, db: DbDep, principal: PrincipalDep,
+    settings: SettingsDep,
+) -> Response:
+    """The file of a message (or an upload) of the interaction, as a download."""
+    principal.require(*EVERYONE)
+    async with db.read() as session:
+        interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                          tenant_id=principal.tenant_id, what="interaction")
+        row = await session.get(MessageAttachment, attachment_id)
+    if row is None or row.interaction_id != interaction.id:
+        raise NotFound(f"attachment {attachment_id} not found", field="attachment_id")
+    path = attachments.storage_path(settings.data_dir, row)
+    if not path.exists():
+        raise NotFound(f"attachment {attachment_id} is no longer stored", field="attachment_id")
+    return FileResponse(path, media_type=row.content_type, filename=row.filename,
+                        content_disposition_type="attachment",
+                        headers={"X-Content-Type-Options": "nosniff",
+                                 "Cache-Control": "private, no-store"})
 
 
 @router.post("/{interaction_id}/state", response_model=InteractionRead)

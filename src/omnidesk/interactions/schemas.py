@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from omnidesk.customers.schemas import CustomerRead
 from omnidesk.interactions.states import InteractionState
@@ -35,19 +35,61 @@ class InteractionRead(ReadModel):
 
 
 class Attachment(WriteModel):
-    """Metadata of an attached file (the file itself lives in storage)."""
+    """A file with the message: `id` of a file uploaded to the interaction (email sends it),
+    or the metadata of a file kept elsewhere (`filename`, `content_type`, `size`, `url`)."""
 
-    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    content_type: Annotated[str, StringConstraints(min_length=3, max_length=100)]
-    size: Annotated[int, Field(ge=0)]
+    id: uuid.UUID | None = None
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    content_type: Annotated[str, StringConstraints(min_length=3, max_length=100)] | None = None
+    size: Annotated[int, Field(ge=0)] | None = None
     url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _id_or_metadata(self) -> Attachment:
+        if self.id is None and None in (self.filename, self.content_type, self.size):
+            raise ValueError("give the id of an uploaded file, or filename, content_type "
+                             "and size")
+        return self
+
+    def metadata(self) -> dict[str, Any]:
+        """The entry as a message keeps it (without an id)."""
+        return self.model_dump(exclude={"id"})
+
+
+TemplateParameter = Annotated[str, StringConstraints(min_length=1, max_length=1024,
+                                                     pattern=r"^[^\n\t]*$")]
+
+
+class TemplateMessage(WriteModel):
+    """A template the provider approved (WhatsApp), with its body's {{1}}, {{2}} … values."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,512}$")]
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")]
+    parameters: list[TemplateParameter] = []
+
+    def summary(self) -> str:
+        """What the transcript shows: [template order_update: 1234, Friday]."""
+        values = f": {', '.join(self.parameters)}" if self.parameters else ""
+        return f"[template {self.name}{values}]"
 
 
 class MessageCreate(WriteModel):
-    """A message an agent or integration posts into an interaction."""
+    """A message an agent or integration posts into an interaction: a body, or a template
+    (then a body, if given, is only what the transcript shows)."""
 
-    body: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=100_000)] | None = None
     attachments: list[Attachment] = []
+    template: TemplateMessage | None = None
+
+    @model_validator(mode="after")
+    def _body_or_template(self) -> MessageCreate:
+        if self.body is None and self.template is None:
+            raise ValueError("give a body (or a template)")
+        return self
+
+    def stored_body(self) -> str:
+        """The body as the message keeps it: the text, else the template's summary."""
+        return self.body or (self.template.summary() if self.template else "")
 
 
 class MessageRead(ReadModel):

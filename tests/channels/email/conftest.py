@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
@@ -108,6 +109,10 @@ class Mailroom:
         response = await self.api.client.get(f"/api/v1/interactions/{interaction_id}/messages",
                                              headers=self.admin)
         return response.json()  # type: ignore[no-any-return]
+
+    async def download(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """GET an attachment's url as the admin (or with other headers)."""
+        return await self.api.client.get(url, headers=self.admin if headers is None else headers)
 
 
 def crlf(raw: bytes) -> bytes:

@@ -67,4 +67,7 @@ async def test_a_mail_acknowledged_with_250_is_there_after_a_kill_and_restart(
                                      headers=admin)).json()
         assert [m["external_id"] for m in messages] == [
             "<b3c1f9e2-7d1a-4c55-9a0e-2f1d3c4b5a6e@example.com>"]
-        assert len(messages[0]["attachments"]) == 2
+        assert [a["size"] for a in messages[0]["attachments"]] == [125, 67]
+        for attachment in messages[0]["attachments"]:  # the files were stored before the 250
+            stored = await client.get(attachment["url"], headers=admin)
+            assert stored.status_code == 200 and len(stored.content) == attachment["size"]

@@ -90,6 +90,8 @@ async def test_unseen_mail_becomes_interactions_and_is_then_flagged_seen(
     (message,) = await mailroom.messages(invoice["id"])
     assert [a["filename"] for a in message["attachments"]] == ["facture-été.pdf",
                                                                "screenshot.png"]
+    png = await mailroom.download(message["attachments"][1]["url"])
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 
 
 @pytest.mark.usefixtures("mailbox_password")

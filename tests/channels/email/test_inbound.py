@@ -25,9 +25,11 @@ async def test_a_multipart_mail_with_attachments_opens_a_queued_interaction(
         "Hello,\n\nthe invoice I received charges me twice for the delivery. The PDF and a\n"
         "screenshot are attached.\n\nThanks,\nAna")
     assert message["external_id"] == "<b3c1f9e2-7d1a-4c55-9a0e-2f1d3c4b5a6e@example.com>"
-    assert message["attachments"] == [
+    assert [{key: a[key] for key in ("filename", "content_type", "size")}
+            for a in message["attachments"]] == [
         {"filename": "facture-été.pdf", "content_type": "application/pdf", "size": 125},
         {"filename": "screenshot.png", "content_type": "image/png", "size": 67}]
+    assert all(a["url"].endswith(f"/attachments/{a['id']}") for a in message["attachments"])
     customer = (await mailroom.api.client.get(
         f"/api/v1/customers/{interaction['customer_id']}", headers=mailroom.admin)).json()
     assert customer["display_name"] == "Ana Lima"

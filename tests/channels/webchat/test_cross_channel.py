@@ -61,7 +61,8 @@ async def test_sms_whatsapp_chat_and_email_become_one_customer_with_one_timeline
         await visitor.close()
     clock.advance(60)
     await deliver(api.db, _mail("Any news about order 1234?"), mail_from="ana@example.com",
-                  channel_ids=[uuid.UUID(mail_channel["id"])])
+                  channel_ids=[uuid.UUID(mail_channel["id"])],
+                  data_dir=api.app.state.settings.data_dir)
 
     by_email = await _customer_by(api, admin, "email:ana@example.com")
     kinds = {identity["kind"] for identity in by_email["identities"]}

@@ -1,11 +1,13 @@
 """WhatsApp through Meta's Cloud API: the verification handshake, signed webhooks, statuses,
-replies through the Graph API inside the 24-hour customer service window."""
+replies through the Graph API inside the 24-hour customer service window, template messages
+at any time."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from omnidesk.channels.inbound import InboundMessage, accept_inbound
+from omnidesk.channels.models import Channel
 from omnidesk.channels.whatsapp import adapter as whatsapp
 from omnidesk.clock import FixedClock
 from tests.acd.test_service import eventually
@@ -30,6 +34,7 @@ VERIFY_TOKEN = "a-verify-token-typed-into-meta"
 PHONE_NUMBER_ID = "106540352242922"
 SENT_ID = "wamid.HBgLMTQxNTU1NTAxMzQVAgARGBI0RjE3QjM4RjE1QjE2QkU2NDcA"
 ENV = {"OMNIDESK_TEST_WA_TOKEN": ACCESS_TOKEN, "OMNIDESK_TEST_WA_VERIFY": VERIFY_TOKEN}
+TEMPLATES = {("order_update", "en_US"): 1, ("hello_world", "en_US"): 0}  # approved: params
 
 
 def fixture(name: str) -> bytes:
@@ -42,8 +47,34 @@ def signed(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}
 
 
+def _meta_error(code: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": f"(#{code}) {message}", "type": "OAuthException",
+                                   "code": code, "fbtrace_id": "AbCdEfGhIjKlMnOpQrStUv"}}, 400)
+
+
+def _template_refusal(template: dict[str, Any]) -> JSONResponse | None:
+    """What Meta answers to a template it does not have, or with the wrong parameters."""
+    language = template.get("language")
+    code = language.get("code") if isinstance(language, dict) else None
+    expected = TEMPLATES.get((template.get("name"), code))  # type: ignore[arg-type]
+    if expected is None:
+        return _meta_error(132001, "Template name does not exist in the translation")
+    components = template.get("components", [])
+    body = [c for c in components if c.get("type") == "body"]
+    parameters = body[0].get("parameters", []) if body else []
+    if len(body) > 1 or any(set(p) != {"type", "text"} or p["type"] != "text" or
+                            not isinstance(p["text"], str) or not p["text"]
+                            for p in parameters):
+        return _meta_error(100, "Invalid parameter")
+    if len(parameters) != expected:
+        return _meta_error(132000, "Number of parameters does not match the expected number "
+                                   "of params")
+    return None
+
+
 def fake_graph(recorder: Recorder) -> Starlette:
-    """The Cloud API's messages endpoint: Bearer token, the message JSON, a wamid back."""
+    """The Cloud API's messages endpoint: Bearer token, the message JSON, a wamid back; a
+    template must be one of the approved TEMPLATES with its number of body parameters."""
 
     async def send(request: Request) -> JSONResponse:
         seen = await recorder.note(request)
@@ -54,8 +85,9 @@ def fake_graph(recorder: Recorder) -> Starlette:
         if request.path_params["number"] != PHONE_NUMBER_ID or \
                 body.get("messaging_product") != "whatsapp" or not body.get("to") or \
                 not isinstance(body.get(kind), dict):
-            return JSONResponse({"error": {"message": "(#100) Invalid parameter",
-                                           "type": "OAuthException", "code": 100}}, 400)
+            return _meta_error(100, "Invalid parameter")
+        if kind == "template" and (refusal := _template_refusal(body[kind])) is not None:
+            return refusal
         return JSONResponse(json.loads(fixture("send_response.json")))
 
     return Starlette(routes=[Route("/v21.0/{number}/messages", send, methods=["POST"])])
@@ -328,3 +360,119 @@ async def test_statuses_become_events_once_each(
         ("message.failed", "failed", "WhatsApp error 131026: Message undeliverable")]
     assert all(e["payload"]["provider_message_id"] == SENT_ID
                for e in await events(api, admin, interaction) if "status" in e["payload"])
+
+
+async def _outside_the_window(api: Api, admin: dict[str, str], channel: str,
+                              window_clock: FixedClock) -> str:
+    """A conversation whose customer wrote more than 24 hours ago."""
+    assert (await post_webhook(api, channel, fixture("text_message.json"))).status_code == 200
+    (interaction,) = await interactions(api, admin)
+    window_clock.advance(24 * 3600 + 120)
+    return str(interaction["id"])
+
+
+async def test_outside_the_window_a_text_is_refused_and_a_template_goes_out(
+        api: Api, admin: dict[str, str], channel: str, recorder: Recorder,
+        window_clock: FixedClock) -> None:
+    interaction = await _outside_the_window(api, admin, channel, window_clock)
+    await reply_and_settle(api, admin, interaction, body="Are you still there?")
+    (refused,) = [e for e in await events(api, admin, interaction)
+                  if e["type"] == "message.failed"]
+    assert refused["payload"]["error"] == whatsapp.OUTSIDE_WINDOW
+    assert recorder.requests == []
+
+    posted = await api.client.post(f"/api/v1/interactions/{interaction}/messages",
+                                   headers=admin, json={"template": {
+                                       "name": "order_update", "language": "en_US",
+                                       "parameters": ["DS-1234"]}})
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["body"] == "[template order_update: DS-1234]"
+
+    async def delivered() -> bool:
+        return any(e["type"] == "message.delivered" for e in await events(api, admin,
+                                                                          interaction))
+
+    await eventually(delivered, "the template's delivery")
+    (request,) = recorder.requests
+    assert (request.method, request.path) == ("POST", f"/v21.0/{PHONE_NUMBER_ID}/messages")
+    assert request.headers["authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert json.loads(request.body) == {
+        "messaging_product": "whatsapp", "recipient_type": "individual", "to": "14155550134",
+        "type": "template", "template": {
+            "name": "order_update", "language": {"code": "en_US"},
+            "components": [{"type": "body", "parameters": [
+                {"type": "text", "text": "DS-1234"}]}]}}
+    (event,) = [e for e in await events(api, admin, interaction)
+                if e["type"] == "message.delivered"]
+    assert event["payload"] == {"message_id": posted.json()["id"],
+                                "provider_message_id": SENT_ID}
+    texts = [m["body"] for m in await messages(api, admin, interaction)]
+    assert texts[-1] == "[template order_update: DS-1234]"
+
+
+async def test_a_template_without_parameters_has_no_components_and_a_body_is_kept_as_text(
+        api: Api, admin: dict[str, str], channel: str, recorder: Recorder,
+        window_clock: FixedClock) -> None:
+    interaction = await _outside_the_window(api, admin, channel, window_clock)
+    await reply_and_settle(api, admin, interaction, body="Hello world!", template={
+        "name": "hello_world", "language": "en_US"})
+    (request,) = recorder.requests
+    assert json.loads(request.body)["template"] == {"name": "hello_world",
+                                                    "language": {"code": "en_US"}}
+    assert [m["body"] for m in await messages(api, admin, interaction)][-1] == "Hello world!"
+
+
+async def test_a_template_meta_does_not_accept_is_reported_to_the_agent(
+        api: Api, admin: dict[str, str], channel: str, window_clock: FixedClock) -> None:
+    interaction = await _outside_the_window(api, admin, channel, window_clock)
+    await reply_and_settle(api, admin, interaction, template={
+        "name": "order_update", "language": "en_US", "parameters": []})
+    (event,) = [e for e in await events(api, admin, interaction)
+                if e["type"] == "message.failed"]
+    assert event["payload"]["error"] == (
+        "WhatsApp refused the message (400): (#132000) Number of parameters does not match "
+        "the expected number of params (code 132000)")
+
+
+@pytest.mark.parametrize(("message", "field"), [
+    ({"template": {"name": "Order Update", "language": "en_US"}}, "template.name"),
+    ({"template": {"name": "order_update", "language": "english"}}, "template.language"),
+    ({"template": {"name": "order_update", "language": "en_US", "parameters": ["a\nb"]}},
+     "template.parameters.0"),
+    ({"template": {"name": "order_update"}}, "template.language"),
+    ({"attachments": []}, "body"),
+    ({"template": {"name": "order_update", "language": "en_US", "parameters": ["1"]},
+      "attachments": [{"filename": "a.pdf", "content_type": "application/pdf", "size": 1,
+                       "url": "https://files.example.com/a.pdf"}]}, "template"),
+])
+async def test_a_bad_template_message_is_422_naming_the_field(
+        api: Api, admin: dict[str, str], channel: str, recorder: Recorder,
+        message: dict[str, Any], field: str) -> None:
+    assert (await post_webhook(api, channel, fixture("text_message.json"))).status_code == 200
+    (interaction,) = await interactions(api, admin)
+    posted = await api.client.post(f"/api/v1/interactions/{interaction['id']}/messages",
+                                   headers=admin, json=message)
+    assert posted.status_code == 422, posted.text
+    assert posted.json()["error"]["field"] == field
+    assert len(await messages(api, admin, interaction["id"])) == 1
+
+
+async def test_other_channels_refuse_a_template_naming_the_field(
+        api: Api, admin: dict[str, str]) -> None:
+    created = await api.client.post("/api/v1/channels", headers=admin, json={
+        "kind": "telegram", "name": "telegram", "default_queue": "support"})
+    assert created.status_code == 201, created.text
+    async with api.db.write() as session:
+        channel = await session.get(Channel, uuid.UUID(created.json()["id"]))
+        assert channel is not None
+        accepted = await accept_inbound(session, channel, InboundMessage(
+            identity_kind="telegram", identity_value="527301964", body="hi"), actor="test")
+    interaction = str(accepted.interaction.id)
+    posted = await api.client.post(f"/api/v1/interactions/{interaction}/messages",
+                                   headers=admin, json={"template": {
+                                       "name": "order_update", "language": "en_US"}})
+    assert posted.status_code == 422, posted.text
+    error = posted.json()["error"]
+    assert error["field"] == "template"
+    assert error["message"] == "a telegram channel sends no template messages (only: whatsapp)"
+    assert len(await messages(api, admin, interaction)) == 1

@@ -6,10 +6,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from omnidesk.channels import service
+from omnidesk.channels import registry, service
 from omnidesk.channels.api_channel.mapping import ApiAccepted, ApiInboundMessage, to_inbound
 from omnidesk.channels.api_channel.signature import verify
 from omnidesk.channels.inbound import accept_inbound
@@ -20,6 +20,15 @@ from omnidesk.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/channels/api", tags=["channels"])
 KIND = "api"
+
+
+class ApiChannelSettings(BaseModel):
+    """An API channel has no settings of its own; a flow may read any key of them."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+registry.register_settings(KIND, ApiChannelSettings)
 
 
 async def _load_channel(db: Database, channel_id: uuid.UUID) -> Channel:

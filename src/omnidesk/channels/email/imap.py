@@ -16,6 +16,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from email.parser import BytesHeaderParser
+from pathlib import Path
 
 from aioimaplib import IMAP4, IMAP4_SSL, STOP_WAIT_SERVER_PUSH, Response
 from sqlalchemy import select
@@ -75,8 +76,9 @@ def envelope_sender(raw: bytes) -> str:
 class MailboxReader:
     """Reads one channel's mailbox until cancelled."""
 
-    def __init__(self, db: Database, channel_id: uuid.UUID, settings: ImapSettings) -> None:
-        self.db, self.channel_id, self.settings = db, channel_id, settings
+    def __init__(self, db: Database, channel_id: uuid.UUID, settings: ImapSettings, *,
+                 data_dir: Path) -> None:
+        self.db, self.channel_id, self.settings, self.data_dir = db, channel_id, settings, data_dir
         self.stored = 0
 
     async def run(self) -> None:
@@ -128,7 +130,7 @@ class MailboxReader:
             flag = "(\\Seen)"
             try:
                 await deliver(self.db, raw, mail_from=envelope_sender(raw),
-                              channel_ids=[self.channel_id])
+                              channel_ids=[self.channel_id], data_dir=self.data_dir)
                 self.stored += 1
             except Unacceptable as refusal:
                 log.warning("IMAP message %s in %s refused: %s", uid,
@@ -200,8 +202,9 @@ async def imap_channels(db: Database) -> dict[uuid.UUID, ImapSettings]:
 class ImapService:
     """Keeps one reader per IMAP channel, following channel changes every REFRESH_SECONDS."""
 
-    def __init__(self, db: Database, *, refresh_seconds: float = REFRESH_SECONDS) -> None:
-        self.db, self.refresh_seconds = db, refresh_seconds
+    def __init__(self, db: Database, *, data_dir: Path,
+                 refresh_seconds: float = REFRESH_SECONDS) -> None:
+        self.db, self.data_dir, self.refresh_seconds = db, data_dir, refresh_seconds
         self.readers: dict[uuid.UUID, tuple[MailboxReader, asyncio.Task[None]]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -227,7 +230,7 @@ class ImapService:
                 del self.readers[channel_id]
         for channel_id, settings in wanted.items():
             if channel_id not in self.readers:
-                reader = MailboxReader(self.db, channel_id, settings)
+                reader = MailboxReader(self.db, channel_id, settings, data_dir=self.data_dir)
                 self.readers[channel_id] = (reader, asyncio.create_task(reader.run()))
 
     async def stop(self) -> None:

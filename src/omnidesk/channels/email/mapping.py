@@ -17,6 +17,7 @@ from typing import Any
 from omnidesk.channels.base import OutboundMessage
 from omnidesk.channels.email.config import EmailSettings
 from omnidesk.channels.email.html import html_to_text
+from omnidesk.files import display_filename
 
 BOUNCE, AUTO_REPLY = "bounce", "auto_reply"
 TOKEN = re.compile(r"\s*\[#([0-9a-f]{8})\]", re.IGNORECASE)
@@ -48,6 +49,7 @@ class ParsedMail:
     body: str  # the new text, quoted reply trimmed off
     full_text: str
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    contents: list[bytes] = field(default_factory=list, repr=False)  # each attachment's bytes
     automated: str | None = None  # BOUNCE or AUTO_REPLY: stored, never queued or answered
     reported: list[str] = field(default_factory=list)  # Message-IDs a bounce reports on
 
@@ -69,12 +71,14 @@ def parse(raw: bytes, *, mail_from: str) -> ParsedMail:
     sender_name, sender = _sender(message, mail_from)
     body_part = _body_part(message)
     full_text = _text(body_part) if body_part is not None else ""
+    files = [(_describe(part, n), _content(part)) for n, part in enumerate(
+        _attachments(message, body_part), start=1)]
     return ParsedMail(
         sender=sender, sender_name=sender_name[:200], subject=_header(message, "Subject"),
         message_id=_message_id(message, raw), references=_references(message),
         body=trim_quoted(full_text), full_text=full_text,
-        attachments=[_describe(part, n) for n, part in enumerate(
-            _attachments(message, body_part), start=1)],
+        attachments=[{**meta, "size": len(content)} for meta, content in files],
+        contents=[content for _, content in files],
         automated=automated_kind(message, mail_from), reported=_reported_ids(message))
 
 
@@ -154,16 +158,23 @@ def _attachments(message: EmailMessage, body: EmailMessage | None) -> Iterator[E
 
 
 def _describe(part: EmailMessage, number: int) -> dict[str, Any]:
-    """Attachment metadata: filename, content_type, size (bytes, decoded)."""
+    """Attachment metadata: filename (no directories), content_type (size: of `_content`)."""
     content_type = part.get_content_type()
-    filename = part.get_filename() or \
-        f"attachment-{number}{mimetypes.guess_extension(content_type) or '.bin'}"
+    filename = display_filename(
+        part.get_filename(),
+        default=f"attachment-{number}{mimetypes.guess_extension(content_type) or '.bin'}")
+    return {"filename": filename[:255], "content_type": content_type[:100]}
+
+
+def _content(part: EmailMessage) -> bytes:
+    """The attachment's bytes, transfer encoding undone (an attached mail: as its .eml)."""
     if part.get_content_type() == "message/rfc822":
-        size = len(part.as_bytes())
-    else:
-        payload = part.get_payload(decode=True)
-        size = len(payload) if isinstance(payload, bytes) else 0
-    return {"filename": filename[:255], "content_type": content_type[:100], "size": size}
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            return inner[0].as_bytes()
+        return part.as_bytes()
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 def automated_kind(message: Message, mail_from: str) -> str | None:
@@ -271,4 +282,8 @@ def compose(outbound: OutboundMessage, settings: EmailSettings) -> EmailMessage:
         message["In-Reply-To"] = last
         message["References"] = " ".join(outbound.thread.get("references") or [last])
     message.set_content(outbound.body)
+    for file in outbound.files:
+        maintype, _, subtype = file.content_type.partition("/")
+        message.add_attachment(file.data, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=file.filename)
     return message

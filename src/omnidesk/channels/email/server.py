@@ -8,6 +8,7 @@ import socket
 import uuid
 import weakref
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -21,6 +22,7 @@ from omnidesk.channels.models import Channel
 from omnidesk.config import Settings
 from omnidesk.db import Database
 from omnidesk.errors import InvalidInput
+from omnidesk.files import undo_on_error
 
 log = logging.getLogger("omnidesk.channels.email")
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
@@ -40,36 +42,39 @@ async def email_channels(db: Database, address: str) -> list[Channel]:
         return [channel for channel in channels if address_of(channel) == wanted]
 
 
-async def deliver(db: Database, raw: bytes, *, mail_from: str,
-                  channel_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
-    """Parse and store the mail on each channel in one transaction; returns after commit."""
+async def deliver(db: Database, raw: bytes, *, mail_from: str, channel_ids: Sequence[uuid.UUID],
+                  data_dir: Path) -> list[dict[str, Any]]:
+    """Parse and store the mail on each channel in one transaction, its attachments' files
+    under `data_dir` (fsynced before, removed again if it does not commit); returns after."""
     mail = parse(raw, mail_from=mail_from)
     if not mail.sender and not mail.automated:
         raise Unacceptable("550 5.1.7 no sender address in From or MAIL FROM")
     try:
-        return await _store_everywhere(db, mail, channel_ids)
+        return await _store_everywhere(db, mail, channel_ids, data_dir)
     except IntegrityError:  # a concurrent twin with the same Message-ID committed first
-        return await _store_everywhere(db, mail, channel_ids)
+        return await _store_everywhere(db, mail, channel_ids, data_dir)
     except InvalidInput as error:
         raise Unacceptable(f"550 5.1.7 {error.message}") from error
 
 
-async def _store_everywhere(db: Database, mail: ParsedMail,
-                            channel_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
-    async with db.write() as session:
-        answers = []
-        for channel_id in channel_ids:
-            channel = await session.get(Channel, channel_id)
-            if channel is not None:
-                answers.append(await store_mail(session, channel, mail))
+async def _store_everywhere(db: Database, mail: ParsedMail, channel_ids: Sequence[uuid.UUID],
+                            data_dir: Path) -> list[dict[str, Any]]:
+    with undo_on_error() as files:
+        async with db.write() as session:
+            answers = []
+            for channel_id in channel_ids:
+                channel = await session.get(Channel, channel_id)
+                if channel is not None:
+                    answers.append(await store_mail(session, channel, mail,
+                                                    data_dir=data_dir, files=files))
         return answers
 
 
 class InboundHandler:
     """aiosmtpd hooks: check each recipient, store the data, acknowledge after the commit."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, db: Database, *, data_dir: Path) -> None:
+        self.db, self.data_dir = db, data_dir
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -95,7 +100,7 @@ class InboundHandler:
             channel_ids = [channel.id for address in dict.fromkeys(envelope.rcpt_tos)
                            for channel in await email_channels(self.db, address)]
             await deliver(self.db, raw, mail_from=envelope.mail_from or "",
-                          channel_ids=channel_ids)
+                          channel_ids=channel_ids, data_dir=self.data_dir)
         except Unacceptable as refusal:
             return str(refusal)
         except Exception:
@@ -107,9 +112,9 @@ class InboundHandler:
 class EmailServer:
     """One SMTP listener per process on the event loop of the app."""
 
-    def __init__(self, db: Database, *, host: str, port: int,
+    def __init__(self, db: Database, *, host: str, port: int, data_dir: Path,
                  max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self.handler = InboundHandler(db)
+        self.handler = InboundHandler(db, data_dir=data_dir)
         self.host, self.port, self.max_bytes = host, port, max_bytes
         self.hostname = socket.gethostname()
         self._server: asyncio.Server | None = None
@@ -144,7 +149,7 @@ class EmailServer:
 async def start_email_server(db: Database, settings: Settings) -> EmailServer:
     """Start inbound SMTP; a taken default port is logged, a configured one is fatal."""
     server = EmailServer(db, host=settings.smtp_host, port=settings.smtp_port,
-                         max_bytes=settings.smtp_max_message_bytes)
+                         data_dir=settings.data_dir, max_bytes=settings.smtp_max_message_bytes)
     try:
         await server.start()
     except OSError as error:

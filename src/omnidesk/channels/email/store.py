@@ -4,6 +4,7 @@ transaction (the SMTP 250 and the IMAP "seen" flag come only after its commit)."
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,8 @@ from omnidesk.customers.actions import find_or_create
 from omnidesk.customers.schemas import IdentityIn
 from omnidesk.db import session_now
 from omnidesk.events.log import record
+from omnidesk.files import FileBatch
+from omnidesk.interactions import attachments
 from omnidesk.interactions.actions import add_message
 from omnidesk.interactions.models import Interaction, Message
 from omnidesk.interactions.states import TERMINAL_STATES
@@ -40,24 +43,33 @@ def actor_of(channel: Channel) -> str:
     return f"channel:{channel.id}"
 
 
-async def store_mail(session: AsyncSession, channel: Channel, mail: ParsedMail) -> dict[str, Any]:
-    """Store the mail once (a resent Message-ID returns the first answer); returns where."""
+async def store_mail(session: AsyncSession, channel: Channel, mail: ParsedMail, *,
+                     data_dir: Path, files: FileBatch) -> dict[str, Any]:
+    """Store the mail once (a resent Message-ID returns the first answer, storing no file
+    again); its attachments' files go under `data_dir`, into `files`. Returns where."""
     earlier = await service.find_idempotent(session, tenant_id=channel.tenant_id,
                                             scope=scope_of(channel), key=mail.message_id)
     if earlier is not None:
         return {**earlier.response, "replayed": True}
     if mail.automated:
-        answer = await _store_automated(session, channel, mail)
+        answer, stored = await _store_automated(session, channel, mail)
     else:
-        answer = await _store_from_customer(session, channel, mail)
+        answer, stored = await _store_from_customer(session, channel, mail)
+    if stored is not None and mail.contents:
+        await attachments.store_for_message(session, *stored, mail.contents,
+                                            data_dir=data_dir, batch=files)
     session.add(IdempotencyRecord(tenant_id=channel.tenant_id, scope=scope_of(channel),
                                   key=mail.message_id, response=answer,
                                   created_at=session_now(session)))
     return answer
 
 
+Stored = tuple[Interaction, Message] | None
+"""The message a mail became, with its interaction (None: only an event was recorded)."""
+
+
 async def _store_from_customer(session: AsyncSession, channel: Channel,
-                               mail: ParsedMail) -> dict[str, Any]:
+                               mail: ParsedMail) -> tuple[dict[str, Any], Stored]:
     """On the thread's open interaction; else as any new contact (following a closed one)."""
     customer = await find_or_create(
         session, tenant_id=channel.tenant_id, display_name=mail.sender_name,
@@ -77,11 +89,12 @@ async def _store_from_customer(session: AsyncSession, channel: Channel,
             actor=actor_of(channel))
         interaction, message = accepted.interaction, accepted.message
     remember_thread(interaction, mail)
-    return {"interaction_id": str(interaction.id), "message_id": str(message.id)}
+    return {"interaction_id": str(interaction.id), "message_id": str(message.id)}, \
+        (interaction, message)
 
 
 async def _store_automated(session: AsyncSession, channel: Channel,
-                           mail: ParsedMail) -> dict[str, Any]:
+                           mail: ParsedMail) -> tuple[dict[str, Any], Stored]:
     """A bounce or auto-reply: a system note on its open thread, else only an event."""
     thread = await find_thread(session, channel, mail, customer_id=None)
     label = "Delivery failure report" if mail.automated == BOUNCE else "Automatic reply"
@@ -91,7 +104,7 @@ async def _store_automated(session: AsyncSession, channel: Channel,
             body=f"{label} from {mail.sender or 'the mail system'}: {mail.subject}\n\n{mail.body}",
             attachments=mail.attachments, external_id=mail.message_id)
         return {"interaction_id": str(thread.id), "message_id": str(message.id),
-                "automated": mail.automated}
+                "automated": mail.automated}, (thread, message)
     await record(session, tenant_id=channel.tenant_id, type=AUTOMATED_EVENT,
                  subject=thread.id if thread is not None else channel.id,
                  payload={"kind": mail.automated, "from": mail.sender, "subject": mail.subject,
@@ -99,7 +112,7 @@ async def _store_automated(session: AsyncSession, channel: Channel,
                           "interaction_id": str(thread.id) if thread is not None else None},
                  actor=actor_of(channel))
     return {"interaction_id": str(thread.id) if thread else None, "message_id": None,
-            "automated": mail.automated}
+            "automated": mail.automated}, None
 
 
 def remember_thread(interaction: Interaction, mail: ParsedMail) -> None:

@@ -80,4 +80,4 @@ class TelegramAdapter:
 
 
 adapter = TelegramAdapter()
-registry.register(adapter)
+registry.register(adapter, TelegramSettings)

@@ -129,4 +129,4 @@ class TwilioAdapter:
 
 
 adapter = TwilioAdapter()
-registry.register(adapter)
+registry.register(adapter, TwilioSettings)

@@ -2,5 +2,6 @@
 
 from omnidesk.channels.registry import register
 from omnidesk.channels.voice.adapter import VoiceAdapter
+from omnidesk.channels.voice.config import VoiceSettingsModel
 
-register(VoiceAdapter())
+register(VoiceAdapter(), VoiceSettingsModel)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 KIND = "voice"
 _NOT_DIALLABLE = re.compile(r"[^0-9A-Za-z+*#]")
@@ -14,6 +17,35 @@ _NOT_DIALLABLE = re.compile(r"[^0-9A-Za-z+*#]")
 def normalise_number(number: str) -> str:
     """A dialled number as compared: no spaces, dashes or brackets, no leading '+'."""
     return _NOT_DIALLABLE.sub("", number).removeprefix("+")
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """The SIP trunk a voice channel places outbound calls through (transfers to numbers,
+    callbacks): where to send the INVITE and the digest credentials it may ask for."""
+
+    host: str
+    port: int = 5060
+    transport: str = "udp"  # "udp" or "tcp"
+    username: str = ""
+    password_env: str = ""  # the name of the environment variable holding the password
+    from_number: str = ""  # our caller id on outbound calls
+
+    @property
+    def password(self) -> str:
+        """The password, read from the environment when needed ('' when unset)."""
+        return os.environ.get(self.password_env, "") if self.password_env else ""
+
+    def uri(self, number: str) -> str:
+        """The Request-URI of a call to `number` through this trunk."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"sip:{dialled(number)}@{host}:{self.port};transport={self.transport}"
+
+
+def dialled(number: str) -> str:
+    """A number as sent to a trunk: a leading '+' kept, spaces, dashes and brackets gone."""
+    plus = "+" if number.strip().startswith("+") else ""
+    return plus + normalise_number(number)
 
 
 @dataclass(frozen=True)
@@ -26,6 +58,7 @@ class VoiceSettings:
     record: bool = False  # record the caller's audio to WAV
     hold_music: str | None = None  # WAV under <data>/voice/prompts/; default: a built-in tune
     announce_seconds: float = 30.0  # queue position announcements every …; 0: never
+    trunk: Trunk | None = None  # outbound calls (transfers to numbers, callbacks)
 
     def matches(self, *, dialled: str, source: str) -> bool:
         """True when this channel takes a call to `dialled` coming from `source`."""
@@ -33,6 +66,35 @@ class VoiceSettings:
         if wanted and normalise_number(dialled) not in wanted:
             return False
         return not self.trunks or source in self.trunks
+
+
+class TrunkModel(BaseModel):
+    """The `trunk` block of a voice channel: the password is never in the settings, only the
+    name of the environment variable that holds it."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp"] = "udp"
+    username: str = ""
+    password_env: str = Field(default="", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$|^$")
+    from_number: str = ""
+
+
+class VoiceSettingsModel(BaseModel):
+    """What a voice channel's settings may say, checked when the channel is created or changed
+    (the flow's own settings may sit beside them: other keys are left alone)."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    numbers: str | list[str] = []
+    trunks: str | list[str] = []
+    ring_seconds: float = Field(default=0.0, ge=0, le=120)
+    record: bool = False
+    hold_music: str | None = None
+    announce_seconds: float = Field(default=30.0, ge=0)
+    trunk: TrunkModel | None = None
 
 
 def voice_settings(settings: Mapping[str, Any]) -> VoiceSettings:
@@ -48,7 +110,13 @@ def voice_settings(settings: Mapping[str, Any]) -> VoiceSettings:
         return float(value) if isinstance(value, int | float) and value >= 0 else default
 
     hold = settings.get("hold_music")
-    return VoiceSettings(numbers=strings("numbers"), trunks=strings("trunks"),
+    trunk: Trunk | None = None
+    if isinstance(settings.get("trunk"), Mapping):
+        try:
+            trunk = Trunk(**TrunkModel.model_validate(settings["trunk"]).model_dump())
+        except ValidationError:
+            trunk = None
+    return VoiceSettings(trunk=trunk, numbers=strings("numbers"), trunks=strings("trunks"),
                          ring_seconds=min(number("ring_seconds", 0.0), 120.0),
                          record=settings.get("record") is True,
                          hold_music=str(hold) if hold else None,

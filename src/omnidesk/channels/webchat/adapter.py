@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from omnidesk.channels import registry
 from omnidesk.channels.base import OutboundMessage
-from omnidesk.channels.webchat.config import IDENTITY_KIND, KIND
+from omnidesk.channels.webchat.config import IDENTITY_KIND, KIND, WebchatSettings
 
 
 class WebchatAdapter:
@@ -23,4 +23,4 @@ class WebchatAdapter:
 
 
 adapter = WebchatAdapter()
-registry.register(adapter)
+registry.register(adapter, WebchatSettings)

@@ -3,9 +3,6 @@ the data directory, served back only to the visitor who sent them and the tenant
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import os
 import re
 import uuid
 from pathlib import Path
@@ -14,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from omnidesk import files
 from omnidesk.auth.principal import EVERYONE
 from omnidesk.channels.models import Channel
 from omnidesk.channels.webchat import actions, service, tokens
@@ -22,26 +20,12 @@ from omnidesk.channels.webchat.models import WebchatUpload, WebchatVisitor
 from omnidesk.config import Settings
 from omnidesk.db import Database, session_now
 from omnidesk.deps import DbDep, SettingsDep, current_principal
-from omnidesk.errors import InvalidInput, NotFound, OmnideskError, Unauthorized
+from omnidesk.errors import NotFound, OmnideskError, Unauthorized
+from omnidesk.files import UnsupportedType
 from omnidesk.http_errors import error_body
 
 router = APIRouter(prefix="/channels/webchat", tags=["channels"])
 UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-CHUNK = 64 * 1024
-
-
-class TooLarge(OmnideskError):
-    """The upload is bigger than the channel allows."""
-
-    status_code = 413
-    code = "too_large"
-
-
-class UnsupportedType(OmnideskError):
-    """The channel does not accept this content type."""
-
-    status_code = 415
-    code = "unsupported_type"
 
 
 def _cors(request: Request, chat: WebchatSettings | None) -> dict[str, str]:
@@ -81,55 +65,19 @@ async def visitor_from_token(db: Database, settings: Settings, channel: Channel,
     return visitor
 
 
-def _write_file(path: Path, chunks: list[bytes]) -> None:
-    """Write, fsync, then rename into place: a stored upload is complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    with partial.open("wb") as handle:
-        for chunk in chunks:
-            handle.write(chunk)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
-
-
-async def _read_limited(request: Request, limit: int) -> list[bytes]:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the file is larger than the {limit} bytes this chat accepts",
-                       field="file")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"the file is larger than the {limit} bytes this chat accepts",
-                           field="file")
-        chunks.append(chunk)
-    if size == 0:
-        raise InvalidInput("the file is empty", field="file")
-    return chunks
-
-
 async def _store(db: Database, settings: Settings, channel: Channel, visitor: WebchatVisitor,
                  *, filename: str, content_type: str, chunks: list[bytes]) -> dict[str, Any]:
     upload_id = uuid.uuid4()
     path = storage_dir(settings, channel.tenant_id) / str(upload_id)
-    await asyncio.to_thread(_write_file, path, chunks)
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
-    size = sum(len(chunk) for chunk in chunks)
-    try:
+    with files.undo_on_error() as batch:
+        written = await batch.save(path, chunks)
+        size = written.size
         async with db.write() as session:
             session.add(WebchatUpload(id=upload_id, tenant_id=channel.tenant_id,
                                       channel_id=channel.id, visitor_id=visitor.id,
                                       filename=filename, content_type=content_type, size=size,
-                                      sha256=digest.hexdigest(),
+                                      sha256=written.sha256,
                                       created_at=session_now(session)))
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
     return {"id": str(upload_id), "filename": filename, "content_type": content_type,
             "size": size, "url": actions.upload_url(channel.id, upload_id)}
 
@@ -148,13 +96,12 @@ async def upload(
         channel = await service.load_channel(db, channel_id)
         chat = service.settings(channel)
         visitor = await visitor_from_token(db, settings, channel, x_visitor_token)
-        content_type = (request.headers.get("content-type") or "").split(";", 1)[0]
-        content_type = content_type.strip().lower()
+        content_type = files.content_type_of(request)
         if not content_type or not chat.allows(content_type):
             raise UnsupportedType(
                 f"content type {content_type or '(none)'!r} is not accepted; accepted: "
                 f"{', '.join(chat.allowed_content_types)}", field="content_type")
-        chunks = await _read_limited(request, chat.max_upload_bytes)
+        chunks = await files.read_limited(request, chat.max_upload_bytes, where="this chat")
         stored = await _store(db, settings, channel, visitor, filename=clean_filename(filename),
                               content_type=content_type, chunks=chunks)
     except OmnideskError as error:

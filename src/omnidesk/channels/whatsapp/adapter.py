@@ -113,11 +113,26 @@ async def receive_webhook(
     return await write_once(db, store)
 
 
+def template_payload(to: str, template: dict[str, Any]) -> dict[str, Any]:
+    """A template message as the Cloud API takes it: the body's {{1}}, {{2}} … as text
+    parameters (without messaging_product, which the client adds)."""
+    content: dict[str, Any] = {"name": str(template["name"]),
+                               "language": {"code": str(template["language"])}}
+    parameters = [str(value) for value in template.get("parameters") or ()]
+    if parameters:
+        content["components"] = [{"type": "body", "parameters": [
+            {"type": "text", "text": value} for value in parameters]}]
+    return {"recipient_type": "individual", "to": to, "type": "template",
+            "template": content}
+
+
 class WhatsAppAdapter:
-    """Sends agents' replies through the Cloud API, inside the 24-hour window only."""
+    """Sends agents' replies through the Cloud API, inside the 24-hour window only; a
+    template message (approved by Meta) at any time."""
 
     kind: ClassVar[str] = KIND
     identity_kind: ClassVar[str] = PHONE
+    sends_templates: ClassVar[bool] = True
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
@@ -133,17 +148,20 @@ class WhatsAppAdapter:
             raise DeliveryError(OUTSIDE_WINDOW)
 
     async def send(self, message: OutboundMessage) -> str:
-        """Send the text (or each attachment with a url, the text as the first caption)."""
+        """Send the text (or each attachment with a url, the text as the first caption), or
+        the template message, which needs no open window."""
         try:
             settings = settings_of(message.channel, WhatsAppSettings)
         except InvalidInput as error:
             raise DeliveryError(error.message) from error
-        self.check_window(message.thread)
+        if message.template is None:
+            self.check_window(message.thread)
         if not settings.phone_number_id:
             raise DeliveryError("the WhatsApp channel has no phone_number_id setting")
         token = secret_from_env(settings.access_token_env, setting="access_token_env")
         to = str(message.thread.get("wa_id") or message.recipient.removeprefix("+"))
-        payloads = self._payloads(to, message)
+        payloads = [template_payload(to, message.template)] if message.template is not None \
+            else self._payloads(to, message)
         ids = [await client.send_message(base_url=settings.api_base_url,
                                          api_version=settings.api_version,
                                          phone_number_id=settings.phone_number_id,
@@ -178,4 +196,4 @@ class WhatsAppAdapter:
 
 
 adapter = WhatsAppAdapter()
-registry.register(adapter)
+registry.register(adapter, WhatsAppSettings)

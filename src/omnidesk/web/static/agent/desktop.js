@@ -2,10 +2,10 @@
 // canned responses, notes, consult, transfer, hold, wrap-up. Everything shown is rebuilt from
 // the API at start (the agent's open interactions) and kept live by the event stream, which
 // resumes from the last event seen, so a reload or a network drop loses no conversation.
-import { api, ApiError, duration, el, notify, openStream, signOut } from "../common/omnidesk.js";
+import { api, ApiError, currentSession, duration, el, notify, openStream, signOut } from "../common/omnidesk.js";
 import * as ring from "./ring.js";
 import { fill, insertAt, matching, slashToken } from "./canned.js";
-import { messageView, noteView } from "./messages.js";
+import { fileSize, messageView, noteView } from "./messages.js";
 
 const STORE = "omnidesk.desktop";
 const WORKING = new Set(["connected", "on_hold", "wrap_up"]);
@@ -236,8 +236,12 @@ async function apply(event) {
     remember("offers", id, { expires_at: payload.expires_at, transfer: Boolean(payload.transfer_from) });
   }
   if (event.type === "interaction.wrap_up_started") remember("wrap", id, event.occurred_at);
-  if (event.type === "message.created") return addMessage(id, { ...payload, id: payload.message_id,
-    interaction_id: id, created_at: event.occurred_at, attachments: [] });
+  if (event.type === "message.created") {
+    addMessage(id, { ...payload, id: payload.message_id, interaction_id: id, created_at: event.occurred_at,
+                     attachments: [] });
+    if (payload.attachments > 0) loadAttachments(id, payload.message_id);  // the event has the count
+    return;
+  }
   if (["message.delivered", "message.failed", "message.read"].includes(event.type)) {
     return messageStatus(id, payload.message_id, event.type.split(".")[1], payload.error);
   }
@@ -358,7 +362,8 @@ async function answer(id, verb) {
 async function openConversation(interaction) {
   const id = interaction.id;
   const conversation = { id, interaction, messages: new Map(), notes: new Map(), context: null,
-                         timeline: null, unread: 0, typingUntil: 0, mode: "reply", statuses: new Map() };
+                         timeline: null, unread: 0, typingUntil: 0, mode: "reply", statuses: new Map(),
+                         files: [] };
   desk.conversations.set(id, conversation);
   buildView(conversation);
   const [messages, context] = await Promise.all([
@@ -434,13 +439,18 @@ function buildView(conversation) {
   const send = el("button", { type: "submit", class: "primary" }, "Send");
   const modeReply = el("input", { type: "radio", name: `mode-${id}`, id: `mode-reply-${id}`, value: "reply", checked: true });
   const modeNote = el("input", { type: "radio", name: `mode-${id}`, id: `mode-note-${id}`, value: "note" });
+  const emailing = conversation.interaction.channel === "email";  // only email sends files
+  const fileInput = emailing ? el("input", { type: "file", id: `file-${id}`, multiple: true,
+                                             onchange: () => attach(conversation) }) : null;
+  const attached = el("ul", { class: "attached", "aria-label": "Files to send", "aria-live": "polite" });
   const composer = el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); submit(conversation); } },
     el("div", { class: "modes", role: "radiogroup", "aria-label": "Write a" },
       el("span", {}, modeReply, " ", el("label", { for: `mode-reply-${id}` }, "Reply to customer")),
       el("span", {}, modeNote, " ", el("label", { for: `mode-note-${id}` }, "Internal note (staff only)"))),
-    label, textarea, suggestions,
+    label, textarea, suggestions, attached,
     el("div", { class: "row" },
       el("span", { class: "hint" }, "Type / for canned responses · Ctrl+Enter sends"),
+      fileInput ? el("span", { class: "attach" }, el("label", { for: `file-${id}` }, "Attach files"), " ", fileInput) : null,
       desk.nodes.cannedPicker.cloneNode(true), send));
   const picker = composer.querySelector(".canned-picker");
   picker.id = `canned-${id}`;
@@ -458,7 +468,7 @@ function buildView(conversation) {
     header: el("header", { class: "conv-header" }),
     log: el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages and notes", tabindex: "0" }),
     typing: el("p", { class: "typing", "aria-live": "polite" }),
-    composer, textarea, suggestions, label, send, modeReply, modeNote,
+    composer, textarea, suggestions, label, send, modeReply, modeNote, fileInput, attached,
     wrapup: el("form", { class: "wrapup", onsubmit: (e) => { e.preventDefault(); finishWrapUp(conversation); } }),
   };
   view.root.append(view.header, view.log, view.typing, view.composer, view.wrapup);
@@ -528,7 +538,13 @@ function addMessage(id, message) {
     offer.messages.push(message);
     renderOffers();
   }
-  if (!conversation || conversation.messages.has(message.position)) return;
+  const known = conversation?.messages.get(message.position);
+  if (known && !known.attachments?.length && message.attachments?.length) {
+    known.attachments = message.attachments;  // the stream's copy came first, without the files
+    renderLog(conversation);
+    return;
+  }
+  if (!conversation || known) return;
   conversation.messages.set(message.position, message);
   if (message.author_kind === "whisper") notify("Your supervisor whispered to you");
   if (message.author_kind === "customer") {
@@ -539,6 +555,14 @@ function addMessage(id, message) {
   renderLog(conversation);
   renderTyping(conversation);
   renderList();
+}
+
+async function loadAttachments(id, messageId) {
+  if (!desk.conversations.has(id)) return;
+  try {
+    const found = (await api(`interactions/${id}/messages`)).find((m) => m.id === messageId);
+    if (found) addMessage(id, found);
+  } catch { /* shown with the conversation's next load */ }
 }
 
 function messageStatus(id, messageId, status, error) {
@@ -638,6 +662,46 @@ function typing(conversation) {
   });
 }
 
+/** POST a file as the raw body (the API client sends JSON only); refreshes the token once. */
+async function uploadFile(conversation, file) {
+  const path = `/api/v1/interactions/${conversation.id}/attachments?filename=${encodeURIComponent(file.name)}`;
+  const send = () => fetch(path, { method: "POST", body: file, headers: {
+    "Content-Type": file.type || "application/octet-stream",
+    Authorization: `Bearer ${currentSession()?.access_token}` } });
+  let response = await send();
+  if (response.status === 401) {
+    await api(`interactions/${conversation.id}`);  // the API client refreshes the token
+    response = await send();
+  }
+  let body = null;
+  try { body = await response.json(); } catch { /* not JSON */ }
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
+async function attach(conversation) {
+  const input = conversation.view.fileInput;
+  for (const file of [...input.files]) {
+    try {
+      conversation.files.push(await uploadFile(conversation, file));
+    } catch (error) {
+      notify(`${file.name}: ${error.message}`, "error");
+    }
+  }
+  input.value = "";
+  renderAttached(conversation);
+}
+
+function renderAttached(conversation) {
+  const { attached } = conversation.view;
+  attached.replaceChildren(...conversation.files.map((file, index) => el("li", {},
+    `${file.filename} (${fileSize(file.size)}) `,
+    el("button", { type: "button", class: "link", "aria-label": `Remove ${file.filename}`, onclick: () => {
+      conversation.files.splice(index, 1);
+      renderAttached(conversation);
+    } }, "Remove"))));
+}
+
 function draft(conversation) {
   remember("drafts", conversation.id, conversation.view.textarea.value || undefined);
 }
@@ -652,7 +716,10 @@ async function submit(conversation) {
       const note = await api(`interactions/${conversation.id}/notes`, { method: "POST", body: { body } });
       addNote(conversation.id, note);
     } else {
-      const message = await api(`interactions/${conversation.id}/messages`, { method: "POST", body: { body } });
+      const attachments = conversation.files.map((file) => ({ id: file.id }));
+      const message = await api(`interactions/${conversation.id}/messages`, { method: "POST", body: { body, attachments } });
+      conversation.files = [];
+      renderAttached(conversation);
       addMessage(conversation.id, message);
     }
     textarea.value = "";

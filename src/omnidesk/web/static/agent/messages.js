@@ -1,5 +1,5 @@
 // How messages look per channel: chat bubbles, email cards with the quoted history folded.
-import { el } from "../common/omnidesk.js";
+import { api, el, notify } from "../common/omnidesk.js";
 
 const QUOTE_START = /^(On .+wrote:|-{2,} ?Original Message ?-{2,}|From: .+)$/i;
 
@@ -25,6 +25,42 @@ function statusLine(message) {
   return null;
 }
 
+/** Save a file the API serves only with the agent's token: fetch it, then a blob URL. */
+export async function download(attachment) {
+  try {
+    const response = await api(attachment.url, { raw: true });
+    const url = URL.createObjectURL(await response.blob());
+    const link = el("a", { href: url, download: attachment.filename || "attachment", hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (error) {
+    notify(`Could not download ${attachment.filename}: ${error.message}`, "error");
+  }
+}
+
+export function fileSize(bytes) {
+  if (typeof bytes !== "number") return "";
+  if (bytes < 1024) return `${bytes} B`;
+  return bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+/** The message's files: ours download with the token, others' open by their link. */
+function attachmentList(message) {
+  const files = (message.attachments || []).filter((a) => a.filename || a.url);
+  if (!files.length) return null;
+  return el("ul", { class: "attachments", "aria-label": "Attachments" }, files.map((a) => {
+    const name = a.filename || "attachment";
+    const link = a.url?.startsWith("/api/")
+      ? el("button", { type: "button", class: "link", onclick: () => download(a) }, `Download ${name}`)
+      : /^https?:\/\//.test(a.url || "")
+        ? el("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, name)
+        : el("span", {}, name);
+    return el("li", {}, link, a.size != null ? el("span", { class: "size" }, ` (${fileSize(a.size)})`) : null);
+  }));
+}
+
 function author(message, names) {
   switch (message.author_kind) {
     case "customer": return names.customer || "Customer";
@@ -48,10 +84,11 @@ export function messageView(message, channel, names) {
       el("header", {}, el("strong", {}, who), el("span", {}, time(message.created_at))),
       el("p", { class: "body" }, fresh),
       quoted ? el("details", {}, el("summary", {}, "Show quoted history"), el("pre", {}, quoted)) : null,
-      statusLine(message));
+      attachmentList(message), statusLine(message));
   }
   return el("div", { class: `bubble ${kind}`, dataset: { position: message.position } },
-    el("span", { class: "by" }, `${who} · ${time(message.created_at)}`), message.body, statusLine(message));
+    el("span", { class: "by" }, `${who} · ${time(message.created_at)}`), message.body, attachmentList(message),
+    statusLine(message));
 }
 
 /** An internal note or a consult, never shown to the customer. */
