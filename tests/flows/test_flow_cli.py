@@ -55,7 +55,7 @@ def test_setting_overrides_the_order_api(order_service: list[httpx.Request]) -> 
     code, output = run(*args, lines=["where is my order 1234", "2"])
     assert code == 0, output
     assert str(order_service[0].url) == "http://localhost:9/api/orders/1234"
-    assert "[queued to 'support' with skills webshop, english, priority 1" in output
+    assert "[queued to 'support' with skills orders, english, priority 1" in output
 
 
 def test_unreachable_service_takes_the_error_branch(order_service: list[httpx.Request]) -> None:

@@ -79,7 +79,7 @@ def test_order_lookup_failure_goes_to_a_person(demo: Flow) -> None:
     step = advance(demo, state, HttpResult(503, None), OPEN)
     assert "couldn't look up that order" in said(step)
     assert isinstance(step.action, QueueAction)
-    assert step.action.queue == "support" and "webshop" in step.action.skills
+    assert step.action.queue == "support" and "orders" in step.action.skills
 
 
 def test_order_status_without_a_number_asks_for_it(demo: Flow) -> None:

@@ -46,15 +46,26 @@ nodes:
   open: {type: end, resolved: false, text: "We are open."}
 """
 
+# A flow that hands straight over, asking for a French speaker (and a skill nobody defined).
+SKILLS_FLOW = """\
+id: skills_bot
+version: 1
+start: to_agent
+default_queue: support
+nodes:
+  to_agent: {type: queue, queue: support, skills: [french, klingon], text: "One moment."}
+"""
+
 
 @pytest.fixture
 def flow_files(settings: Settings) -> Path:
-    """`<data_dir>/flows/` with the helped_bot and hours_bot flows and one broken file
-    (skipped, logged)."""
+    """`<data_dir>/flows/` with the helped_bot, hours_bot and skills_bot flows and one broken
+    file (skipped, logged)."""
     folder = settings.data_dir / "flows"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "helped.yaml").write_text(HELPED_FLOW)
     (folder / "hours.yaml").write_text(HOURS_FLOW)
+    (folder / "skills.yaml").write_text(SKILLS_FLOW)
     (folder / "broken.yaml").write_text("id: broken\nversion: 1\nstart: nowhere\nnodes: {}\n")
     return folder
 

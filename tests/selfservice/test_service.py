@@ -14,10 +14,10 @@ from starlette.routing import Route
 from omnidesk.clock import FixedClock
 from omnidesk.flows import Option, OptionsOutput, TextOutput
 from omnidesk.selfservice import message_bodies
-from tests.acd.test_service import eventually
+from tests.acd.test_service import eventually, go_available
 from tests.channels.loopback import Recorder, serve
 from tests.channels.test_api_channel import SECRET, message, signed
-from tests.conftest import Api, make_tenant
+from tests.conftest import PASSWORD, Api, make_tenant
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def order_api() -> AsyncIterator[tuple[str, Recorder]]:
 
 
 async def _channel(api: Api, settings: dict[str, Any]) -> dict[str, Any]:
-    await make_tenant(api.db, "acme", admin_email="admin@acme.example")
+    tenant_id = await make_tenant(api.db, "acme", admin_email="admin@acme.example")
     admin = await api.login("acme", "admin@acme.example")
     for name in ("support", "general"):
         await api.client.post("/api/v1/queues", headers=admin, json={"name": name})
@@ -45,7 +45,7 @@ async def _channel(api: Api, settings: dict[str, Any]) -> dict[str, Any]:
         "settings": settings})
     assert created.status_code == 201, created.text
     queues = (await api.client.get("/api/v1/queues", headers=admin)).json()
-    return {"id": created.json()["id"], "admin": admin,
+    return {"id": created.json()["id"], "admin": admin, "tenant_id": tenant_id,
             "queues": {queue["name"]: queue["id"] for queue in queues}}
 
 
@@ -107,7 +107,7 @@ async def test_the_bot_looks_up_the_order_then_queues_to_support_with_what_it_co
     collected = handed["attributes"]["flow"]
     assert (collected["order_id"], collected["intent"]) == ("1234", "order_status")
     assert collected["order_status"] == "shipped"
-    assert collected["skills"] == ["webshop", "english"]
+    assert collected["skills"] == ["orders", "english"]
     assert handed["attributes"]["flow_state"]["finished"] is True
     transcript = await _messages(api, channel, interaction)
     assert ("customer", "agent") in transcript
@@ -185,6 +185,40 @@ async def test_a_flow_sees_whether_a_queue_is_open_in_the_queues_own_time_zone(
         return ("bot", answer) in await _messages(api, channel, interaction)
 
     await eventually(answered, answer)
+
+
+async def test_the_skills_a_flow_asks_for_decide_who_is_offered_the_contact(
+        api: Api, clock: FixedClock, caplog: pytest.LogCaptureFixture) -> None:
+    channel = await _channel(api, {"flow": "skills_bot"})
+    admin = channel["admin"]
+    agents = {}
+    for skill in ("english", "french"):
+        created = await api.client.post("/api/v1/skills", headers=admin, json={"name": skill})
+        assert created.status_code == 201, created.text
+    for name, skill in (("alice", "english"), ("bob", "french")):
+        user = await api.client.post("/api/v1/users", headers=admin, json={
+            "email": f"{name}@acme.example", "name": name.title(), "role": "agent",
+            "password": PASSWORD})
+        agent = await api.client.post("/api/v1/agents", headers=admin, json={
+            "user_id": user.json()["id"], "skills": [{"skill": skill, "proficiency": 4}]})
+        assert agent.status_code == 201, agent.text
+        agents[name] = {"id": agent.json()["id"],
+                        "headers": await api.login("acme", f"{name}@acme.example")}
+    center = {"tenant_id": channel["tenant_id"], "agents": agents}
+    for name in ("alice", "bob"):  # alice is idle longest: she would be first without skills
+        await go_available(api, center, name)
+        clock.advance(1)
+    interaction = (await _say(api, channel, clock, "bonjour"))["interaction_id"]
+
+    async def offered_to_bob() -> bool:
+        row = await _interaction(api, channel, interaction)
+        return bool(row["state"] == "offered" and row["agent_id"] == agents["bob"]["id"])
+
+    await eventually(offered_to_bob, "an offer to the French speaker")
+    queued = next(e for e in await _events(api, channel, interaction)
+                  if e["type"] == "interaction.queued")
+    assert queued["payload"]["skills"] == ["french", "klingon"]
+    assert "ignoring unknown contact skills klingon" in caplog.text
 
 
 async def test_a_channel_without_a_flow_still_queues_directly(

@@ -24,7 +24,7 @@ CENTER = """
 tenants:
   - slug: acme
     name: Acme
-    skills: [webshop, english]
+    skills: [orders, english]
     queues:
       - {name: support, channel: chat, offer_timeout_seconds: 120}
     users:
@@ -32,7 +32,7 @@ tenants:
       - {email: ada@acme.example, name: Ada Lovelace, role: agent,
          password_env: WEB_TEST_PASSWORD}
     agents:
-      - {user: ada@acme.example, skills: {webshop: 3, english: 4}}
+      - {user: ada@acme.example, skills: {orders: 3, english: 4}}
     channels:
       - name: website
         kind: webchat

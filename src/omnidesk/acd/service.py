@@ -88,8 +88,18 @@ class TenantRouter:
         self.lock = asyncio.Lock()
         self.desktops: Counter[str] = Counter()
         self.transfers: dict[str, DirectedOffer] = {}
+        self.skill_names: frozenset[str] = frozenset()  # the tenant's skills
         self.seen_seq = 0  # the tenant's last event the engine has been told of
         self.followed = asyncio.Event()  # set each time seen_seq moves
+
+    def contact_skills(self, names: Sequence[str]) -> dict[str, int]:
+        """A contact's own skill needs for the engine (any proficiency); skills the tenant
+        does not have are left out, with a warning, so the contact can still be served."""
+        unknown = set(names) - self.skill_names
+        if unknown:
+            log.warning("tenant %s: ignoring unknown contact skills %s", self.tenant_id,
+                        ", ".join(sorted(unknown)))
+        return {name: 1 for name in names if name in self.skill_names}
 
     def knows_waiting(self, interaction_id: str, now: float) -> bool:
         """True when the engine has this contact in a queue."""
@@ -114,13 +124,15 @@ async def _queues(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[Queue
     return (await session.scalars(select(Queue).where(Queue.tenant_id == tenant_id))).all()
 
 
-async def _configuration(session: AsyncSession, tenant_id: uuid.UUID, now: float,
+async def _configuration(session: AsyncSession, router: TenantRouter, now: float,
                          agent_id: uuid.UUID | None = None) -> list[RoutingEvent]:
     """Queues and agents as engine events (every agent serves every queue it is skilled for);
     with `agent_id`, only that agent (a queue change reconfigures everyone: profiles hold
-    every queue)."""
+    every queue). Keeps the router's list of the tenant's skills current."""
+    tenant_id = router.tenant_id
     queues = await _queues(session, tenant_id)
     names = await _names(session, tenant_id, queues)
+    router.skill_names = frozenset(names.skills.values())
     query = select(Agent).where(Agent.tenant_id == tenant_id)
     events: list[RoutingEvent] = []
     if agent_id is None:
@@ -131,10 +143,11 @@ async def _configuration(session: AsyncSession, tenant_id: uuid.UUID, now: float
     return events + [AgentConfigured(now, agent_config(a, names.skills, queues)) for a in agents]
 
 
-def _queued_event(row: Interaction, now: float) -> InteractionQueued:
+def _queued_event(router: TenantRouter, row: Interaction, now: float) -> InteractionQueued:
     assert row.queue_id is not None and row.queued_at is not None
     return InteractionQueued(now, str(row.id), str(row.queue_id), priority=row.priority,
                              queued_at=row.queued_at.timestamp(),
+                             required_skills=router.contact_skills(row.required_skills),
                              callback=row.state is S.CALLBACK_SCHEDULED)
 
 
@@ -221,7 +234,7 @@ class AcdService(BusFollower):
         now = self.now()
         async with self.db.write() as session:
             router.seen_seq = await last_seq(session, router.tenant_id)
-            events = await _configuration(session, router.tenant_id, now)
+            events = await _configuration(session, router, now)
             agents = (await session.scalars(
                 select(Agent).where(Agent.tenant_id == router.tenant_id))).all()
             events += [AgentRestored(now, str(a.id), AgentState(a.state.value),
@@ -236,7 +249,7 @@ class AcdService(BusFollower):
                                        actor=ACD_ACTOR, event_type="offer.withdrawn",
                                        details={"reason": "restart"})
                 if row.state in WAITING and row.queue_id is not None:
-                    events.append(_queued_event(row, now))
+                    events.append(_queued_event(router, row, now))
                 elif row.state in WORKING and row.agent_id and row.queue_id:
                     events.append(InteractionAssigned(now, str(row.id), str(row.agent_id),
                                                       str(row.queue_id)))
@@ -253,7 +266,7 @@ class AcdService(BusFollower):
         if kind in ("queue.created", "queue.updated", "agent.created", "agent.updated"):
             agent_id = uuid.UUID(record.subject) if kind.startswith("agent.") else None
             async with self.db.read() as session:
-                return await _configuration(session, router.tenant_id, now, agent_id)
+                return await _configuration(session, router, now, agent_id)
         if kind == "agent.state_changed":
             return [AgentStateChanged(now, record.subject, AgentState(record.payload["state"]),
                                       record.payload.get("reason") or "")]
@@ -267,9 +280,10 @@ class AcdService(BusFollower):
         match record.type:
             case "interaction.queued" if queue_id and not router.knows_waiting(
                     interaction_id, now):
-                return [InteractionQueued(now, interaction_id, queue_id,
-                                          priority=int(payload.get("priority") or 0),
-                                          queued_at=record.occurred_at.timestamp())]
+                return [InteractionQueued(
+                    now, interaction_id, queue_id, priority=int(payload.get("priority") or 0),
+                    queued_at=record.occurred_at.timestamp(),
+                    required_skills=router.contact_skills(payload.get("skills") or []))]
             case "interaction.queued" if queue_id:
                 return _moved(router, interaction_id, queue_id, payload, now)
             case "interaction.callback_scheduled":
@@ -378,7 +392,8 @@ class AcdService(BusFollower):
                 select(Interaction).where(Interaction.tenant_id == router.tenant_id,
                                           Interaction.state.in_(WAITING))
                 .order_by(Interaction.queued_at))).all()
-        return read_seq, [_queued_event(row, now) for row in rows if row.queue_id is not None
+        return read_seq, [_queued_event(router, row, now) for row in rows
+                          if row.queue_id is not None
                           and not router.knows_waiting(str(row.id), now)]
 
     async def _feed_missed(self, router: TenantRouter, missed: list[InteractionQueued]) -> None:
@@ -478,7 +493,7 @@ class AcdService(BusFollower):
                                             "from_agent_id": from_agent})
                 await change_state(session, row, StateChange(state=S.QUEUED, queue_id=queue_id),
                                    actor=ACD_ACTOR, details={"transfer_from": from_agent})
-                event = _queued_event(row, self.now())
+                event = _queued_event(router, row, self.now())
             await self._feed(router, [event])
 
     async def transfer_to_agent(self, interaction: Interaction, agent_id: uuid.UUID, *,
@@ -529,5 +544,5 @@ class AcdService(BusFollower):
                                event_type=event_type,
                                details={"agent_id": offer.agent_id, "reason": reason,
                                         "transfer_from": offer.from_agent_id})
-            event = _queued_event(row, self.now())
+            event = _queued_event(router, row, self.now())
         await self._feed(router, [event])

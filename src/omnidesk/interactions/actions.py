@@ -139,6 +139,8 @@ async def change_state(session: AsyncSession, interaction: Interaction, change: 
         "agent_id": str(interaction.agent_id) if interaction.agent_id else None,
         "priority": interaction.priority,
     }
+    if target is S.QUEUED and interaction.required_skills:
+        payload["skills"] = interaction.required_skills
     if target is S.CLOSED:
         handled = interaction.connected_at
         payload |= {"resolved": bool(change.resolved), "disposition": change.disposition,

@@ -46,6 +46,14 @@ class Interaction(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     message_count: Mapped[int] = mapped_column(default=0)
 
+    @property
+    def required_skills(self) -> list[str]:
+        """The skills the contact itself needs, beyond its queue's (a flow's queue step put
+        them in `attributes.flow.skills`)."""
+        flow = self.attributes.get("flow")
+        skills = flow.get("skills") if isinstance(flow, dict) else None
+        return [str(skill) for skill in skills] if isinstance(skills, list) else []
+
 
 class Message(Base):
     """A message in an interaction (numbered from 1), from the customer, an agent, a bot …"""
