@@ -3,7 +3,6 @@ the data directory, served back only to the visitor who sent them and the tenant
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +24,6 @@ from omnidesk.files import UnsupportedType
 from omnidesk.http_errors import error_body
 
 router = APIRouter(prefix="/channels/webchat", tags=["channels"])
-UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
 def _cors(request: Request, chat: WebchatSettings | None) -> dict[str, str]:
@@ -43,12 +41,6 @@ def _cors(request: Request, chat: WebchatSettings | None) -> dict[str, str]:
 def storage_dir(settings: Settings, tenant_id: uuid.UUID) -> Path:
     """Where a tenant's web chat uploads live."""
     return settings.data_dir / "webchat" / str(tenant_id)
-
-
-def clean_filename(name: str | None) -> str:
-    """A file name safe to store and show (no paths, no control characters)."""
-    base = UNSAFE.sub("_", (name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
-    return base[:200] or "upload"
 
 
 async def visitor_from_token(db: Database, settings: Settings, channel: Channel,
@@ -102,7 +94,8 @@ async def upload(
                 f"content type {content_type or '(none)'!r} is not accepted; accepted: "
                 f"{', '.join(chat.allowed_content_types)}", field="content_type")
         chunks = await files.read_limited(request, chat.max_upload_bytes, where="this chat")
-        stored = await _store(db, settings, channel, visitor, filename=clean_filename(filename),
+        name = files.display_filename(filename, default="upload")
+        stored = await _store(db, settings, channel, visitor, filename=name,
                               content_type=content_type, chunks=chunks)
     except OmnideskError as error:
         return JSONResponse(error_body(error.code, error.message, error.field),
