@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from omnidesk.clock import FixedClock
 from omnidesk.flows import Option, OptionsOutput, TextOutput
-from omnidesk.selfservice import message_bodies
+from omnidesk.selfservice import BotMessage, bot_messages
 from tests.acd.test_service import eventually, go_available
 from tests.channels.loopback import Recorder, serve
 from tests.channels.test_api_channel import SECRET, message, signed
@@ -241,7 +241,9 @@ async def test_an_unknown_flow_queues_to_the_channel_default_queue(
     assert handed["queue_id"] == channel["queues"]["general"]
 
 
-def test_options_are_listed_under_the_text_before_them() -> None:
-    outputs = (TextOutput("Please choose:"),
-               OptionsOutput((Option("1", "Orders"), Option("2", "Returns"))))
-    assert message_bodies(outputs) == ["Please choose:\n1 – Orders\n2 – Returns"]
+def test_options_are_listed_under_the_text_before_them_and_kept_for_buttons() -> None:
+    options = (Option("1", "Orders"), Option("2", "Returns"))
+    (message,) = bot_messages((TextOutput("Please choose:"), OptionsOutput(options)))
+    assert message == BotMessage("Please choose:\n1 – Orders\n2 – Returns", options)
+    assert message.options_json() == [{"value": "1", "label": "Orders"},
+                                      {"value": "2", "label": "Returns"}]

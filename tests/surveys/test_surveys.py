@@ -83,6 +83,9 @@ async def test_a_csat_reply_on_the_same_channel_is_recorded_not_a_new_contact(
     interaction = await _write(api, center, clock, "my order is late")
     await _handle_and_close(api, center, interaction)
     await _surveyed(api, center, interaction)
+    stored = (await api.client.get(f"/api/v1/interactions/{interaction}/messages",
+                                   headers=center["admin"])).json()
+    assert stored[-1]["options"] == [{"value": str(n), "label": str(n)} for n in range(1, 6)]
     reply_to = await _write(api, center, clock, "4")
     assert reply_to == interaction  # the answer joins the surveyed contact
     assert len(await _interactions(api, center)) == 1

@@ -122,8 +122,10 @@ def test_the_bot_answers_an_order_and_a_faq_then_hands_over_with_its_transcript(
     expect(chat).to_contain_text("Order 1234 is shipped. Expected delivery: 2026-11-27.")
     assert orders.asked == ["/orders/1234"]
     expect(chat).to_contain_text("Can I help with anything else?")
-    _say(customer, "1")
+    choice = chat.get_by_role("button", name="Something else")  # the menu's option, a button
+    choice.click()
     expect(chat).to_contain_text("How can I help?")
+    expect(choice).to_be_disabled()  # answered: only the latest message's buttons stay live
     _say(customer, "how much is shipping")
     expect(chat).to_contain_text("Shipping costs")
     expect(chat).to_contain_text("/help/acme/shipping-costs")

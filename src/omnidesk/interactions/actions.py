@@ -60,14 +60,16 @@ async def add_message(
     session: AsyncSession, interaction: Interaction, *, author_kind: str, body: str,
     actor: str, author_id: str | None = None, attachments: list[dict[str, Any]] | None = None,
     external_id: str | None = None, template: dict[str, Any] | None = None,
+    options: list[dict[str, str]] | None = None,
 ) -> Message:
     """Append a message to an interaction (`template`: the provider template to send instead
-    of the body, carried by the event to the channel's adapter)."""
+    of the body, carried by the event to the channel's adapter; `options`: a bot message's
+    choices, which the body lists too)."""
     interaction.message_count += 1
     message = Message(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
                       position=interaction.message_count, author_kind=author_kind,
                       author_id=author_id, body=body, attachments=attachments or [],
-                      external_id=external_id,
+                      external_id=external_id, options=options or None,
                       created_at=session_now(session))
     session.add(message)
     interaction.updated_at = message.created_at

@@ -70,6 +70,8 @@ class Message(Base):
     author_id: Mapped[str | None] = mapped_column(String(64), default=None)
     body: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    # A bot message's choices [{"value": "1", "label": "Orders"}] (web chat shows buttons).
+    options: Mapped[list[dict[str, str]] | None] = mapped_column(JsonDocument, default=None)
     external_id: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -102,6 +102,7 @@ class MessageRead(ReadModel):
     author_id: str | None
     body: str
     attachments: list[dict[str, Any]]
+    options: list[dict[str, str]] | None
     external_id: str | None
     created_at: datetime
 
@@ -146,11 +147,13 @@ class NoteRead(ReadModel):
 
 
 class TransferRequest(WriteModel):
-    """Transfer to a queue (back in line there) or to an agent (offered to them); one of the
-    two, with an optional note for whoever takes it."""
+    """Transfer to a queue (back in line there), to an agent (offered to them) or, for a
+    phone call, to a number (dialled through the voice channel's trunk); one of the three,
+    with an optional note for whoever takes it."""
 
     queue_id: uuid.UUID | None = None
     agent_id: uuid.UUID | None = None
+    number: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
     note: Annotated[str, StringConstraints(max_length=20_000)] | None = None
 
 

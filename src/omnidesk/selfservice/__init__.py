@@ -3,7 +3,7 @@
 See docs/selfservice.md.
 """
 
-from omnidesk.selfservice.host import FlowHost, load_registry, message_bodies
+from omnidesk.selfservice.host import BotMessage, FlowHost, bot_messages, load_registry
 from omnidesk.selfservice.service import SelfServiceService
 
-__all__ = ["FlowHost", "SelfServiceService", "load_registry", "message_bodies"]
+__all__ = ["BotMessage", "FlowHost", "SelfServiceService", "bot_messages", "load_registry"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from omnidesk.flows import (
     FlowRegistry,
     FlowValidationError,
     FlowVersionError,
+    Option,
     OptionsOutput,
     Output,
     SpeechOutput,
@@ -78,19 +80,35 @@ class FlowHost:
         return compiled
 
 
-def message_bodies(outputs: Iterable[Output]) -> list[str]:
-    """The chat messages for a step's outputs; options are listed under the text before them."""
-    bodies: list[str] = []
+@dataclass(frozen=True, slots=True)
+class BotMessage:
+    """One chat message of a step: its text (options listed under it) and the options."""
+
+    body: str
+    options: tuple[Option, ...] = ()
+
+    def options_json(self) -> list[dict[str, str]]:
+        """The options as stored on the message ([{"value", "label"}])."""
+        return [{"value": option.value, "label": option.label} for option in self.options]
+
+
+def bot_messages(outputs: Iterable[Output]) -> list[BotMessage]:
+    """The chat messages for a step's outputs; options are listed under the text before them
+    (and kept, so that a channel with buttons can show them as buttons)."""
+    messages: list[BotMessage] = []
     for output in outputs:
         if isinstance(output, TextOutput | SpeechOutput):
-            bodies.append(output.text)
+            messages.append(BotMessage(output.text))
         elif isinstance(output, AudioOutput):
             if output.text:
-                bodies.append(output.text)
+                messages.append(BotMessage(output.text))
         elif isinstance(output, OptionsOutput) and output.options:
             listing = "\n".join(f"{option.value} – {option.label}" for option in output.options)
-            if bodies:
-                bodies[-1] = f"{bodies[-1]}\n{listing}"
+            if messages:
+                last = messages[-1]
+                messages[-1] = BotMessage(f"{last.body}\n{listing}",
+                                          last.options + output.options)
             else:
-                bodies.append(listing)
-    return [body for body in bodies if body.strip()]
+                messages.append(BotMessage(listing, output.options))
+    return [message for message in messages if message.body.strip()]
+

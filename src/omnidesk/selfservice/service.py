@@ -67,7 +67,7 @@ from omnidesk.knowledge.actions import record_use
 from omnidesk.knowledge.models import Article as KbArticle
 from omnidesk.knowledge.search import search as search_knowledge
 from omnidesk.queues.models import Queue
-from omnidesk.selfservice.host import FlowHost, message_bodies
+from omnidesk.selfservice.host import FlowHost, bot_messages
 from omnidesk.tenants.models import Tenant
 
 log = logging.getLogger("omnidesk.selfservice")
@@ -448,9 +448,9 @@ class _Conversation:
 
     async def _apply(self, step: Step) -> None:
         """Post the step's outputs as bot messages and record its records as events."""
-        for body in message_bodies(step.outputs):
-            await add_message(self.session, self.interaction, author_kind="bot", body=body,
-                              actor=ACTOR)
+        for message in bot_messages(step.outputs):
+            await add_message(self.session, self.interaction, author_kind="bot",
+                              body=message.body, options=message.options_json(), actor=ACTOR)
         for item in step.records:
             payload = {**item.data, "interaction_id": str(self.interaction.id)}
             if item.name == "kb.answer_shown":

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.channels.models import Channel
 from omnidesk.db import session_now
 from omnidesk.events.log import record
-from omnidesk.flows.nodes import survey_score
+from omnidesk.flows.nodes import SCALES, survey_score
 from omnidesk.interactions.actions import add_message
 from omnidesk.interactions.models import Interaction, Message
 from omnidesk.interactions.states import InteractionState
@@ -59,6 +59,12 @@ class SurveyConfig:
     text: str | None = None
     thanks: str = THANKS
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+
+def score_options(kind: str) -> list[dict[str, str]]:
+    """The scale's scores as a message's options (buttons on the web chat)."""
+    low, high = SCALES[kind]
+    return [{"value": str(score), "label": str(score)} for score in range(low, high + 1)]
 
 
 def survey_config(settings: dict[str, Any]) -> SurveyConfig | None:
@@ -125,7 +131,8 @@ async def send_survey(session: AsyncSession, interaction: Interaction, *, key: s
             body = f"{body}\n{link}"
     else:
         body = config.text or QUESTIONS[config.kind]
-    message = await add_message(session, interaction, author_kind="bot", body=body, actor=ACTOR)
+    message = await add_message(session, interaction, author_kind="bot", body=body, actor=ACTOR,
+                                options=None if via == "link" else score_options(config.kind))
     await record(session, tenant_id=interaction.tenant_id, type="survey.sent",
                  subject=interaction.id,
                  payload={"interaction_id": str(interaction.id), "survey_id": str(survey.id),

@@ -110,6 +110,7 @@ def message_frame(message: Message, channel_id: uuid.UUID) -> dict[str, Any]:
             "author": message.author_kind, "text": message.body,
             "client_id": message.external_id if message.author_kind == "customer" else None,
             "attachments": [_attachment(item) for item in message.attachments],
+            "options": message.options or [],
             "created_at": message.created_at.isoformat()}
 
 

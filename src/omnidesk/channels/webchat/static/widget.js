@@ -94,6 +94,9 @@
     ".odw-msg.odw-customer{align-self:flex-end;background:#1d4ed8;color:#fff}",
     ".odw-msg.odw-system{align-self:center;background:#fff;border:1px solid #9ca3af}",
     ".odw-msg p{margin:0}",
+    ".odw-options{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px}",
+    ".odw-choice{font:inherit;padding:4px 10px;border-radius:14px;border:1px solid #1d4ed8;background:#fff;color:#1d4ed8;cursor:pointer}",
+    ".odw-choice:disabled{border-color:#6b7280;color:#4b5563;cursor:default}",
     ".odw-who{display:block;font-size:12px;font-weight:600}",
     ".odw-meta{display:block;font-size:12px;opacity:1}",
     ".odw-msg a{color:inherit;text-decoration:underline}",
@@ -254,14 +257,26 @@
       el("p", { text: frame.text || "" })
     ]);
     (frame.attachments || []).forEach(function (item) { node.appendChild(attachmentLink(item)); });
+    if (frame.options && frame.options.length && !pending) { node.appendChild(choices(frame.options)); }
     var when = frame.created_at ? new Date(frame.created_at) : new Date();
     node.appendChild(el("span", { "class": "odw-meta",
                                   text: when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) +
                                         (pending ? " · sending…" : "") }));
     return node;
   }
+  // A bot message's options as buttons; choosing one sends its value as the customer's reply.
+  // Only the latest message's buttons stay active.
+  function choices(options) {
+    return el("div", { "class": "odw-options", role: "group", "aria-label": "Choices" },
+      options.map(function (option) {
+        var button = el("button", { type: "button", "class": "odw-choice", text: option.label });
+        button.addEventListener("click", function () { sendMessage(option.value); });
+        return button;
+      }));
+  }
   function addMessage(frame) {
     if (shown[frame.id]) { return; }
+    log.querySelectorAll(".odw-choice").forEach(function (button) { button.disabled = true; });
     var node = renderMessage(frame, false);
     var pendingNode = frame.client_id && pendingEls[frame.client_id];
     if (currentInteraction && frame.interaction_id !== currentInteraction) {
