@@ -46,6 +46,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", "/api/v1/canned-responses/{canned_response_id}"): {"title": "Renamed"},
     ("post", "/api/v1/interactions/{interaction_id}/whisper"): {"body": "a word"},
     ("post", "/api/v1/interactions/{interaction_id}/move"): {"queue_id": "{queue_id}"},
+    ("post", "/api/v1/interactions/{interaction_id}/monitor"): {"mode": "listen"},
+    ("patch", "/api/v1/interactions/{interaction_id}/monitor"): {"mode": "barge"},
     ("patch", "/api/v1/channels/{channel_id}"): {"settings": {}},
     ("post", "/api/v1/channels/api/{channel_id}/messages"): {
         "customer": {"identity": {"kind": "chat", "value": "v1"}}, "text": "hi"},
@@ -53,6 +55,15 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "MessageSid": "SM1", "From": "+14155550100", "To": "+14155550199", "Body": "hi"},
     ("post", "/api/v1/channels/twilio/{channel_id}/status"): {
         "MessageSid": "SM1", "MessageStatus": "delivered"},
+    ("post", "/api/v1/channels/twilio_voice/{channel_id}/voice"): {
+        "CallSid": "CA1", "From": "+14155550100", "To": "+14155550199",
+        "CallStatus": "ringing"},
+    ("post", "/api/v1/channels/twilio_voice/{channel_id}/gather"): {
+        "CallSid": "CA1", "Digits": "1"},
+    ("post", "/api/v1/channels/twilio_voice/{channel_id}/wait"): {
+        "CallSid": "CA1", "QueuePosition": "1"},
+    ("post", "/api/v1/channels/twilio_voice/{channel_id}/status"): {
+        "CallSid": "CA1", "CallStatus": "completed", "SequenceNumber": "1"},
     ("post", "/api/v1/channels/whatsapp/{channel_id}/webhook"): {
         "object": "whatsapp_business_account", "entry": []},
     ("post", "/api/v1/channels/telegram/{channel_id}/webhook"): {

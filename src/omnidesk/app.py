@@ -29,7 +29,10 @@ from omnidesk.channels.email.server import start_email_server
 from omnidesk.channels.outbound import OutboundService
 from omnidesk.channels.telegram.adapter import router as telegram_router
 from omnidesk.channels.twilio.adapter import router as twilio_router
+from omnidesk.channels.twilio_voice.adapter import router as twilio_voice_router
+from omnidesk.channels.twilio_voice.service import TwilioVoiceService
 from omnidesk.channels.voice.service import start_voice_service
+from omnidesk.channels.voice.webrtc_api import router as voice_webrtc_router
 from omnidesk.channels.webchat.api import router as webchat_router
 from omnidesk.channels.webchat.hub import VisitorHub
 from omnidesk.channels.webchat.pages import router as webchat_pages_router
@@ -66,10 +69,11 @@ LATENCY = Histogram("omnidesk_http_request_seconds", "HTTP request latency",
 
 API_ROUTERS = (auth_router, tenants_router, users_router, agents_router, queues_router,
                customers_router, interactions_router, acd_router, channels_router,
-               api_channel_router, twilio_router, whatsapp_router, telegram_router,
-               events_router, configuration_router, stream_router,
+               api_channel_router, twilio_router, twilio_voice_router, whatsapp_router,
+               telegram_router, events_router, configuration_router, stream_router,
                wfm_router, analytics_router, supervision_router, canned_router,
-               knowledge_router, webchat_router, signals_router, dispositions_router)
+               knowledge_router, webchat_router, signals_router, dispositions_router,
+               voice_webrtc_router)
 
 
 def api_router() -> APIRouter:
@@ -144,6 +148,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             app.state.db, key=settings.resolved_secret_key.get_secret_value(),
             public_url=public_url)
         await app.state.surveys.start()
+        app.state.twilio_voice = TwilioVoiceService(app.state.db, app.state.flows,
+                                                    acd=app.state.acd)
+        await app.state.twilio_voice.start()
         app.state.voice = await start_voice_service(app.state.db, settings, app.state.flows,
                                                      acd=app.state.acd)
         try:
@@ -151,6 +158,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         finally:
             if app.state.voice is not None:
                 await app.state.voice.stop()
+            await app.state.twilio_voice.stop()
             await app.state.surveys.stop()
             await app.state.selfservice.stop()
             await app.state.imap.stop()

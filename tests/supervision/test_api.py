@@ -191,3 +191,23 @@ async def test_a_conversations_events_are_staff_only(
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     denied = await api.client.get(url, headers=supervised["agents"]["bob"]["headers"])
     assert denied.status_code == 403
+
+
+async def test_listening_in_needs_staff_a_known_mode_and_a_live_phone_call(
+        api: Api, supervised: dict[str, Any], clock: FixedClock) -> None:
+    contact = await _connected(api, supervised, clock)  # a chat, not a call
+    url = f"/api/v1/interactions/{contact}/monitor"
+    agent = await api.client.post(url, headers=supervised["agents"]["alice"]["headers"],
+                                  json={"mode": "listen"})
+    assert agent.status_code == 403, agent.text
+    unknown = await api.client.post(url, headers=supervised["sam"], json={"mode": "spy"})
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["error"]["field"] == "mode"
+    for method, body in (("POST", {"mode": "listen"}), ("PATCH", {"mode": "barge"}),
+                         ("DELETE", None)):
+        refused = await api.client.request(method, url, headers=supervised["sam"], json=body)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["field"] == "interaction_id"
+    missing = await api.client.post(f"/api/v1/interactions/{uuid.uuid4()}/monitor",
+                                    headers=supervised["sam"], json={"mode": "listen"})
+    assert missing.status_code == 404, missing.text

@@ -69,7 +69,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     (data / "voice" / "extensions.yaml").write_text(
         "extensions:\n"
         f"  - {{extension: '201', password: {EXTENSION_PASSWORD}, tenant: acme,"
-        " agent: ana@acme.example}\n")
+        " agent: ana@acme.example}\n"
+        f"  - {{extension: '202', password: {EXTENSION_PASSWORD}, tenant: acme,"
+        " agent: bea@acme.example}\n")
     base = random.randrange(30000, 60000, 2)
     return Settings(data_dir=data, database_url=database_url,  # type: ignore[call-arg]
                     secret_key=SecretStr(TEST_SECRET_KEY), sip_port=free_port(),

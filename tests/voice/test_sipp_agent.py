@@ -30,8 +30,8 @@ from tests.voice.test_sipp_calls import _correlation, _pcap_alaw_payloads
 SENT_PCAP = Path("/usr/share/sip-tester/g711a.pcap")
 
 
-def register(service_port: int, contact_port: int) -> int:
-    """REGISTER extension 201 with its contact at `contact_port`; the final status."""
+def register(service_port: int, contact_port: int, extension: str = "201") -> int:
+    """REGISTER an extension (201) with its contact at `contact_port`; the final status."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         sock.settimeout(5)
@@ -39,9 +39,10 @@ def register(service_port: int, contact_port: int) -> int:
         for cseq in (1, 2):
             lines = [f"REGISTER sip:127.0.0.1:{service_port} SIP/2.0",
                      f"Via: SIP/2.0/UDP 127.0.0.1:{sock.getsockname()[1]};branch=z9hG4bK{cseq}r",
-                     "From: <sip:201@127.0.0.1>;tag=reg", "To: <sip:201@127.0.0.1>",
-                     "Call-ID: register-201", f"CSeq: {cseq} REGISTER", "Max-Forwards: 70",
-                     f"Contact: <sip:201@127.0.0.1:{contact_port}>", "Expires: 300"]
+                     f"From: <sip:{extension}@127.0.0.1>;tag=reg",
+                     f"To: <sip:{extension}@127.0.0.1>", f"Call-ID: register-{extension}",
+                     f"CSeq: {cseq} REGISTER", "Max-Forwards: 70",
+                     f"Contact: <sip:{extension}@127.0.0.1:{contact_port}>", "Expires: 300"]
             if authorization:
                 lines.append(f"Authorization: {authorization}")
             sock.sendto(("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode(),
@@ -51,12 +52,12 @@ def register(service_port: int, contact_port: int) -> int:
             if answer.status != 401:
                 return answer.status
             challenge = parse_auth_params(answer.headers.get("WWW-Authenticate") or "")
-            params = {"username": "201", "realm": challenge["realm"],
+            params = {"username": extension, "realm": challenge["realm"],
                       "nonce": challenge["nonce"], "uri": f"sip:127.0.0.1:{service_port}",
                       "qop": "auth", "nc": "00000001", "cnonce": "c0ffee"}
             params["response"] = response_for(
                 params, method="REGISTER",
-                ha1_value=ha1("201", challenge["realm"], EXTENSION_PASSWORD))
+                ha1_value=ha1(extension, challenge["realm"], EXTENSION_PASSWORD))
             authorization = "Digest " + ", ".join(f'{k}="{v}"' for k, v in params.items())
         return 401
 

@@ -45,7 +45,7 @@ def messages(draw: st.DrawFn) -> bytes:
              "Call-ID: fuzz", f"CSeq: {draw(st.integers(1, 3))} {method}"]
     for name in draw(st.lists(st.sampled_from(
             ["Contact", "Expires", "Authorization", "Content-Type", "Require", "Max-Forwards",
-             "Record-Route"]), max_size=5)):
+             "Record-Route", "Refer-To"]), max_size=5)):
         lines.append(f"{name}: {draw(st.sampled_from(TRICKY))}")
     if method == "INVITE" and draw(st.booleans()):
         lines.append("Content-Type: application/sdp")

@@ -107,8 +107,9 @@ async def _check_transfer(db: Database, principal: Principal, interaction_id: uu
                           data: TransferRequest) -> Interaction:
     """The interaction, if the caller holds it (or is staff) and the target is valid."""
     principal.require(*EVERYONE)
-    if (data.queue_id is None) == (data.agent_id is None):
-        raise InvalidInput("give either queue_id or agent_id",
+    targets = [data.queue_id, data.agent_id, data.number]
+    if sum(target is not None for target in targets) != 1:
+        raise InvalidInput("give one of queue_id, agent_id or number",
                            field="queue_id" if data.queue_id is None else "agent_id")
     async with db.read() as session:
         interaction = await get_in_tenant(session, Interaction, interaction_id,
@@ -137,13 +138,19 @@ async def _check_transfer(db: Database, principal: Principal, interaction_id: uu
 @router.post("/interactions/{interaction_id}/transfer", response_model=InteractionRead)
 async def transfer(interaction_id: uuid.UUID, data: TransferRequest, request: Request,
                    db: DbDep, principal: PrincipalDep) -> Interaction:
-    """Transfer to a queue (it waits there) or to an agent (it rings at that agent, who
-    accepts or rejects; rejected or unanswered, it waits in its queue). `note` is left as an
+    """Transfer to a queue (it waits there), to an agent (it rings at that agent, who
+    accepts or rejects; rejected or unanswered, it waits in its queue) or, a phone call, to
+    a number (dialled through the channel's trunk; see docs/voice.md). `note` is left as an
     internal note for whoever takes it."""
     interaction = await _check_transfer(db, principal, interaction_id, data)
     acd: AcdService = request.app.state.acd
     if data.queue_id is not None:
         await acd.transfer_to_queue(interaction, data.queue_id, actor=principal.actor)
+    elif data.number is not None:  # a live phone call, through its channel's trunk
+        voice = getattr(request.app.state, "voice", None)
+        if voice is None:
+            raise Conflict("transfers to numbers need the voice service", field="number")
+        await voice.transfer_to_number(interaction, data.number, actor=principal.actor)
     elif data.agent_id is not None:
         await acd.transfer_to_agent(interaction, data.agent_id, actor=principal.actor)
     if data.note:

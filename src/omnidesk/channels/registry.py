@@ -19,8 +19,8 @@ from omnidesk.errors import InvalidInput
 # the configuration loader may run without the app, which imports them all).
 BUILT_IN = ("omnidesk.channels.api_channel.adapter", "omnidesk.channels.email",
             "omnidesk.channels.telegram.adapter", "omnidesk.channels.twilio.adapter",
-            "omnidesk.channels.voice", "omnidesk.channels.webchat.adapter",
-            "omnidesk.channels.whatsapp.adapter")
+            "omnidesk.channels.twilio_voice.adapter", "omnidesk.channels.voice",
+            "omnidesk.channels.webchat.adapter", "omnidesk.channels.whatsapp.adapter")
 # Settings any channel may carry whatever its kind: self-service flows, surveys, the
 # public URL of links (docs/selfservice.md, docs/surveys.md); each reads them leniently.
 SHARED_SETTINGS = frozenset({"flow", "flow_version", "survey", "public_url"})

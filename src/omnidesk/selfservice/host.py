@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 import omnidesk.flows
 from omnidesk.flows import (
     AudioOutput,
@@ -16,6 +18,8 @@ from omnidesk.flows import (
     FlowRegistry,
     FlowValidationError,
     FlowVersionError,
+    HttpRequest,
+    HttpResult,
     Option,
     OptionsOutput,
     Output,
@@ -112,3 +116,18 @@ def bot_messages(outputs: Iterable[Output]) -> list[BotMessage]:
                 messages.append(BotMessage(listing, output.options))
     return [message for message in messages if message.body.strip()]
 
+
+async def perform_http(client: httpx.AsyncClient, request: HttpRequest) -> HttpResult:
+    """Perform a flow's HTTP request (never inside a transaction); any failure is an
+    HttpResult with `error`, a body that is not JSON is kept as text."""
+    json_body = request.json if request.method.upper() not in ("GET", "HEAD") else None
+    try:
+        response = await client.request(request.method, request.url, headers=request.headers,
+                                        json=json_body, timeout=request.timeout_seconds)
+    except httpx.HTTPError as error:
+        return HttpResult(status=None, error=f"{type(error).__name__}: {error}")
+    try:
+        body: Any = response.json() if response.content else None
+    except ValueError:
+        body = response.text
+    return HttpResult(status=response.status_code, body=body)

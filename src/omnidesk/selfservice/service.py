@@ -67,7 +67,7 @@ from omnidesk.knowledge.actions import record_use
 from omnidesk.knowledge.models import Article as KbArticle
 from omnidesk.knowledge.search import search as search_knowledge
 from omnidesk.queues.models import Queue
-from omnidesk.selfservice.host import FlowHost, bot_messages
+from omnidesk.selfservice.host import FlowHost, bot_messages, perform_http
 from omnidesk.tenants.models import Tenant
 
 log = logging.getLogger("omnidesk.selfservice")
@@ -231,25 +231,10 @@ class SelfServiceService(BusFollower):
 
     async def _perform(self, request: HttpRequest) -> HttpResult:
         """The flow's HTTP call (never inside a transaction); any failure is an HttpResult."""
-        try:
-            if self._http is not None:
-                response = await self._send(self._http, request)
-            else:
-                async with httpx.AsyncClient() as client:
-                    response = await self._send(client, request)
-        except httpx.HTTPError as error:
-            return HttpResult(status=None, error=f"{type(error).__name__}: {error}")
-        try:
-            body: Any = response.json() if response.content else None
-        except ValueError:
-            body = response.text
-        return HttpResult(status=response.status_code, body=body)
-
-    @staticmethod
-    async def _send(client: httpx.AsyncClient, request: HttpRequest) -> httpx.Response:
-        json_body = request.json if request.method.upper() not in ("GET", "HEAD") else None
-        return await client.request(request.method, request.url, headers=request.headers,
-                                    json=json_body, timeout=request.timeout_seconds)
+        if self._http is not None:
+            return await perform_http(self._http, request)
+        async with httpx.AsyncClient() as client:
+            return await perform_http(client, request)
 
     async def _turn(self, interaction_id: uuid.UUID,
                     result: HttpResult | None) -> tuple[HttpRequest | None, list[EventRecord]]:

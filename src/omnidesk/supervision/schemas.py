@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import StringConstraints
 
@@ -33,3 +33,20 @@ class InteractionEventRead(ReadModel):
     actor: str
     payload: dict[str, Any]
     occurred_at: datetime
+
+
+class MonitorRequest(WriteModel):
+    """How the signed-in supervisor is on a live call: `listen` (hears both, nobody hears
+    them), `whisper` (only the agent hears them), `barge` (three-way), or `leave`."""
+
+    mode: Literal["listen", "whisper", "barge", "leave"]
+
+
+class MonitorRead(ReadModel):
+    """A supervisor's leg on a call: their phone is `ringing`, `joined`, or `ended`."""
+
+    interaction_id: uuid.UUID
+    user_id: uuid.UUID
+    extension: str
+    mode: str
+    state: str

@@ -25,6 +25,7 @@ from omnidesk.channels.voice.sip.transaction import (
 )
 
 if TYPE_CHECKING:
+    from omnidesk.channels.voice.refer import Referral
     from omnidesk.channels.voice.ua import UserAgent
 
 
@@ -127,6 +128,7 @@ class Call:
         self.negotiated: Negotiated | None = None
         self.on_hold = False  # the other side put us on hold (re-INVITE sendonly / inactive)
         self.on_hold_change: Callable[[bool], None] | None = None
+        self.on_refer: Callable[[Referral], None] | None = None  # a REFER in this dialog
         self.listeners: list[Callable[[Call], None]] = []  # told when the call ends
 
     def _move(self, target: CallState) -> None:
@@ -260,6 +262,8 @@ class OutgoingCall(Call):
         self.failure: int | None = None  # the final error status, 408 on no answer
         self.ringing = asyncio.Event()
         self.ack: bytes | None = None  # our ACK of the 2xx, re-sent for its retransmissions
+        self.credentials: tuple[str, str] | None = None  # (user, password) for a 401 / 407
+        self.authenticated = False  # the INVITE was re-sent with credentials once
         self.caller = self.callee = ""
         self.caller_display = ""
 
@@ -292,3 +296,15 @@ def _callee(request: Request) -> str:
 
 
 CallHandler = Callable[[Call], Awaitable[None]]
+
+
+async def first(*events: asyncio.Event, within: float | None = None) -> asyncio.Event | None:
+    """Wait until one of the events is set: it (the first set, in order given), or None when
+    `within` seconds passed first."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    return next((event for event in events if event.is_set()), None)

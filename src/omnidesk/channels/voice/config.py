@@ -30,6 +30,7 @@ class Trunk:
     username: str = ""
     password_env: str = ""  # the name of the environment variable holding the password
     from_number: str = ""  # our caller id on outbound calls
+    ring_seconds: float = 30.0  # how long an outbound call rings before we give up
 
     @property
     def password(self) -> str:
@@ -80,6 +81,7 @@ class TrunkModel(BaseModel):
     username: str = ""
     password_env: str = Field(default="", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$|^$")
     from_number: str = ""
+    ring_seconds: float = Field(default=30.0, ge=1, le=120)
 
 
 class VoiceSettingsModel(BaseModel):

@@ -117,3 +117,30 @@ class DigestAuthenticator:
         if state != "fresh":
             return Verdict(False, username, stale=state == "stale")
         return Verdict(True, username)
+
+
+def authorization(challenge: str, *, method: str, uri: str, username: str, password: str,
+                  nc: int = 1, cnonce: str | None = None) -> str:
+    """Our answer to a server's WWW- / Proxy-Authenticate challenge (the UAC side of
+    RFC 3261 §22.2): an Authorization value with qop=auth when offered, else RFC 2069 style.
+    ValueError for a scheme or algorithm we do not speak."""
+    params = parse_auth_params(challenge)
+    if not params:
+        raise ValueError("not a Digest challenge")
+    algorithm = params.get("algorithm", "MD5").upper()
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unsupported digest algorithm {algorithm}")
+    realm, nonce = params.get("realm", ""), params.get("nonce", "")
+    answer = {"username": username, "realm": realm, "nonce": nonce, "uri": uri}
+    offered = [item.strip() for item in params.get("qop", "").split(",")]
+    if "auth" in offered:
+        answer |= {"qop": "auth", "nc": f"{nc:08x}", "cnonce": cnonce or secrets.token_hex(8)}
+    answer["response"] = response_for(answer, method=method, algorithm=algorithm,
+                                      ha1_value=ha1(username, realm, password, algorithm))
+    answer["algorithm"] = algorithm
+    if "opaque" in params:
+        answer["opaque"] = params["opaque"]
+    unquoted = ("qop", "nc", "algorithm")
+    return "Digest " + ", ".join(
+        f"{key}={value}" if key in unquoted else f'{key}="{value}"'
+        for key, value in answer.items())

@@ -26,7 +26,8 @@ MAX_EXPIRES = 7200
 
 @dataclass(frozen=True)
 class Extension:
-    """An agent's phone account: extension number, HA1, tenant slug and agent email."""
+    """A phone account: extension number, HA1, tenant slug and the email of the user it
+    belongs to (`agent:` or `user:` in the file; an agent or a supervisor)."""
 
     extension: str
     ha1: str
@@ -54,7 +55,7 @@ def load_extensions(path: Path, realm: str) -> dict[str, Extension]:
         else:
             raise ValueError(f"{path}: extension {number} has neither password nor ha1")
         found[number] = Extension(number, digest, str(entry.get("tenant", "")),
-                                  str(entry.get("agent", "")))
+                                  str(entry.get("agent") or entry.get("user") or ""))
     return found
 
 
@@ -87,6 +88,14 @@ class Registrar:
             self.bindings.pop(extension, None)
             return
         self.bindings[extension] = Binding(extension, contact, peer, self.now() + expires)
+
+    def phone_of(self, tenant: str, email: str) -> Binding | None:
+        """The live binding of the extension extensions.yaml gives a user (tenant slug and
+        login email, any role: agents and supervisors alike)."""
+        for entry in self.extensions.values():
+            if entry.tenant == tenant and entry.agent.lower() == email.lower():
+                return self.lookup(entry.extension)
+        return None
 
     def lookup(self, extension: str) -> Binding | None:
         """The live binding of an extension, if any."""

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from omnidesk.channels.voice.audio import FRAME_SAMPLES
 from omnidesk.channels.voice.dtmf import DtmfReceiver
@@ -193,6 +194,17 @@ class MediaClock:
             self._task = None
 
 
+class MediaMixer(Protocol):
+    """Takes over a session's audio while set (a conference, see `mixer.py`): what the
+    session receives goes in, what it sends comes out."""
+
+    def received(self, session: RtpSession, payload: bytes) -> None:
+        """Audio the session received (G.711 in its codec)."""
+
+    def frame(self, session: RtpSession) -> bytes | None:
+        """The session's next 20 ms frame (G.711 in its codec), None for silence."""
+
+
 class _Playback:
     def __init__(self, pcm: bytes, done: asyncio.Future[None]) -> None:
         self.pcm, self.offset, self.done = pcm, 0, done
@@ -244,6 +256,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self._bridged = bytearray()  # the other leg's audio, in our codec
         self._bridge_playing = False
         self.bridge_dropped = 0  # bytes dropped because the other leg ran ahead
+        self.mixer: MediaMixer | None = None  # a conference this leg is in, instead of a bridge
 
     async def open(self, host: str, ports: range) -> int:
         """Bind an even RTP port (and RTCP on the next) from the range; returns the port."""
@@ -301,7 +314,9 @@ class RtpSession(asyncio.DatagramProtocol):
         elif packet.payload_type == self.payload_type:
             if self.recorder is not None:
                 self.recorder.write(packet.timestamp, DECODERS[self.codec](packet.payload))
-            if self.forward_to is not None:
+            if self.mixer is not None:
+                self.mixer.received(self, packet.payload)
+            elif self.forward_to is not None:
                 self.forward_to.feed(self.codec, packet.payload)
 
     def bridge(self, other: RtpSession) -> None:
@@ -315,6 +330,16 @@ class RtpSession(asyncio.DatagramProtocol):
             self.forward_to._bridged.clear()
         self.forward_to = None
         self._bridged.clear()
+
+    def bridge_backlog(self) -> bytes:
+        """The other leg's audio buffered here and not sent yet (our codec)."""
+        return bytes(self._bridged)
+
+    def prime_bridge(self, payload: bytes) -> None:
+        """Put audio already waiting (our codec) ahead of the bridge buffer; it plays at once,
+        without the pre-fill (a leg moved back from a mixer goes on without a gap)."""
+        self._bridged[:0] = payload
+        self._bridge_playing = len(self._bridged) >= FRAME_SAMPLES
 
     def feed(self, codec: int, payload: bytes) -> None:
         """Audio from the other leg of a bridge, to be sent in our 20 ms frames."""
@@ -338,6 +363,8 @@ class RtpSession(asyncio.DatagramProtocol):
                     item.done.set_result(None)
             if frame:
                 return frame.ljust(FRAME_SAMPLES, bytes([SILENCE[self.codec]]))
+        if self.mixer is not None:
+            return self.mixer.frame(self)
         if self.forward_to is not None:
             return self._bridge_frame()
         if self.background:

@@ -1,7 +1,8 @@
 """The voice service: SIP endpoint + user agent in the app's event loop, and what a call
 does in omnidesk: find its voice channel, open an interaction, run the IVR flow, queue it,
 play hold music and positions, ring and bridge the agent's phone, ask the channel's survey by
-DTMF when the agent hangs up, and record abandons and call ends as events."""
+DTMF when the agent hangs up, and record abandons and call ends as events. Transfers
+(`transfer.py`) and queued callbacks (`callback.py`) hook in here."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import contextlib
 import logging
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import func, select
@@ -20,7 +21,8 @@ from omnidesk.acd.service import AcdService
 from omnidesk.agents.models import Agent
 from omnidesk.channels.models import Channel
 from omnidesk.channels.voice.audio import hold_music, read_wav
-from omnidesk.channels.voice.call import Call, CallEnded, EndReason, OutgoingCall
+from omnidesk.channels.voice.call import Call, CallEnded, EndReason, OutgoingCall, first
+from omnidesk.channels.voice.callback import CallbackDialler
 from omnidesk.channels.voice.config import KIND, VoiceSettings, voice_settings
 from omnidesk.channels.voice.ivr import run_ivr
 from omnidesk.channels.voice.prompts import Prompts
@@ -34,7 +36,9 @@ from omnidesk.channels.voice.rtp import MediaClock
 from omnidesk.channels.voice.sip.timers import LoopScheduler
 from omnidesk.channels.voice.sip.transport import SipEndpoint
 from omnidesk.channels.voice.survey import GOODBYE, ask_score
+from omnidesk.channels.voice.transfer import TRANSFER_EVENTS, Transfers
 from omnidesk.channels.voice.ua import UserAgent, describe
+from omnidesk.channels.voice.webrtc import BrowserPhones
 from omnidesk.config import Settings
 from omnidesk.customers.actions import find_or_create
 from omnidesk.customers.identities import normalise
@@ -63,7 +67,7 @@ from omnidesk.interactions.models import Interaction
 from omnidesk.interactions.schemas import StateChange
 from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
-from omnidesk.selfservice.host import FlowHost
+from omnidesk.selfservice.host import FlowHost, perform_http
 from omnidesk.selfservice.service import flow_context
 from omnidesk.surveys.actions import (
     CallSurvey,
@@ -73,6 +77,9 @@ from omnidesk.surveys.actions import (
 )
 from omnidesk.tenants.models import Tenant
 from omnidesk.users.models import User
+
+if TYPE_CHECKING:
+    from omnidesk.channels.voice.monitor import Monitor
 
 log = logging.getLogger("omnidesk.voice")
 S = InteractionState
@@ -92,11 +99,13 @@ class VoiceService:
         self.legs: dict[uuid.UUID, CallLeg] = {}  # live calls by interaction id
         self._closing: set[asyncio.Task[None]] = set()  # calls' ends being recorded
         self.offers = _OfferFollower(db, self)
+        self.callbacks = CallbackDialler(self)
         self.flows = FlowHost(flows)
         folder = settings.data_dir / "voice"
         self.prompts = Prompts(folder / "prompts")
         self.recordings = folder / "recordings"
         self.clock = MediaClock()
+        self.browser_phones = BrowserPhones(db, self.clock)  # agents' WebRTC phones
         self.endpoint = SipEndpoint(settings.sip_host, settings.sip_port)
         self.ua: UserAgent | None = None
 
@@ -120,11 +129,14 @@ class VoiceService:
             registrar=Registrar(extensions, loop.time))
         self.endpoint.receive = self.ua.layer.receive
         await self.offers.start()
+        await self.browser_phones.start()
         log.info("voice service on port %d with %d extension(s)", self.port, len(extensions))
 
     async def stop(self) -> None:
         """Hang up, stop the media clock, close the sockets."""
         await self.offers.stop()
+        await self.browser_phones.stop()
+        await self.callbacks.stop()
         if self.ua is not None:
             await self.ua.shutdown()
         if self._closing:
@@ -160,11 +172,23 @@ class VoiceService:
         """An offer of a live call: ring the agent's phone; an offer that ended: stop."""
         leg = self.legs.get(uuid.UUID(record.subject)) if _is_uuid(record.subject) else None
         if leg is None:
+            self.callbacks.on_offer_event(record)  # an offer of a queued callback
             return
+        if record.type in TRANSFER_EVENTS:
+            leg.transfers.on_event(record)
         if record.type == "offer.created" and record.payload.get("agent_id"):
             leg.offered(uuid.UUID(str(record.payload["agent_id"])))
         elif record.type in OFFER_ENDED:
             leg.offer_ended()
+
+    async def transfer_to_number(self, interaction: Interaction, number: str, *,
+                                 actor: str) -> None:
+        """Blind-transfer a live call to a number through its channel's trunk (the API's
+        transfer with `number`); Conflict when there is no such call or no trunk."""
+        leg = self.legs.get(interaction.id)
+        if leg is None:
+            raise Conflict("this interaction has no live call here", field="number")
+        await leg.transfers.to_number(number, actor=actor)
 
     async def phone_of(self, tenant_id: uuid.UUID, agent_id: uuid.UUID) -> Binding | None:
         """The live registration of the agent's phone (extensions.yaml: tenant + email)."""
@@ -222,8 +246,11 @@ class CallLeg:
         self.recording: Path | None = None
         self.agent_call: OutgoingCall | None = None
         self.bridged = False
+        self.monitor: Monitor | None = None  # a supervisor on the call (monitor.py)
         self._offer_gone = asyncio.Event()
+        self._released = asyncio.Event()  # a transfer took the agent's phone off this call
         self._ringer: asyncio.Task[None] | None = None
+        self.transfers = Transfers(self)
         self._surveying = False  # the agent hung up; the ringer task finishes the call
         self._music = b""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -274,7 +301,7 @@ class CallLeg:
         state = await self._state()
         if state in (S.QUEUED, S.OFFERED):
             await self._wait_in_queue()
-        elif state is S.CLOSED:
+        elif state in (S.CLOSED, S.CALLBACK_SCHEDULED):  # a callback: we call them back
             self.call.hangup()
         else:
             await self.call.ended.wait()
@@ -317,18 +344,7 @@ class CallLeg:
 
     async def http(self, request: HttpRequest) -> HttpResult:
         """The flow's HTTP request; any failure is an HttpResult with `error`."""
-        json_body = request.json if request.method.upper() not in ("GET", "HEAD") else None
-        try:
-            response = await self._http.request(request.method, request.url,
-                                                headers=request.headers, json=json_body,
-                                                timeout=request.timeout_seconds)
-        except httpx.HTTPError as error:
-            return HttpResult(status=None, error=f"{type(error).__name__}: {error}")
-        try:
-            body: Any = response.json() if response.content else None
-        except ValueError:
-            body = response.text
-        return HttpResult(status=response.status_code, body=body)
+        return await perform_http(self._http, request)
 
     async def step_done(self, step: Step) -> None:
         """Keep the flow state on the interaction, record the step's records, and perform a
@@ -356,6 +372,9 @@ class CallLeg:
             await self._hand_off(session, interaction, action.queue,
                                  {**collected, "callback_number": action.number
                                   or self.call.caller}, action.priority)
+            if interaction.state is S.QUEUED:  # keeps its place; callback.py dials it
+                await change_state(session, interaction,
+                                   StateChange(state=S.CALLBACK_SCHEDULED), actor=ACTOR)
         elif isinstance(action, TransferAction):
             await self._hand_off(session, interaction, None,
                                  {**collected, "transfer_target": action.target}, None)
@@ -453,16 +472,22 @@ class CallLeg:
 
     def offered(self, agent_id: uuid.UUID) -> None:
         """The ACD offered this call to an agent: ring their phone (if it is registered)."""
-        if self._ringer is not None and not self._ringer.done():
+        previous = self._ringer
+        if previous is not None and not previous.done() and not self._released.is_set():
             return
         self._offer_gone = asyncio.Event()
-        self._ringer = asyncio.get_running_loop().create_task(self._ring_agent(agent_id))
+        self._released = asyncio.Event()
+        self._ringer = asyncio.get_running_loop().create_task(
+            self._ring_agent(agent_id, after=previous))
 
     def offer_ended(self) -> None:
         """The offer timed out, was withdrawn or rejected: stop ringing."""
         self._offer_gone.set()
 
-    async def _ring_agent(self, agent_id: uuid.UUID) -> None:
+    async def _ring_agent(self, agent_id: uuid.UUID, *,
+                          after: asyncio.Task[None] | None = None) -> None:
+        if after is not None:  # the ringer of the agent who transferred the call winds down
+            await asyncio.wait([after])
         try:
             await self._ring_and_bridge(agent_id)
         except CallEnded:
@@ -475,6 +500,10 @@ class CallLeg:
                 self.agent_call.hangup()
 
     async def _ring_and_bridge(self, agent_id: uuid.UUID) -> None:
+        browser = self.service.browser_phones.online(agent_id)
+        if browser is not None:  # the agent's browser phone rings instead (webrtc.py)
+            await browser.take(self)
+            return
         binding = await self.service.phone_of(self.tenant_id, agent_id)
         ua = self.service.ua
         if binding is None or ua is None:
@@ -483,7 +512,7 @@ class CallLeg:
             return
         agent_call = self.agent_call = await ua.call_out(
             binding.contact, caller=self.call.caller, display=self.call.caller_display)
-        outcome = await _first(agent_call.confirmed, agent_call.ended, self.call.ended,
+        outcome = await first(agent_call.confirmed, agent_call.ended, self.call.ended,
                                self._offer_gone)
         if outcome is not agent_call.confirmed or not self.call.live:
             if agent_call.failure is not None and not self._offer_gone.is_set():
@@ -494,10 +523,11 @@ class CallLeg:
         self._music = await self._hold_music()
         self._bridge(agent_call)
         agent_call.on_hold_change = self._agent_hold
+        self.transfers.watch(agent_call)
         await self._event("call.bridged", {**describe(self.call), "agent_id": str(agent_id),
                                            "extension": binding.extension})
-        await _first(agent_call.ended, self.call.ended)
-        if self.call.live:  # the agent hung up: the survey, or we hang up too
+        await first(agent_call.ended, self.call.ended, self._released)
+        if self.call.live and self.agent_call is agent_call:  # the agent hung up (no transfer)
             await self._agent_left()
 
     async def _take_offer(self, agent_id: uuid.UUID) -> bool:
@@ -542,7 +572,9 @@ class CallLeg:
         agent = self.agent_call.media if self.agent_call is not None else None
         if caller is None or agent is None or not self.call.live:
             return
-        if held:
+        if self.monitor is not None and self.monitor.mixing:
+            self.monitor.hold(held, self._music)  # the legs are in its mixer, not bridged
+        elif held:
             caller.unbridge()
             caller.background = self._music
         else:
@@ -628,6 +660,8 @@ class CallLeg:
     async def close(self) -> None:
         """Record how the call ended; a caller who left while waiting abandoned."""
         await self._http.aclose()
+        if self.monitor is not None:  # its end is recorded before the call's
+            await self.monitor.stop(actor=ACTOR, reason="call_ended")
         if self._ringer is not None and not self._ringer.done():
             if not self._surveying:  # a survey ends by itself once the call ended
                 self._ringer.cancel()
@@ -694,7 +728,8 @@ class _OfferFollower(BusFollower):
     async def on_event(self, record: EventRecord | None) -> None:
         """Offers and their ends; everything else is not ours."""
         if record is not None and (record.type == "offer.created"
-                                   or record.type in OFFER_ENDED):
+                                   or record.type in OFFER_ENDED
+                                   or record.type in TRANSFER_EVENTS):
             self.service.on_offer_event(record)
 
 
@@ -706,15 +741,6 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
-async def _first(*events: asyncio.Event) -> asyncio.Event:
-    """Wait until one of the events is set; returns it (the first one set, in order given)."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-    return next(event for event in events if event.is_set())
 
 
 async def _ring(call: Call, seconds: float) -> None:

@@ -2,7 +2,9 @@
 
 OPTIONS → 200; REGISTER → the registrar, behind digest authentication; INVITE → a `Call`
 handed to the application (which rings, answers or rejects it); ACK, BYE, CANCEL and INFO
-(DTMF) within dialogs; in-dialog INVITEs (hold / resume) answered from the same media.
+(DTMF) within dialogs; in-dialog INVITEs (hold / resume) answered from the same media;
+REFER (RFC 3515) handed to the call's `on_refer`. Our INVITEs answer a 401 / 407 with
+digest credentials once.
 Unknown methods get 501, known but unsupported ones 405, both with Allow.
 """
 
@@ -24,9 +26,10 @@ from omnidesk.channels.voice.call import (
     EndReason,
     OutgoingCall,
 )
-from omnidesk.channels.voice.digest import DigestAuthenticator
+from omnidesk.channels.voice.digest import DigestAuthenticator, authorization
 from omnidesk.channels.voice.dtmf import parse_info_dtmf
 from omnidesk.channels.voice.g711 import PCMU
+from omnidesk.channels.voice.refer import ReferError, Referral, parse_refer_to
 from omnidesk.channels.voice.registrar import (
     DEFAULT_EXPIRES,
     MAX_EXPIRES,
@@ -60,9 +63,8 @@ from omnidesk.channels.voice.sip.transaction import (
 )
 
 log = logging.getLogger("omnidesk.voice")
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO"
-KNOWN_UNSUPPORTED = frozenset({"SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "UPDATE", "PRACK",
-                               "REFER"})
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, REFER"
+KNOWN_UNSUPPORTED = frozenset({"SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "UPDATE", "PRACK"})
 USER_AGENT = "omnidesk"
 
 
@@ -278,10 +280,34 @@ class UserAgent:
         if digit is not None:
             call.digit(digit)
 
+    def _refer(self, transaction: ServerTransaction, request: Request) -> None:
+        """A transfer request in a dialog (RFC 3515): checked here, decided by the call's
+        `on_refer` (which answers 202 or an error); no handler (a caller's REFER) → 403."""
+        call = self._dialog_of(request)
+        if call is None or not call.live:
+            self._answer(transaction, 481)
+            return
+        try:
+            target = parse_refer_to(request.headers.get_all("Refer-To"))
+        except ReferError as error:
+            self._answer(transaction, error.status, to_tag=call.dialog.local_tag,
+                         extra={"Warning": f'399 omnidesk "{error.reason}"'})
+            return
+        if call.on_refer is None:
+            self._answer(transaction, 403, to_tag=call.dialog.local_tag,
+                         extra={"Warning": '399 omnidesk "this call cannot be transferred"'})
+            return
+        call.on_refer(Referral(self, call, transaction, request, target))
+
     _METHODS: dict[str, Callable[[UserAgent, ServerTransaction, Request], None]] = {
         "OPTIONS": _options, "REGISTER": _register, "INVITE": _invite, "BYE": _bye,
-        "CANCEL": _cancel, "INFO": _info,
+        "CANCEL": _cancel, "INFO": _info, "REFER": _refer,
     }
+
+    def answer_request(self, transaction: ServerTransaction, status: int, *,
+                       extra: dict[str, str] | None = None, to_tag: str | None = None) -> None:
+        """Answer a request the application decided on (a REFER)."""
+        self._answer(transaction, status, extra=extra, to_tag=to_tag)
 
     # ---- answering and media ---------------------------------------------------------
 
@@ -374,9 +400,11 @@ class UserAgent:
 
     # ---- calls we place ----------------------------------------------------------------
 
-    async def call_out(self, target: str, *, caller: str, display: str = "") -> OutgoingCall:
-        """INVITE `target` (a registered contact: an IP literal, no DNS) with our offer; the
-        call rings until `confirmed` is set, or ends (`failure` says why)."""
+    async def call_out(self, target: str, *, caller: str, display: str = "",
+                       credentials: tuple[str, str] | None = None) -> OutgoingCall:
+        """INVITE `target` (a registered contact or a trunk: an IP literal, no DNS) with our
+        offer; the call rings until `confirmed` is set, or ends (`failure` says why). With
+        `credentials` (user, password) a 401 / 407 is answered once."""
         uri = SipUri.parse(target)
         transport = (uri.param("transport") or "udp").upper()
         peer = Peer("TCP" if transport == "TCP" else "UDP", uri.host, uri.port or 5060)
@@ -399,14 +427,48 @@ class UserAgent:
             ("Allow", ALLOW), ("User-Agent", USER_AGENT), ("Content-Type", "application/sdp")])
         body = sdp_offer(address=host, port=media.local_port, session_id=call.id.int % 10**12)
         request = Request(headers=headers, method="INVITE", uri=target, body=body)
+        call.credentials = credentials
         call.invite = self.layer.send_invite(
             request, peer, lambda response: self._outgoing(call, response))
         return call
 
+    def _authenticate(self, call: OutgoingCall, response: Response) -> bool:
+        """§22.2: send the INVITE again (same Call-ID and tags, next CSeq, new branch) with
+        an answer to the challenge; False when we have no credentials or already tried."""
+        if call.credentials is None or call.authenticated or call.invite is None:
+            return False
+        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        challenge = response.headers.get(header) or ""
+        previous = call.invite.request
+        user, password = call.credentials
+        try:
+            answer_value = authorization(challenge, method="INVITE", uri=previous.uri,
+                                         username=user, password=password)
+        except ValueError as error:
+            log.info("cannot answer the challenge of %s: %s", previous.uri, error)
+            return False
+        call.authenticated = True
+        call.dialog.local_cseq += 1
+        headers = previous.headers.copy()
+        via = headers.get("Via") or ""
+        headers.set("Via", via.split(";branch=")[0] + f";branch=z9hG4bK{secrets.token_hex(8)}"
+                    ";rport")
+        headers.set("CSeq", f"{call.dialog.local_cseq} INVITE")
+        headers.set("Authorization" if response.status == 401 else "Proxy-Authorization",
+                    answer_value)
+        request = Request(headers=headers, method="INVITE", uri=previous.uri,
+                          body=previous.body)
+        call.invite = self.layer.send_invite(
+            request, call.peer, lambda answer_: self._outgoing(call, answer_))
+        return True
+
     def _outgoing(self, call: OutgoingCall, response: Response | None) -> None:
-        """Responses to our INVITE: ringing, answered (ACK, media), or refused."""
+        """Responses to our INVITE: ringing, answered (ACK, media), challenged (once: the
+        INVITE again with credentials), or refused."""
         if response is None:
             call.fail(408)
+        elif response.status in (401, 407) and call.live and self._authenticate(call, response):
+            return
         elif response.status < 200:
             if response.status in (180, 183):
                 call.ringing.set()
@@ -480,6 +542,37 @@ class UserAgent:
             headers.add("Route", route)
         request = Request(headers=headers, method="BYE", uri=dialog.remote_target)
         self.layer.send_request(request, call.peer, lambda response: _log_bye(call, response))
+
+    def send_in_dialog(self, call: Call, method: str, *, headers: dict[str, str],
+                       body: bytes = b"") -> None:
+        """Send a request (NOTIFY …) in the call's dialog: next CSeq, its route set, to its
+        remote target; the answer is only logged."""
+        dialog = call.dialog
+        dialog.local_cseq += 1
+        host = self.local_host(call.peer)
+        request_headers = Headers([
+            ("Via", f"SIP/2.0/{call.peer.transport} {host}:{self.port}"
+                    f";branch=z9hG4bK{secrets.token_hex(8)};rport"),
+            ("Max-Forwards", "70"),
+            ("From", str(NameAddr.parse(dialog.local_uri).with_tag(dialog.local_tag))),
+            ("To", dialog.remote_uri), ("Call-ID", dialog.call_id),
+            ("CSeq", f"{dialog.local_cseq} {method}"), ("Contact", self._contact(call.peer)),
+            ("User-Agent", USER_AGENT)])
+        routes = dialog.route_set if isinstance(call, OutgoingCall) else \
+            list(reversed(dialog.route_set))
+        for route in routes:
+            request_headers.add("Route", route)
+        for name, value in headers.items():
+            request_headers.add(name, value)
+        request = Request(headers=request_headers, method=method, uri=dialog.remote_target,
+                          body=body)
+
+        def answered(response: Response | None) -> None:
+            if response is None or response.status >= 300:
+                log.info("%s in %s: %s", method, dialog.call_id,
+                         "no answer" if response is None else response.status)
+
+        self.layer.send_request(request, call.peer, answered)
 
     def forget(self, call: Call) -> None:
         """Drop an ended call from the tables."""

@@ -6,6 +6,7 @@ import { api, ApiError, currentSession, duration, el, notify, openStream, signOu
 import * as ring from "./ring.js";
 import { fill, insertAt, matching, slashToken } from "./canned.js";
 import { fileSize, messageView, noteView } from "./messages.js";
+import { phonePanel, startPhone, updatePhone } from "./phone.js";
 
 const STORE = "omnidesk.desktop";
 const WORKING = new Set(["connected", "on_hold", "wrap_up"]);
@@ -98,6 +99,8 @@ export async function startDesktop(root, session) {
   renderAgentState();
   renderOffers();
   renderList();
+  await startPhone();
+  syncPhone();
   tick();
   setInterval(tick, 1000);
   document.addEventListener("keydown", onKey);
@@ -113,6 +116,7 @@ function layout(root) {
   n.stateSince = el("span", { class: "state-since", title: "Time in this state" });
   n.link = el("span", { class: "link-status", role: "status", dataset: { status: "connecting" } }, "Connecting…");
   n.offers = el("div", { class: "offers", "aria-live": "assertive" });
+  n.phone = phonePanel({ accept: (id) => answer(id, "accept"), reject: (id) => answer(id, "reject") });
   n.list = el("ul", { class: "conversation-list", "aria-labelledby": "conversations-title" });
   n.main = el("main", { class: "conversation", id: "conversation", "aria-label": "Conversation" });
   n.context = el("aside", { class: "context", "aria-label": "Customer" });
@@ -133,6 +137,7 @@ function layout(root) {
       el("button", { type: "button", onclick: signOut }, "Sign out")),
     el("div", { class: "desk" },
       el("nav", { class: "inbox", "aria-label": "Offers and conversations" },
+        n.phone,
         el("h2", { id: "offers-title" }, "Incoming"), n.offers,
         el("h2", { id: "conversations-title" }, "My conversations"), n.list),
       n.main, n.context),
@@ -304,6 +309,18 @@ function renderOffers() {
   const cards = [...desk.offers.values()].map(offerCard);
   desk.nodes.offers.replaceChildren(...(cards.length ? cards : [el("p", { class: "empty-list" }, "Nothing ringing.")]));
   if (desk.offers.size) ring.start(); else { ring.stop(); document.title = "omnidesk — agent"; }
+  syncPhone();
+}
+
+/** Tell the browser phone which calls ring and which one the agent is on. */
+function syncPhone() {
+  const offerName = (offer) => offer.context?.customer?.display_name
+    || offer.context?.customer?.identities?.[0]?.value || "a caller";
+  updatePhone(
+    [...desk.offers.values()].map((offer) => ({ id: offer.interaction.id, channel: offer.interaction.channel,
+                                               state: offer.interaction.state, name: offerName(offer) })),
+    [...desk.conversations.values()].map((c) => ({ id: c.id, channel: c.interaction.channel,
+                                                   state: c.interaction.state, name: customerName(c) })));
 }
 
 function offerCard(offer) {
@@ -423,6 +440,7 @@ function renderList() {
         interaction.subject || (last ? last.body.slice(0, 60) : ""))));
   });
   desk.nodes.list.replaceChildren(...(items.length ? items : [el("li", { class: "empty-list" }, "No open conversations.")]));
+  syncPhone();
 }
 
 function stateLabel(state) {
