@@ -1,8 +1,10 @@
 """Voice benchmark: SIPp callers against the voice service on one core.
 
-Run alone:  .venv/bin/python bench/voice.py                 (200 concurrent bridged calls)
-            .venv/bin/python bench/voice.py --quick         (20)
+Run alone:  .venv/bin/python bench/voice.py                 (200 concurrent bridged calls,
+                                                             then the set-up rate sweep)
+            .venv/bin/python bench/voice.py --quick         (20; sweep 10, 20 calls/s)
             --calls N --rate CPS --hold SECONDS --mode bridged|queued
+            --setup-rates 10,20,40,80,160 | --no-setup
 
 The app (SQLite, in-process bus) runs in this process, pinned to CPU 0; SIPp runs pinned to
 CPU 1. Every caller offers PCMA, is answered and queued (no flow), and sends SIPp's recorded
@@ -26,7 +28,10 @@ What is measured:
 - `setup_ms_p95`: INVITE → 200 for our answers (SIPp's response-time repartition is not
   parsed; we time it ourselves from the INVITE's arrival to the 200);
 - `failed_calls`: SIPp's failed calls;
-- `server_cpu_pct`: CPU time of this process over the run (100 = the one core it has).
+- `server_cpu_pct`: CPU time of this process over the run (100 = the one core it has);
+- `setup_rate_cps`: the call set-up rate, the highest swept rate at which every call offered
+  for 10 s is answered, none fails and INVITE → 200 stays under 1 s at the 95th percentile
+  (queued mode, 2 s calls; see `setup_rate`), with each rate's run in `setup_runs`.
 
 The last line printed is one JSON object.
 """
@@ -95,7 +100,7 @@ def write_extensions(data_dir: Path, agents: int) -> None:
     """One phone account per bench agent (extensions 1000 …)."""
     folder = data_dir / "voice"
     folder.mkdir(parents=True, exist_ok=True)
-    lines = ["extensions:"] + [
+    lines = ["extensions:" if agents else "extensions: []"] + [
         f"  - {{extension: '{1000 + i}', password: {PHONE_PASSWORD}, tenant: bench,"
         f" agent: agent{i}@bench.example}}" for i in range(agents)]
     (folder / "extensions.yaml").write_text("\n".join(lines) + "\n")
@@ -173,13 +178,13 @@ async def start_phones(port: int, *, calls: int, workdir: Path) -> asyncio.subpr
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
 
 
-async def run_sipp(port: int, *, calls: int, rate: int, hold: float,
+async def run_sipp(port: int, *, calls: int, rate: int, hold: float, total: int,
                    workdir: Path) -> tuple[int, str]:
-    """SIPp on CPU 1: `calls` concurrent callers, 2·calls in total."""
+    """SIPp on CPU 1: at most `calls` concurrent callers, `total` in all."""
     sipp = sipp_program()
     command = [sipp, "-sf", str(SCENARIO), "-s", "100", "-i", "127.0.0.1", "-p",
                str(free_port()), "-mi", "127.0.0.1", "-mp", str(free_port()),
-               "-r", str(rate), "-l", str(calls), "-m", str(2 * calls),
+               "-r", str(rate), "-l", str(calls), "-m", str(total),
                "-d", str(int(hold * 1000)), "-timeout", f"{int(hold * 4 + 120)}s",
                "-trace_stat", "-stf", str(workdir / "stat.csv"), "-fd", "1",
                f"127.0.0.1:{port}"]
@@ -201,8 +206,10 @@ def failed_calls(workdir: Path) -> int:
     return int(last[index]) if index is not None and last[index].isdigit() else -1
 
 
-async def main(calls: int, rate: int, hold: float, *, bridged: bool) -> dict[str, Any]:
-    """Run one load test and return its figures."""
+async def main(calls: int, rate: int, hold: float, *, bridged: bool,
+               total: int | None = None) -> dict[str, Any]:
+    """Run one load test (`total` calls, default 2·calls) and return its figures."""
+    total = 2 * calls if total is None else total
     pin(0)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
@@ -215,7 +222,7 @@ async def main(calls: int, rate: int, hold: float, *, bridged: bool) -> dict[str
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             await setup(app, agents=agents, phone_port=phone_port)
-            phones = await start_phones(phone_port, calls=2 * calls, workdir=workdir) \
+            phones = await start_phones(phone_port, calls=total, workdir=workdir) \
                 if bridged else None
             setups: list[float] = []
             _time_setups(app, setups)
@@ -224,7 +231,7 @@ async def main(calls: int, rate: int, hold: float, *, bridged: bool) -> dict[str
             started = time.perf_counter()
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             code, output = await run_sipp(app.state.voice.port, calls=calls, rate=rate,
-                                          hold=hold, workdir=workdir)
+                                          hold=hold, total=total, workdir=workdir)
             elapsed = time.perf_counter() - started
             cpu_after = resource.getrusage(resource.RUSAGE_SELF)
             cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + \
@@ -247,7 +254,8 @@ async def main(calls: int, rate: int, hold: float, *, bridged: bool) -> dict[str
         bridged_calls = sum(1 for p in ended if "agent_rtp_received" in p)
         setups.sort()
         return {
-            "mode": "bridged" if bridged else "queued",
+            "mode": "bridged" if bridged else "queued", "rate_cps": rate, "calls_total": total,
+            "calls_answered": len(setups),
             "concurrent_target": calls, "concurrent_calls": peak[0],
             "calls_bridged": bridged_calls,
             "bridge_dropped_pct": round(100 * dropped / max(1, 160 * received), 3),
@@ -283,6 +291,36 @@ def _time_setups(app: Any, setups: list[float]) -> None:
     ua.handler = timed
 
 
+SETUP_P95_LIMIT_MS = 1000.0
+SETUP_SECONDS = 10.0
+SETUP_HOLD = 2.0
+
+
+def setup_rate(rates: list[int]) -> dict[str, Any]:
+    """The call set-up rate: SIPp offers calls at each rate for SETUP_SECONDS (each caller
+    hangs up SETUP_HOLD s after the answer; queued, no agents). A rate is sustained when
+    every call is answered, none fails, and INVITE → 200 stays under SETUP_P95_LIMIT_MS at
+    the 95th percentile; the figure is the highest sustained rate."""
+    sustained, runs = 0, []
+    for rate in rates:
+        total = int(rate * SETUP_SECONDS)
+        figures = asyncio.run(main(int(rate * (SETUP_HOLD + 5)), rate, SETUP_HOLD,
+                                   bridged=False, total=total))
+        ok = (figures["calls_answered"] == total and figures["failed_calls"] == 0
+              and (figures["setup_ms_p95"] or 0) < SETUP_P95_LIMIT_MS)
+        print(f"  {rate:>4} calls/s: {figures['calls_answered']}/{total} answered, "
+              f"{figures['failed_calls']} failed, set-up p95 {figures['setup_ms_p95']} ms, "
+              f"server CPU {figures['server_cpu_pct']} % → {'sustained' if ok else 'not'}",
+              flush=True)
+        runs.append(figures)
+        if not ok:
+            break
+        sustained = rate
+    return {"setup_rate_cps": sustained, "setup_runs": [
+        {key: run[key] for key in ("rate_cps", "calls_answered", "failed_calls",
+                                   "setup_ms_p95", "server_cpu_pct")} for run in runs]}
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
@@ -290,9 +328,17 @@ if __name__ == "__main__":
     parser.add_argument("--hold", type=float, default=20.0)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--mode", choices=["bridged", "queued"], default="bridged")
+    parser.add_argument("--setup-rates", default="10,20,40,80,160",
+                        help="calls/s swept for the set-up rate (--quick: 10,20)")
+    parser.add_argument("--no-setup", action="store_true", help="skip the set-up rate sweep")
     args = parser.parse_args()
     if args.quick:
         args.calls, args.rate, args.hold = 20, 10, 8.0
+        args.setup_rates = "10,20"
     figures = asyncio.run(main(args.calls, args.rate, args.hold,
                                bridged=args.mode == "bridged"))
+    print(json.dumps(figures), flush=True)
+    if not args.no_setup:
+        print("== call set-up rate", flush=True)
+        figures |= setup_rate([int(rate) for rate in args.setup_rates.split(",")])
     print(json.dumps(figures))
