@@ -133,16 +133,21 @@ def test_the_recorder_places_audio_by_timestamp(tmp_path: Path) -> None:
 
 
 def test_wav_files_of_other_formats_are_converted(tmp_path: Path) -> None:
+    import math
     import wave
-    stereo = array.array("h", [v for n in range(1600) for v in (n, -n)]).tobytes()
+    left = [round(8000 * math.sin(2 * math.pi * 1000 * n / 16000)) for n in range(1600)]
+    stereo = array.array("h", [v for sample in left for v in (sample, sample // 2)])
     with wave.open(str(tmp_path / "s.wav"), "wb") as handle:
         handle.setnchannels(2)
         handle.setsampwidth(2)
         handle.setframerate(16000)
-        handle.writeframes(stereo)
+        handle.writeframes(stereo.tobytes())
     pcm = array.array("h")
     pcm.frombytes(read_wav(tmp_path / "s.wav"))
-    assert list(pcm[:3]) == [0, 2, 4] and len(pcm) == 800
+    assert len(pcm) == 800  # 100 ms at 8 kHz: the channels mixed, the 1 kHz tone kept
+    assert abs(max(pcm[100:700]) - 6000) < 60 and abs(min(pcm[100:700]) + 6000) < 60
+    assert to_pcm8k(b"\x00\x10\x20\xff\xff\xff", rate=8000, width=3, channels=1) == \
+        array.array("h", [0x2010, -1]).tobytes()  # 24-bit: the top two bytes
     write_wav(tmp_path / "t.wav", tone((1000.0,), 100))
     assert len(read_wav(tmp_path / "t.wav")) == 1600
     assert to_pcm8k(b"\x80\xff", rate=8000, width=1, channels=1) == \

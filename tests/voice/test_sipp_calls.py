@@ -24,7 +24,9 @@ async def test_options_ping_is_answered_over_udp_and_tcp(phone: Phone) -> None:
 @pytest.mark.parametrize("transport", ["u1", "t1"])
 async def test_a_call_navigates_the_ivr_by_rfc4733_dtmf_is_queued_then_abandons(
         phone: Phone, transport: str) -> None:
-    result = await phone.sipp("call_dtmf.xml", "-s", "100", "-d", "2500", transport=transport)
+    # the keys are kept while the IVR speaks (welcome, menu, account: ~7.5 s with espeak-ng),
+    # then it queues: the caller stays on the line until then
+    result = await phone.sipp("call_dtmf.xml", "-s", "100", "-d", "7000", transport=transport)
     assert result.returncode == 0, phone.explain("call_dtmf.xml")
     await phone.wait_for_event("call.ended")
     (interaction,) = await phone.interactions()
@@ -50,7 +52,7 @@ async def test_a_call_navigates_the_ivr_by_rfc4733_dtmf_is_queued_then_abandons(
 
 
 async def test_dtmf_by_sip_info_works_as_a_fallback(phone: Phone) -> None:
-    result = await phone.sipp("call_info.xml", "-s", "+49-30-100", "-d", "1000")
+    result = await phone.sipp("call_info.xml", "-s", "+49-30-100", "-d", "6000")  # ~5 s spoken
     assert result.returncode == 0, phone.explain("call_info.xml")
     await phone.wait_for_event("call.ended")
     (interaction,) = await phone.interactions()

@@ -254,7 +254,7 @@ async def test_a_refer_to_a_number_goes_out_through_the_trunk_with_digest(
     assert interaction.state is S.WRAP_UP
 
 
-async def test_refers_to_unknown_targets_and_attended_transfers_are_refused(
+async def test_refers_to_unknown_targets_and_unknown_replaced_dialogs_are_refused(
         phone: Phone) -> None:
     await agent_ready(phone)
     ana_port = free_port()

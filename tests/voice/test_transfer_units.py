@@ -15,10 +15,15 @@ def test_refer_to_is_read_and_bad_ones_are_refused_with_the_right_status() -> No
     assert (target.user, target.host) == ("202", "pbx.example")
     for values, status in (([], 400), (["<sip:a@h>", "<sip:b@h>"], 400),
                            (["<http://x>"], 416), (["<sip:h>"], 400),
-                           (["<sip:202@h?Replaces=x%40y%3Bto-tag%3D1>"], 501)):
+                           (["<sip:202@h?Replaces=x%40y%3Bto-tag%3D1>"], 400),
+                           (["<sip:202@h;replaces=x>"], 400)):
         with pytest.raises(ReferError) as error:
             parse_refer_to(values)
         assert error.value.status == status
+    assert target.replaces is None
+    attended = parse_refer_to(
+        ["<sip:202@h?Subject=x&Replaces=abc%40pbx%3Bto-tag%3D7553452%3Bfrom-tag%3D31431>"])
+    assert (attended.user, attended.replaces) == ("202", ("abc@pbx", "7553452", "31431"))
     assert sipfrag(200) == b"SIP/2.0 200 OK\r\n"
 
 

@@ -116,6 +116,16 @@ async def test_the_200_is_retransmitted_until_the_ack_confirms_the_call() -> Non
     assert call.end_reason is EndReason.REMOTE_BYE and not h.ua.dialogs
 
 
+async def test_an_invite_with_an_unreadable_contact_gets_400_not_a_crash() -> None:
+    h = make_harness(answering)
+    invite = request("INVITE", branch="i1", body=OFFER)
+    invite.headers.set("Contact", "<>")
+    _send(h, invite)
+    await settle()
+    assert [r.status for r in h.responses()] == [100, 400]
+    assert not h.ua.dialogs and not h.calls
+
+
 async def test_without_an_ack_the_call_is_hung_up_after_64_t1() -> None:
     h = make_harness(answering)
     _send(h, request("INVITE", branch="i1", body=OFFER))

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, status
 
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.models import Agent
 from omnidesk.agents.service import agent_for_user
 from omnidesk.auth.principal import EVERYONE, STAFF, Principal
+from omnidesk.channels.voice import consult as voice_consult
 from omnidesk.db import Database
 from omnidesk.deps import DbDep, PrincipalDep
 from omnidesk.errors import Conflict, Forbidden, InvalidInput, NotFound
 from omnidesk.interactions.actions import add_note
 from omnidesk.interactions.models import Interaction
-from omnidesk.interactions.schemas import InteractionRead, TransferRequest
+from omnidesk.interactions.schemas import (
+    ConsultRead,
+    ConsultRequest,
+    InteractionRead,
+    TransferRequest,
+)
 from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
 from omnidesk.routing import QueueStatus, UnknownRoutingObject, WaitEstimate
@@ -103,14 +109,10 @@ async def live_queue(queue_id: uuid.UUID, request: Request, db: DbDep,
 TRANSFERABLE = (InteractionState.CONNECTED, InteractionState.ON_HOLD)
 
 
-async def _check_transfer(db: Database, principal: Principal, interaction_id: uuid.UUID,
-                          data: TransferRequest) -> Interaction:
-    """The interaction, if the caller holds it (or is staff) and the target is valid."""
+async def _held(db: Database, principal: Principal, interaction_id: uuid.UUID, *,
+                what: str = "transfer") -> Interaction:
+    """The interaction, if the caller is the agent holding it (or staff)."""
     principal.require(*EVERYONE)
-    targets = [data.queue_id, data.agent_id, data.number]
-    if sum(target is not None for target in targets) != 1:
-        raise InvalidInput("give one of queue_id, agent_id or number",
-                           field="queue_id" if data.queue_id is None else "agent_id")
     async with db.read() as session:
         interaction = await get_in_tenant(session, Interaction, interaction_id,
                                           tenant_id=principal.tenant_id, what="interaction")
@@ -119,7 +121,20 @@ async def _check_transfer(db: Database, principal: Principal, interaction_id: uu
                                         user_id=principal.user_id) \
                 if principal.user_id else None
             if mine is None or mine.id != interaction.agent_id:
-                raise Forbidden("only the agent handling it (or a supervisor) may transfer it")
+                raise Forbidden(f"only the agent handling it (or a supervisor) may {what} it")
+    return interaction
+
+
+async def _check_transfer(db: Database, principal: Principal, interaction_id: uuid.UUID,
+                          data: TransferRequest) -> Interaction:
+    """The interaction, if the caller holds it (or is staff) and the target is valid."""
+    principal.require(*EVERYONE)
+    targets = [data.queue_id, data.agent_id, data.number]
+    if sum(target is not None for target in targets) != 1:
+        raise InvalidInput("give one of queue_id, agent_id or number",
+                           field="queue_id" if data.queue_id is None else "agent_id")
+    interaction = await _held(db, principal, interaction_id)
+    async with db.read() as session:
         if data.queue_id is not None:
             await get_in_tenant(session, Queue, data.queue_id, tenant_id=principal.tenant_id,
                                 what="queue")
@@ -161,3 +176,81 @@ async def transfer(interaction_id: uuid.UUID, data: TransferRequest, request: Re
             await add_note(session, row, body=data.note, kind="note", actor=principal.actor,
                            author_name=author.name if author else principal.actor)
     return await _read(db, interaction_id)
+
+
+# ---- consults: attended transfer and three-way calls (voice; docs/voice.md) ----------------
+
+
+def _consult_read(interaction_id: uuid.UUID, found: voice_consult.Consult) -> ConsultRead:
+    return ConsultRead(interaction_id=interaction_id, state=found.state,
+                       agent_id=found.agent_id, number=found.number, extension=found.extension)
+
+
+@router.post("/interactions/{interaction_id}/consult", response_model=ConsultRead,
+             status_code=status.HTTP_202_ACCEPTED)
+async def consult(interaction_id: uuid.UUID, data: ConsultRequest, request: Request,
+                  db: DbDep, principal: PrincipalDep) -> ConsultRead:
+    """On a live phone call: put the caller on hold and ring another agent's registered
+    phone (`agent_id`) or a number through the channel's trunk (`number`); answered, they
+    talk with you. Then complete, conference or cancel (below). 409 when the call is not
+    bridged to your SIP phone (`interaction_id`), a consult or transfer is under way
+    (`state`), the agent is not available or has no phone (`agent_id`), no trunk
+    (`number`)."""
+    if (data.agent_id is None) == (data.number is None):
+        raise InvalidInput("give one of agent_id or number",
+                           field="agent_id" if data.agent_id is None else "number")
+    interaction = await _held(db, principal, interaction_id, what="consult on")
+    if data.agent_id is not None:
+        async with db.read() as session:
+            await get_in_tenant(session, Agent, data.agent_id, tenant_id=principal.tenant_id,
+                                what="agent")
+    found = await voice_consult.start(request.app.state.voice, interaction,
+                                      agent_id=data.agent_id, number=data.number,
+                                      actor=principal.actor)
+    return _consult_read(interaction_id, found)
+
+
+@router.get("/interactions/{interaction_id}/consult", response_model=ConsultRead)
+async def consult_status(interaction_id: uuid.UUID, request: Request, db: DbDep,
+                         principal: PrincipalDep) -> ConsultRead:
+    """The consult under way on the call (409 `state` when there is none)."""
+    interaction = await _held(db, principal, interaction_id, what="consult on")
+    return _consult_read(interaction_id,
+                         voice_consult.current(request.app.state.voice, interaction))
+
+
+@router.post("/interactions/{interaction_id}/consult/complete",
+             response_model=InteractionRead)
+async def complete_consult(interaction_id: uuid.UUID, request: Request, db: DbDep,
+                           principal: PrincipalDep) -> Interaction:
+    """Attended transfer: the caller is bridged to the consulted party and your phone is
+    hung up (from a conference: you leave, the two others stay). To an agent it is the
+    ACD's transfer (`interaction.transferred`, the offer taken by their phone at once); to a
+    number, as a blind transfer to a number (wrap-up). 409 `state` while it still rings."""
+    interaction = await _held(db, principal, interaction_id, what="transfer")
+    found = voice_consult.current(request.app.state.voice, interaction)
+    await found.complete(actor=principal.actor)
+    return await _read(db, interaction_id)
+
+
+@router.post("/interactions/{interaction_id}/consult/conference",
+             response_model=ConsultRead)
+async def conference_consult(interaction_id: uuid.UUID, request: Request, db: DbDep,
+                             principal: PrincipalDep) -> ConsultRead:
+    """Three-way: the caller, you and the consulted party all hear each other (409 `state`
+    unless the consulted party answered)."""
+    interaction = await _held(db, principal, interaction_id, what="consult on")
+    found = voice_consult.current(request.app.state.voice, interaction)
+    await found.conference(actor=principal.actor)
+    return _consult_read(interaction_id, found)
+
+
+@router.delete("/interactions/{interaction_id}/consult",
+               status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_consult(interaction_id: uuid.UUID, request: Request, db: DbDep,
+                         principal: PrincipalDep) -> None:
+    """Hang up the consulted party (ringing, talking or in conference); the caller is back
+    with you (409 `state` when no consult is under way)."""
+    interaction = await _held(db, principal, interaction_id, what="consult on")
+    found = voice_consult.current(request.app.state.voice, interaction)
+    await found.cancel(actor=principal.actor)

@@ -157,6 +157,25 @@ class TransferRequest(WriteModel):
     note: Annotated[str, StringConstraints(max_length=20_000)] | None = None
 
 
+class ConsultRequest(WriteModel):
+    """Consult, on a live phone call, another agent (their registered phone) or a number
+    (through the voice channel's trunk): one of the two."""
+
+    agent_id: uuid.UUID | None = None
+    number: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
+
+
+class ConsultRead(BaseModel):
+    """A consult on a call: `ringing`, `talking` (the agent with the consulted party, the
+    caller on hold), `conference` (all three), `completed` or `cancelled`."""
+
+    interaction_id: uuid.UUID
+    state: str
+    agent_id: uuid.UUID | None = None
+    number: str | None = None
+    extension: str | None = None
+
+
 class InteractionContext(BaseModel):
     """The screen pop: who the customer is, what else they have open or had, what the
     self-service flow collected, and the staff notes on this interaction."""

@@ -6,9 +6,17 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 KIND = "voice"
 _NOT_DIALLABLE = re.compile(r"[^0-9A-Za-z+*#]")
@@ -57,6 +65,8 @@ class VoiceSettings:
     trunks: tuple[str, ...] = ()  # source IP addresses allowed; empty: any
     ring_seconds: float = 0.0  # ring this long before answering
     record: bool = False  # record the caller's audio to WAV
+    recording_notice: str | None = None  # said (espeak-ng) before recording starts
+    recording_notice_audio: str | None = None  # or this WAV under <data>/voice/prompts/
     hold_music: str | None = None  # WAV under <data>/voice/prompts/; default: a built-in tune
     announce_seconds: float = 30.0  # queue position announcements every …; 0: never
     trunk: Trunk | None = None  # outbound calls (transfers to numbers, callbacks)
@@ -94,9 +104,32 @@ class VoiceSettingsModel(BaseModel):
     trunks: str | list[str] = []
     ring_seconds: float = Field(default=0.0, ge=0, le=120)
     record: bool = False
+    recording_notice: str | None = Field(default=None, min_length=1, max_length=1000,
+                                         pattern=r"\S")
+    recording_notice_audio: str | None = Field(default=None, min_length=1, max_length=255)
     hold_music: str | None = None
     announce_seconds: float = Field(default=30.0, ge=0)
     trunk: TrunkModel | None = None
+
+    @field_validator("recording_notice_audio")
+    @classmethod
+    def _prompt_file(cls, name: str | None) -> str | None:
+        """A WAV file under <data>/voice/prompts/: a relative path without '..'."""
+        if name is None:
+            return None
+        path = PurePosixPath(name)
+        if path.is_absolute() or ".." in path.parts or "\\" in name \
+                or path.suffix.lower() != ".wav":
+            raise ValueError("a .wav file under voice/prompts/ (a relative path, no '..')")
+        return name
+
+    @field_validator("recording_notice", "recording_notice_audio")
+    @classmethod
+    def _only_when_recording(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A notice on a channel that does not record would never be played."""
+        if value is not None and info.data.get("record") is not True:
+            raise ValueError("played only when record is true")
+        return value
 
 
 def voice_settings(settings: Mapping[str, Any]) -> VoiceSettings:
@@ -111,6 +144,10 @@ def voice_settings(settings: Mapping[str, Any]) -> VoiceSettings:
         value = settings.get(key, default)
         return float(value) if isinstance(value, int | float) and value >= 0 else default
 
+    def text(key: str) -> str | None:
+        value = settings.get(key)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
     hold = settings.get("hold_music")
     trunk: Trunk | None = None
     if isinstance(settings.get("trunk"), Mapping):
@@ -121,5 +158,7 @@ def voice_settings(settings: Mapping[str, Any]) -> VoiceSettings:
     return VoiceSettings(trunk=trunk, numbers=strings("numbers"), trunks=strings("trunks"),
                          ring_seconds=min(number("ring_seconds", 0.0), 120.0),
                          record=settings.get("record") is True,
+                         recording_notice=text("recording_notice"),
+                         recording_notice_audio=text("recording_notice_audio"),
                          hold_music=str(hold) if hold else None,
                          announce_seconds=number("announce_seconds", 30.0))

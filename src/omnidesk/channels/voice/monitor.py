@@ -248,6 +248,8 @@ def live_call(service: VoiceService | None, interaction: Interaction) -> CallLeg
     agent_call = leg.agent_call if leg is not None else None
     if leg is None or not leg.call.live:
         raise Conflict("the call is not live on this server", field="interaction_id")
+    if leg.consult is not None and leg.consult.active:
+        raise Conflict("the agent is consulting someone on this call", field="interaction_id")
     if agent_call is None or not agent_call.live or not leg.bridged:
         raise Conflict(f"the call is not bridged to an agent's phone (it is "
                        f"{interaction.state.value})", field="interaction_id")

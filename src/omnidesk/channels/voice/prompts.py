@@ -6,7 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from omnidesk.channels.voice.audio import BEEP, read_wav, silence, speak, tone
+from omnidesk.channels.voice.audio import BEEP, read_wav, silence, speak, speech_engine, tone
 from omnidesk.flows import AudioOutput, Output, SpeechOutput, TextOutput
 
 log = logging.getLogger("omnidesk.voice")
@@ -19,6 +19,8 @@ class Prompts:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self._cache: dict[tuple[str, str], bytes] = {}
+        self._speaking: dict[str, asyncio.Future[bytes | None]] = {}  # texts being rendered
+        self._engine_logged = False
 
     async def audio(self, output: Output) -> bytes | None:
         """The PCM for one output (None for outputs that are not heard, like buttons)."""
@@ -30,14 +32,39 @@ class Prompts:
         return None
 
     async def speech(self, text: str) -> bytes:
-        """The text spoken by espeak-ng, or a beep when it is not installed."""
+        """The text spoken by espeak-ng (8 kHz, rendered in a thread once per text, then
+        cached), or a beep when espeak-ng is not installed or fails (not cached: the next
+        call tries again)."""
         if not text.strip():
             return b""
         key = ("tts", text)
-        if key not in self._cache:
-            spoken = await asyncio.to_thread(speak, text)
-            self._remember(key, (spoken + silence(200)) if spoken else BEEP)
-        return self._cache[key]
+        if key in self._cache:
+            return self._cache[key]
+        pending = self._speaking.get(text)
+        if pending is None:  # calls asking for the same text at once share one rendering
+            self._log_engine()
+            pending = asyncio.ensure_future(asyncio.to_thread(speak, text))
+            self._speaking[text] = pending
+            pending.add_done_callback(lambda _: self._speaking.pop(text, None))
+        spoken = await asyncio.shield(pending)
+        if spoken is None:
+            return BEEP
+        pcm = self._cache.get(key)  # the first of several waiters keeps it
+        if pcm is None:
+            pcm = spoken + silence(200)
+            self._remember(key, pcm)
+        return pcm
+
+    def _log_engine(self) -> None:
+        if self._engine_logged:
+            return
+        self._engine_logged = True
+        program = speech_engine()
+        if program is None:
+            log.warning("espeak-ng is not installed: spoken prompts are beeps "
+                        "(apt-get install espeak-ng)")
+        else:
+            log.info("spoken prompts by %s (8 kHz)", program)
 
     async def _file(self, name: str) -> bytes | None:
         key = ("file", name)

@@ -1,10 +1,11 @@
 """REFER (RFC 3515): an agent's phone asks us to transfer the call it is in.
 
-The UA checks the request (one Refer-To, a SIP / tel URI, no Replaces: attended transfer is
-not built) and hands a `Referral` to the call's `on_refer`; the application answers it with
-`accept()` (202, then the implicit subscription's first NOTIFY, `SIP/2.0 100 Trying`) or
-`reject(status)`, and reports the outcome with one final `notify(status)` (a sipfrag of the
-referenced call's final response; the subscription ends with it).
+The UA checks the request (one Refer-To, a SIP / tel URI; a Replaces header in it, RFC 3891,
+makes it an attended transfer: `consult.replace`) and hands a `Referral` to the call's
+`on_refer`; the application answers it with `accept()` (202, then the implicit
+subscription's first NOTIFY, `SIP/2.0 100 Trying`) or `reject(status)`, and reports the
+outcome with one final `notify(status)` (a sipfrag of the referenced call's final
+response; the subscription ends with it).
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ class ReferTarget:
     uri: str
     user: str
     host: str
+    replaces: tuple[str, str, str] | None = None  # (Call-ID, to-tag, from-tag): attended
 
 
 def parse_refer_to(values: list[str]) -> ReferTarget:
     """The one Refer-To of a REFER (§2.4.1: exactly one), read; ReferError otherwise (400
-    for none, several or an unreadable one, 416 for another scheme, 501 for Replaces)."""
+    for none, several or an unreadable one or an incomplete Replaces, 416 for another
+    scheme)."""
     if len(values) != 1:
         raise ReferError(400, "a REFER needs exactly one Refer-To")
     try:
@@ -53,12 +56,29 @@ def parse_refer_to(values: list[str]) -> ReferTarget:
         if address_scheme(values[0]) not in ("", "sip", "sips", "tel"):
             raise ReferError(416, "Refer-To must be a sip, sips or tel URI") from error
         raise ReferError(400, f"unreadable Refer-To: {error}") from error
-    embedded = urllib.parse.unquote(uri.headers).lower()
-    if "replaces=" in embedded or uri.param("replaces") is not None:
-        raise ReferError(501, "attended transfer (Refer-To with Replaces) is not supported")
+    if uri.param("replaces") is not None:
+        raise ReferError(400, "Replaces belongs in the Refer-To URI's headers (?Replaces=…)")
     if not uri.user:
         raise ReferError(400, "Refer-To has no user part (a number or an extension)")
-    return ReferTarget(str(address.uri), urllib.parse.unquote(uri.user), uri.host)
+    return ReferTarget(str(address.uri), urllib.parse.unquote(uri.user), uri.host,
+                       replaces_of(uri.headers))
+
+
+def replaces_of(headers: str) -> tuple[str, str, str] | None:
+    """The Replaces embedded in a Refer-To URI (`?Replaces=<call-id>%3Bto-tag%3D…%3Bfrom-tag%3D…`,
+    RFC 3891 / 5589) as (Call-ID, to-tag, from-tag); None without one; ReferError 400 when it
+    lacks a part."""
+    for header in headers.split("&") if headers else []:
+        name, _, value = header.partition("=")
+        if name.strip().lower() != "replaces":
+            continue
+        call_id, *params = urllib.parse.unquote(value).split(";")
+        tags = {key.strip().lower(): tag.strip() for key, _, tag in
+                (param.partition("=") for param in params)}
+        if not call_id.strip() or not tags.get("to-tag") or not tags.get("from-tag"):
+            raise ReferError(400, "Replaces needs a Call-ID, to-tag and from-tag")
+        return call_id.strip(), tags["to-tag"], tags["from-tag"]
+    return None
 
 
 def address_scheme(value: str) -> str:

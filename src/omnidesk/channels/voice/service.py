@@ -24,6 +24,7 @@ from omnidesk.channels.voice.audio import hold_music, read_wav
 from omnidesk.channels.voice.call import Call, CallEnded, EndReason, OutgoingCall, first
 from omnidesk.channels.voice.callback import CallbackDialler
 from omnidesk.channels.voice.config import KIND, VoiceSettings, voice_settings
+from omnidesk.channels.voice.consult import Consult, PhoneCalls
 from omnidesk.channels.voice.ivr import run_ivr
 from omnidesk.channels.voice.prompts import Prompts
 from omnidesk.channels.voice.registrar import (
@@ -49,6 +50,7 @@ from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
 from omnidesk.flows import (
+    AudioOutput,
     CallbackAction,
     EndAction,
     FlowContext,
@@ -100,6 +102,7 @@ class VoiceService:
         self._closing: set[asyncio.Task[None]] = set()  # calls' ends being recorded
         self.offers = _OfferFollower(db, self)
         self.callbacks = CallbackDialler(self)
+        self.phone_calls = PhoneCalls(self)  # agents' phones calling each other (consult.py)
         self.flows = FlowHost(flows)
         folder = settings.data_dir / "voice"
         self.prompts = Prompts(folder / "prompts")
@@ -146,6 +149,8 @@ class VoiceService:
 
     async def handle(self, call: Call) -> None:
         """What omnidesk does with an inbound call (the UA's call handler)."""
+        if await self.phone_calls.handle(call):  # a registered phone calling an extension
+            return
         found = await self._channel_for(call)
         if found is None:
             log.info("call to %s from %s: no voice channel takes it", call.callee,
@@ -247,6 +252,7 @@ class CallLeg:
         self.agent_call: OutgoingCall | None = None
         self.bridged = False
         self.monitor: Monitor | None = None  # a supervisor on the call (monitor.py)
+        self.consult: Consult | None = None  # the agent consulting someone (consult.py)
         self._offer_gone = asyncio.Event()
         self._released = asyncio.Event()  # a transfer took the agent's phone off this call
         self._ringer: asyncio.Task[None] | None = None
@@ -293,6 +299,7 @@ class CallLeg:
         self.answered = True
         await self._event("call.answered", describe(self.call))
         if self.voice.record and self.call.media is not None:
+            await self._recording_notice()
             self.service.recordings.mkdir(parents=True, exist_ok=True)
             self.recording = self.service.recordings / f"{self.interaction_id}.wav"
             self.call.media.record_to(self.recording)
@@ -305,6 +312,14 @@ class CallLeg:
             self.call.hangup()
         else:
             await self.call.ended.wait()
+
+    async def _recording_notice(self) -> None:
+        """The channel's recording notice, before the IVR; recording starts after it."""
+        audio, text = self.voice.recording_notice_audio, self.voice.recording_notice
+        if audio:  # the WAV, else its text spoken
+            await self.say((AudioOutput(audio, text),))
+        elif text:
+            await self.speak(text)
 
     async def _state(self) -> InteractionState | None:
         async with self.db.read() as session:
@@ -504,14 +519,20 @@ class CallLeg:
         if browser is not None:  # the agent's browser phone rings instead (webrtc.py)
             await browser.take(self)
             return
-        binding = await self.service.phone_of(self.tenant_id, agent_id)
-        ua = self.service.ua
-        if binding is None or ua is None:
-            log.info("agent %s has no registered phone; the offer waits for the desktop",
-                     agent_id)
-            return
-        agent_call = self.agent_call = await ua.call_out(
-            binding.contact, caller=self.call.caller, display=self.call.caller_display)
+        consulted = self.consult.handover(agent_id) if self.consult is not None else None
+        if consulted is not None:  # a completed consult: that phone is on the line already
+            agent_call, extension = consulted
+            self.agent_call = agent_call
+        else:
+            binding = await self.service.phone_of(self.tenant_id, agent_id)
+            ua = self.service.ua
+            if binding is None or ua is None:
+                log.info("agent %s has no registered phone; the offer waits for the desktop",
+                         agent_id)
+                return
+            extension = binding.extension
+            agent_call = self.agent_call = await ua.call_out(
+                binding.contact, caller=self.call.caller, display=self.call.caller_display)
         outcome = await first(agent_call.confirmed, agent_call.ended, self.call.ended,
                                self._offer_gone)
         if outcome is not agent_call.confirmed or not self.call.live:
@@ -525,7 +546,7 @@ class CallLeg:
         agent_call.on_hold_change = self._agent_hold
         self.transfers.watch(agent_call)
         await self._event("call.bridged", {**describe(self.call), "agent_id": str(agent_id),
-                                           "extension": binding.extension})
+                                           "extension": extension})
         await first(agent_call.ended, self.call.ended, self._released)
         if self.call.live and self.agent_call is agent_call:  # the agent hung up (no transfer)
             await self._agent_left()
@@ -660,6 +681,8 @@ class CallLeg:
     async def close(self) -> None:
         """Record how the call ended; a caller who left while waiting abandoned."""
         await self._http.aclose()
+        if self.consult is not None:  # the consulted party is hung up
+            await self.consult.stop()
         if self.monitor is not None:  # its end is recorded before the call's
             await self.monitor.stop(actor=ACTOR, reason="call_ended")
         if self._ringer is not None and not self._ringer.done():

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from omnidesk.agents.models import Agent
 from omnidesk.channels.voice.call import OutgoingCall, first
+from omnidesk.channels.voice.consult import replace
 from omnidesk.channels.voice.refer import Referral
 from omnidesk.channels.voice.trunk import answered, dial, is_phone_number
 from omnidesk.errors import Conflict, InvalidInput, NotFound
@@ -85,6 +86,9 @@ class Transfers:
         self._spawn(self._refer(referral))
 
     async def _refer(self, referral: Referral) -> None:
+        if referral.target.replaces is not None:  # attended: the phone consulted itself
+            await replace(self.leg, referral, referral.target.replaces)
+            return
         if self.referral is not None and not self.referral.finished:
             referral.reject(491, "a transfer of this call is already under way")
             return
@@ -207,8 +211,9 @@ class Transfers:
         old.on_hold_change = None
         old.on_refer = None
         media = leg.call.media
-        if media is not None:
-            media.unbridge()
+        consult = leg.consult
+        if media is not None and not (consult is not None and consult.completing):
+            media.unbridge()  # (a completed consult has bridged the caller to its party)
             media.background = leg._music or None
         leg._released.set()
         return old

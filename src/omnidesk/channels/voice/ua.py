@@ -201,7 +201,11 @@ class UserAgent:
         except SdpError as error:
             self._answer(transaction, error.status, extra={"Warning": f'399 omnidesk "{error}"'})
             return
-        call = Call(self, transaction, request, offer)
+        try:
+            call = Call(self, transaction, request, offer)
+        except ParseError as error:  # e.g. an empty Contact: a bad request, not a crash
+            self._answer(transaction, 400, extra={"Warning": f'399 omnidesk "{error}"'})
+            return
         self.ringing[id(transaction)] = call
         self.dialogs[call.dialog.key] = call
         task = asyncio.get_running_loop().create_task(self._run(call))
