@@ -13,6 +13,7 @@ from omnidesk.acd.service import AcdService, TenantRouter
 from omnidesk.clock import FixedClock
 from omnidesk.events.log import last_seq
 from omnidesk.events.record import EventRecord
+from omnidesk.interactions.models import Interaction
 from tests.channels.test_api_channel import message, signed
 from tests.conftest import PASSWORD, Api, make_tenant
 
@@ -263,6 +264,10 @@ async def test_waiting_contacts_know_their_position_and_the_queue_its_live_figur
     assert [p["position"] for p in positions] == [1, 2, 3]
     assert [p["waited_s"] for p in positions] == [30, 20, 10]
     assert all(p["estimated_wait_s"] is None for p in positions)  # nobody staffed
+    async with api.db.read() as session:  # what the phone announcements say: the same
+        second_row = await session.get(Interaction, uuid.UUID(contacts[1]))
+    assert second_row is not None
+    assert await acd_of(api).queue_position(second_row) == (2, None)
     live = (await api.client.get(f"/api/v1/queues/{center['queue']}/live",
                                  headers=center["admin"])).json()
     assert (live["waiting"], live["longest_wait_s"], live["available_agents"]) == (3, 30, 0)

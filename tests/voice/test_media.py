@@ -268,3 +268,14 @@ def test_transcoding_tables_match_decoding_then_encoding() -> None:
                for b in range(256))
     assert all(g711.ALAW_TO_ULAW[b] == g711.linear_to_ulaw(g711.alaw_to_linear(b))
                for b in range(256))
+
+
+def test_the_queue_announcement_says_the_estimated_wait_when_there_is_one() -> None:
+    from omnidesk.channels.voice.prompts import announcement
+    assert announcement(3, None) == "You are number 3 in the queue."
+    assert announcement(1, 20) == \
+        "You are number 1 in the queue. The estimated wait is less than a minute."
+    assert announcement(2, 60) == \
+        "You are number 2 in the queue. The estimated wait is about 1 minute."
+    assert announcement(4, 400) == \
+        "You are number 4 in the queue. The estimated wait is about 7 minutes."

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.acd.mapping import Names, agent_config, queue_config
@@ -419,6 +419,23 @@ class AcdService(BusFollower):
                     await self.sweep(router)
             except Exception:
                 log.exception("ACD sweep failed")
+
+    async def queue_position(self, interaction: Interaction) -> tuple[int, float | None]:
+        """A queued contact's position (1 = next) and estimated wait in seconds: the router's,
+        as the desktop shows them; the position counted in the table when the router does not
+        know the contact (yet); (0, None) when it is not queued."""
+        if interaction.state is not S.QUEUED or interaction.queue_id is None:
+            return 0, None
+        router = await self.router(interaction.tenant_id)
+        try:
+            estimate = router.engine.wait_estimate(str(interaction.id), self.now())
+        except UnknownRoutingObject:
+            async with self.db.read() as session:
+                ahead = await session.scalar(select(func.count(Interaction.id)).where(
+                    Interaction.queue_id == interaction.queue_id, Interaction.state == S.QUEUED,
+                    Interaction.queued_at < interaction.queued_at))
+            return int(ahead or 0) + 1, None
+        return estimate.position, estimate.estimated_wait_s
 
     async def accept(self, interaction: Interaction, agent_id: uuid.UUID, *, actor: str) -> None:
         """The agent takes the offer: the engine first (409 if it is gone), then the rows."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.acd.service import AcdService
@@ -48,6 +48,7 @@ from omnidesk.channels.twilio_voice.mapping import (
     caller_identity,
     flow_input,
 )
+from omnidesk.channels.voice.prompts import announcement
 from omnidesk.customers.actions import find_or_create
 from omnidesk.customers.schemas import IdentityIn
 from omnidesk.db import Database, session_now
@@ -79,7 +80,6 @@ from omnidesk.interactions.models import Interaction
 from omnidesk.interactions.schemas import StateChange
 from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
-from omnidesk.routing import UnknownRoutingObject
 from omnidesk.selfservice.host import FlowHost, perform_http
 from omnidesk.selfservice.service import flow_context
 from omnidesk.users.models import User
@@ -134,18 +134,6 @@ class Webhook:
     def actor(self) -> str:
         """The actor of what the channel's webhooks record."""
         return actor_of(self.channel)
-
-
-def announcement(position: int, estimated_wait_s: float | None) -> str:
-    """'You are number N in the queue', with the estimated wait when there is one."""
-    text = f"You are number {position} in the queue."
-    if estimated_wait_s is None:
-        return text
-    minutes = round(estimated_wait_s / 60)
-    if minutes < 1:
-        return f"{text} The estimated wait is less than a minute."
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"{text} The estimated wait is about {minutes} {unit}."
 
 
 class CallHost:
@@ -403,7 +391,8 @@ class CallHost:
         interaction = await self._find(hook, call.call_sid)
         settings, root = hook.settings, twiml.response()
         if interaction.state is S.QUEUED and settings.announce_seconds:
-            position, estimate = await self._estimate(interaction)
+            position, estimate = await self.acd.queue_position(interaction) \
+                if self.acd is not None else (0, None)
             if position:
                 twiml.say(root, announcement(position, estimate), hook.voice)
         if settings.hold_music_url:
@@ -411,23 +400,6 @@ class CallHost:
         else:
             twiml.pause(root, settings.announce_seconds or DEFAULT_PAUSE_SECONDS)
         return twiml.render(root)
-
-    async def _estimate(self, interaction: Interaction) -> tuple[int, float | None]:
-        """Position (1 = next) and estimated wait: the router's, as the desktop shows them;
-        the position from the table when the router does not know the contact (yet)."""
-        if self.acd is not None:
-            router = await self.acd.router(interaction.tenant_id)
-            try:
-                estimate = router.engine.wait_estimate(str(interaction.id), self.acd.now())
-            except UnknownRoutingObject:
-                pass
-            else:
-                return estimate.position, estimate.estimated_wait_s
-        async with self.db.read() as session:
-            ahead = await session.scalar(select(func.count(Interaction.id)).where(
-                Interaction.queue_id == interaction.queue_id, Interaction.state == S.QUEUED,
-                Interaction.queued_at < interaction.queued_at))
-        return int(ahead or 0) + 1, None
 
     # ---- call statuses ------------------------------------------------------------------
 

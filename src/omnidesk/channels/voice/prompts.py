@@ -80,9 +80,9 @@ class Prompts:
         self._remember(key, pcm)
         return pcm
 
-    async def position(self, position: int) -> bytes:
-        """'You are number N in the queue', or N short pips without a speech engine."""
-        spoken = await self.speech(f"You are number {position} in the queue.")
+    async def position(self, position: int, estimated_wait_s: float | None = None) -> bytes:
+        """The `announcement`, or N short pips without a speech engine."""
+        spoken = await self.speech(announcement(position, estimated_wait_s))
         if spoken is not BEEP:
             return spoken
         pip = tone((880.0,), 120) + silence(180)
@@ -92,3 +92,15 @@ class Prompts:
         if len(self._cache) >= CACHE_SIZE:
             del self._cache[next(iter(self._cache))]
         self._cache[key] = pcm
+
+
+def announcement(position: int, estimated_wait_s: float | None) -> str:
+    """'You are number N in the queue', with the estimated wait when there is one."""
+    text = f"You are number {position} in the queue."
+    if estimated_wait_s is None:
+        return text
+    minutes = round(estimated_wait_s / 60)
+    if minutes < 1:
+        return f"{text} The estimated wait is less than a minute."
+    unit = "minute" if minutes == 1 else "minutes"
+    return f"{text} The estimated wait is about {minutes} {unit}."

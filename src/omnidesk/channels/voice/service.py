@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.acd.service import AcdService
@@ -446,7 +446,8 @@ class CallLeg:
     # ---- the queue --------------------------------------------------------------------
 
     async def _wait_in_queue(self) -> None:
-        """Hold music, and the caller's position every `announce_seconds`, until the end."""
+        """Hold music, and the caller's position and estimated wait every `announce_seconds`,
+        until the end."""
         media = self.call.media
         if media is None:
             return
@@ -456,9 +457,9 @@ class CallLeg:
             try:
                 await asyncio.wait_for(self.call.ended.wait(), every if every > 0 else None)
             except TimeoutError:
-                position = 0 if self.bridged else await self._position()
+                position, estimate = (0, None) if self.bridged else await self._position()
                 if position:
-                    await self.call.play(await self.service.prompts.position(position))
+                    await self.call.play(await self.service.prompts.position(position, estimate))
 
     async def _hold_music(self) -> bytes:
         name = self.voice.hold_music
@@ -471,17 +472,14 @@ class CallLeg:
                 log.warning("hold music %s not playable: %s", path, error)
         return hold_music()
 
-    async def _position(self) -> int:
+    async def _position(self) -> tuple[int, float | None]:
+        """The caller's place in line and estimated wait ((0, None) once not queued)."""
+        acd = self.service.acd
+        if acd is None:
+            return 0, None
         async with self.db.read() as session:
             interaction = await self._interaction(session)
-            if interaction.state is not S.QUEUED or interaction.queue_id is None:
-                return 0
-            ahead = await session.scalar(
-                select(func.count(Interaction.id)).where(
-                    Interaction.queue_id == interaction.queue_id,
-                    Interaction.state == S.QUEUED,
-                    Interaction.queued_at < interaction.queued_at))
-            return int(ahead or 0) + 1
+        return await acd.queue_position(interaction)
 
     # ---- the agent's phone ------------------------------------------------------------
 
