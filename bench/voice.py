@@ -25,6 +25,10 @@ What is measured:
   received, summed over calls, from the `call.ended` events);
 - `bridge_dropped_pct`: audio the bridges dropped because one leg ran > 200 ms ahead;
 - `late_ticks`: 20 ms media ticks that fell more than 200 ms behind (pacing overruns);
+- `loop_lag_ms_p99`, `loop_lag_ms_max`: how late the server's event loop ran a 20 ms timer
+  during the run. RFC 4733 DTMF events are read and handed to the IVR by this loop as they
+  arrive, so no digit was held back longer than `loop_lag_ms_max` ("no late DTMF" when that
+  stays well under a digit's 40–100 ms minimum duration);
 - `setup_ms_p95`: INVITE → 200 for our answers (SIPp's response-time repartition is not
   parsed; we time it ourselves from the INVITE's arrival to the 200);
 - `failed_calls`: SIPp's failed calls;
@@ -142,6 +146,16 @@ async def setup(app: Any, *, agents: int, phone_port: int) -> None:
     await asyncio.sleep(1)  # the router takes the agents' states
 
 
+async def loop_lag(lags: list[float], stop: asyncio.Event) -> None:
+    """How late the event loop runs a 20 ms timer, over and over: RTP, DTMF events and SIP
+    are all read by this loop, so a digit can be late by no more than this lag."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        due = loop.time() + 0.02
+        await asyncio.sleep(0.02)
+        lags.append(max(0.0, loop.time() - due))
+
+
 async def sample(app: Any, peak: list[int], stop: asyncio.Event, *, bridged: bool) -> None:
     """Track the most answered (or bridged) calls at once."""
     while not stop.is_set():
@@ -226,8 +240,9 @@ async def main(calls: int, rate: int, hold: float, *, bridged: bool,
                 if bridged else None
             setups: list[float] = []
             _time_setups(app, setups)
-            peak, stop = [0], asyncio.Event()
+            peak, stop, lags = [0], asyncio.Event(), list[float]()
             sampler = asyncio.create_task(sample(app, peak, stop, bridged=bridged))
+            lagger = asyncio.create_task(loop_lag(lags, stop))
             started = time.perf_counter()
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
             code, output = await run_sipp(app.state.voice.port, calls=calls, rate=rate,
@@ -238,6 +253,7 @@ async def main(calls: int, rate: int, hold: float, *, bridged: bool,
                 (cpu_after.ru_stime - cpu_before.ru_stime)
             stop.set()
             await sampler
+            await lagger
             await asyncio.sleep(1)
             if phones is not None and phones.returncode is None:
                 phones.kill()
@@ -262,12 +278,18 @@ async def main(calls: int, rate: int, hold: float, *, bridged: bool,
             "calls_ended": len(ended), "failed_calls": failed_calls(workdir),
             "sipp_exit": code, "rtp_received": received, "rtp_lost": lost,
             "rtp_loss_pct": round(100 * lost / max(1, received + lost), 3),
-            "late_ticks": late, "setup_ms_p95": round(
+            "late_ticks": late, "loop_lag_ms_p99": _percentile_ms(lags, 0.99),
+            "loop_lag_ms_max": _percentile_ms(lags, 1.0), "setup_ms_p95": round(
                 1000 * setups[int(0.95 * (len(setups) - 1))], 1) if setups else None,
             "elapsed_s": round(elapsed, 1), "cpu_cores_server": 1,
             "server_cpu_pct": round(100 * cpu / elapsed, 1),
             "sipp_tail": re.sub(r"\s+", " ", output[-300:]) if code else "",
         }
+
+
+def _percentile_ms(values: list[float], fraction: float) -> float | None:
+    ordered = sorted(values)
+    return round(1000 * ordered[int(fraction * (len(ordered) - 1))], 1) if ordered else None
 
 
 def _time_setups(app: Any, setups: list[float]) -> None:
