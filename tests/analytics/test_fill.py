@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -157,3 +158,25 @@ async def test_the_cache_reuses_the_fold_only_while_the_checkpoint_agrees(db: Da
     other = await seeded(db, "other", events)
     await fill(db, other, now=now)
     assert await stored(db, tenant_id) == await stored(db, other)
+
+
+async def test_events_the_fold_ignores_still_move_the_checkpoint(db: Database) -> None:
+    log = (Log()
+           .add(0, "interaction.created", "i1", channel="chat", customer_id="c1")
+           .add(1, "interaction.queued", "i1", queue_id="q")
+           .add(2, "offer.created", "o1", interaction_id="i1", agent_id="a")
+           .add(3, "offer.accepted", "o1", interaction_id="i1", agent_id="a"))
+    events = log.sorted()
+    tenant_id = await seeded(db, "acme", events)
+    first = await fill(db, tenant_id, now=log.at(10))
+    assert first.caught_up and first.last_seq == len(events) + 1
+    again = await fill(db, tenant_id, now=log.at(10))
+    assert (again.events, again.last_seq) == (0, len(events) + 1)
+
+
+async def test_the_collector_is_paused_only_while_a_fill_runs(db: Database) -> None:
+    events = day()[:300]
+    tenant_id = await seeded(db, "acme", events)
+    assert gc.isenabled()
+    await fill(db, tenant_id, now=events[-1].occurred_at, batch_events=100)
+    assert gc.isenabled()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from omnidesk.analytics.config import AnalyticsConfig
-from omnidesk.analytics.intervals import interval_start, next_interval_start
+from omnidesk.analytics.intervals import IntervalClock, interval_start, next_interval_start
 from omnidesk.analytics.report import interval_measures
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -90,3 +91,21 @@ def test_daily_and_hourly_rows_on_a_dst_day_follow_local_time(log_at):
         utc(2026, 3, 29, 1): 3600,
         utc(2026, 3, 29, 2): 1800,
     }
+
+
+def test_the_interval_clock_is_exact_in_any_order_and_any_zone_offset():
+    """The clock's memo (by 15-minute UTC block) never answers for an instant outside it:
+    Amsterdam in 1930 was UTC+00:19:32, so its hours do not start on UTC quarter hours."""
+    generator = random.Random(7)
+    for zone_name, start in (("Europe/Amsterdam", utc(1930, 3, 1)), ("Asia/Kathmandu",
+                                                                     utc(2026, 3, 1)),
+                             ("Europe/Paris", utc(2026, 3, 28))):
+        zone = ZoneInfo(zone_name)
+        for granularity in ("15min", "hour", "day"):
+            clock = IntervalClock(granularity, zone)
+            for _ in range(2_000):
+                at = start + timedelta(seconds=generator.randrange(3 * 86_400),
+                                       microseconds=generator.randrange(1_000_000))
+                first = interval_start(at, granularity, zone)
+                assert clock.bounds(at) == (first, next_interval_start(first, granularity, zone))
+                assert clock.start_of(at) == first

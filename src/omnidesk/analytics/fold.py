@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from omnidesk.analytics import events as ev
 from omnidesk.analytics.config import AnalyticsConfig
@@ -108,10 +108,20 @@ class AgentClock:
 
     def status(self) -> AgentStatus:
         """What the agent is doing now, for agent-time measures."""
-        return AgentStatus(self.state, self.dims.role or "", self.contacts, self.load)
+        return _new_status(AgentStatus, (self.state, self.dims.role or "", self.contacts,
+                                         self.load))
 
 
 Handler = Callable[[EventLike], None]
+_new_status = tuple.__new__  # AgentStatus(...) without the named tuple's Python-level __new__
+
+FOLDED_TYPES = frozenset({
+    ev.INTERACTION_CREATED, ev.SELF_SERVICE_STARTED, ev.SELF_SERVICE_ENDED, ev.QUEUED,
+    ev.CONNECTED, ev.HELD, ev.RESUMED, ev.TRANSFERRED, ev.WRAP_UP_STARTED, ev.CLOSED,
+    ev.ABANDONED, ev.CALLBACK_SCHEDULED, ev.ANSWERED, ev.SURVEY_ANSWERED,
+    ev.AGENT_STATE_CHANGED, ev.AGENT_LOGGED_IN, ev.AGENT_LOGGED_OUT,
+})
+"""The event types the fold reads; an event of any other type only moves `last_seq`."""
 
 
 class ContactFold:
@@ -129,6 +139,7 @@ class ContactFold:
         self.config = config
         self.sink = sink
         self.observer: FoldObserver = observer or NullObserver()
+        self._observed = observer is not None
         self.keep_closed = keep_closed
         self.records: dict[str, ContactRecord] = {}
         self.closed_dims: dict[str, Dims] = {}
@@ -154,17 +165,23 @@ class ContactFold:
             ev.AGENT_LOGGED_IN: self._agent_logged_in,
             ev.AGENT_LOGGED_OUT: self._agent_logged_out,
         }
+        assert self._handlers.keys() == FOLDED_TYPES
 
     def apply(self, event: EventLike) -> None:
         """Fold one event; events at or below the last folded seq are ignored (idempotent)."""
         if event.seq <= self.last_seq:
             return
         self.last_seq = event.seq
-        if self.fcr is not None:
+        fcr = self.fcr
+        if fcr is not None and fcr.deadlines and fcr.deadlines[0][0] < event.occurred_at:
             self._settle_fcr(event.occurred_at)
         handler = self._handlers.get(event.type)
         if handler is not None:
             handler(event)
+
+    def skip_to(self, seq: int) -> None:
+        """Events up to `seq` not passed to `apply` were of types the fold ignores."""
+        self.last_seq = max(self.last_seq, seq)
 
     def apply_all(self, events: Iterable[EventLike]) -> None:
         """Fold many events in order."""
@@ -294,10 +311,11 @@ class ContactFold:
         if waiting is not None:
             self._leave_queue(record, waiting, at, "closed")
         self._end_without_agent(record, at)
+        dims = record.last_handling_dims()
         if self.fcr is not None and record.resolved and record.customer_id:
-            self.fcr.resolved_closure(record.customer_id, at, record.last_handling_dims())
+            self.fcr.resolved_closure(record.customer_id, at, dims)
         if not self.keep_closed:
-            self.closed_dims[record.interaction_id] = record.last_handling_dims()
+            self.closed_dims[record.interaction_id] = dims
             del self.records[record.interaction_id]
 
     def _abandoned(self, event: EventLike) -> None:
@@ -389,29 +407,27 @@ class ContactFold:
             clock.since = at
 
     def _change_agent(
-        self, agent_id: str, at: datetime, change: Callable[[AgentClock], Any]
+        self, agent_id: str, at: datetime, state: str | None, share: int, contacts: int
     ) -> None:
-        clock = self._clock(agent_id)
-        before = clock.status()
+        """Count the agent's time up to `at`, then set its state and/or change its load."""
+        clock = self.agents.get(agent_id) or self._clock(agent_id)
+        before = clock.status() if self._observed else None
         self._accrue(clock, at, before)
-        change(clock)
-        self.observer.agent_changed(agent_id, before, clock.status(), at)
+        if state is not None:
+            clock.state = state
+        clock.load += share
+        clock.contacts += contacts
+        if before is not None:
+            self.observer.agent_changed(agent_id, before, clock.status(), at)
 
     def _share(self, record: ContactRecord) -> int:
         return self.config.load_share(record.channel)
 
     def _change_load(self, agent_id: str, at: datetime, share: int, contacts: int) -> None:
-        def add_load(clock: AgentClock) -> None:
-            clock.load += share
-            clock.contacts += contacts
-
-        self._change_agent(agent_id, at, add_load)
+        self._change_agent(agent_id, at, None, share, contacts)
 
     def _set_state(self, agent_id: str, at: datetime, state: str) -> None:
-        def set_state(clock: AgentClock) -> None:
-            clock.state = state
-
-        self._change_agent(agent_id, at, set_state)
+        self._change_agent(agent_id, at, state, 0, 0)
 
     def _agent_state_changed(self, event: EventLike) -> None:
         self._set_state(event.subject, event.occurred_at, event.payload["state"])

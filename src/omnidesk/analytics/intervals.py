@@ -34,20 +34,43 @@ def next_interval_start(start: datetime, granularity: Granularity, zone: ZoneInf
     return candidate if candidate > start else start + size
 
 
-class IntervalClock:
-    """Maps instants to interval starts, caching the current interval (events come in order)."""
+_BLOCK_S = 900
 
-    __slots__ = ("_end", "_granularity", "_start", "_zone")
+
+class IntervalClock:
+    """Maps instants to intervals: the current interval, then a memo per 15-minute UTC block.
+
+    Events come in order, so most instants fall in the current interval. Agent time is
+    split from further back (an agent's stretch began hours ago), so the intervals already
+    seen are memoised by the instant's 15-minute UTC block; a memo entry is used only when it
+    does contain the instant, so a zone whose offsets are not whole quarters of an hour is
+    still exact (it just misses the memo).
+    """
+
+    __slots__ = ("_end", "_granularity", "_memo", "_start", "_zone")
 
     def __init__(self, granularity: Granularity, zone: ZoneInfo) -> None:
         self._granularity: Granularity = granularity
         self._zone = zone
         self._start = datetime.min.replace(tzinfo=UTC)
         self._end = self._start
+        self._memo: dict[int, tuple[datetime, datetime]] = {}
+
+    def start_of(self, at: datetime) -> datetime:
+        """The start of the interval containing `at` (the common case without a tuple)."""
+        if self._start <= at < self._end:
+            return self._start
+        return self.bounds(at)[0]
 
     def bounds(self, at: datetime) -> tuple[datetime, datetime]:
         """The [start, end) interval containing `at`."""
-        if not self._start <= at < self._end:
-            self._start = interval_start(at, self._granularity, self._zone)
-            self._end = next_interval_start(self._start, self._granularity, self._zone)
-        return self._start, self._end
+        if self._start <= at < self._end:
+            return self._start, self._end
+        block = int(at.timestamp()) // _BLOCK_S
+        known = self._memo.get(block)
+        if known is None or not known[0] <= at < known[1]:
+            start = interval_start(at, self._granularity, self._zone)
+            known = (start, next_interval_start(start, self._granularity, self._zone))
+            self._memo.setdefault(block, known)
+        self._start, self._end = known
+        return known

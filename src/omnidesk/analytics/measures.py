@@ -7,7 +7,7 @@ per interval and dimension can be merged, stored and resumed without ever double
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from omnidesk.analytics.config import AWAY_STATES, LOAD_SCALE, QueueSettings
 
@@ -127,9 +127,11 @@ def count_handle_completed(
     m.transferred += transferred
 
 
-@dataclass(frozen=True, slots=True)
-class AgentStatus:
-    """What an agent was doing over a stretch: state, cost role, contacts, load (LOAD_SCALE)."""
+class AgentStatus(NamedTuple):
+    """What an agent was doing over a stretch: state, cost role, contacts, load (LOAD_SCALE).
+
+    A named tuple, not a frozen dataclass: the fold makes one per agent-time stretch.
+    """
 
     state: str
     role: str

@@ -23,6 +23,7 @@ class Dims(NamedTuple):
 
 
 DIMENSIONS = Dims._fields
+_new_dims = tuple.__new__  # Dims(...) without the named tuple's Python-level __new__ (hot path)
 
 
 def micros(start: datetime, end: datetime) -> int:
@@ -100,7 +101,8 @@ class ContactRecord:
 
     def dims(self, queue: str | None = None, agent: str | None = None) -> Dims:
         """Dimensions of a fact about this contact in `queue` with `agent`."""
-        return Dims(queue, agent, self.channel, self.direction, self.campaign_id, self.disposition)
+        return _new_dims(Dims, (queue, agent, self.channel, self.direction, self.campaign_id,
+                                self.disposition, None, None))
 
     def last_handling_dims(self) -> Dims:
         """Dimensions of the last agent handling (for surveys and FCR)."""

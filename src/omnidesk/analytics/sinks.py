@@ -75,12 +75,18 @@ class IntervalSink:
 
     def point(self, at: datetime, dims: Dims) -> tuple[Measures]:
         """The row of the interval containing `at`."""
-        return (self._row(self._clock.bounds(at)[0], dims),)
+        key: RowKey = (self._clock.start_of(at), *self._key(dims))
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = Measures()
+        return (row,)
 
-    def span(self, start: datetime, end: datetime, dims: Dims) -> Iterator[tuple[Measures, int]]:
+    def span(self, start: datetime, end: datetime, dims: Dims) -> list[tuple[Measures, int]]:
         """[start, end) split at interval boundaries, one piece per interval row."""
+        bounds, pieces = self._clock.bounds, []
         while start < end:
-            interval, interval_end = self._clock.bounds(start)
-            piece_end = min(end, interval_end)
-            yield self._row(interval, dims), micros(start, piece_end)
+            interval, interval_end = bounds(start)
+            piece_end = end if end < interval_end else interval_end
+            pieces.append((self._row(interval, dims), micros(start, piece_end)))
             start = piece_end
+        return pieces
