@@ -209,6 +209,7 @@ class CallbackDialler:
                              "answered": True,
                              "rtp_received": media.stats.received if media else 0,
                              "rtp_lost": media.stats.lost if media else 0,
+                             **(media.quality() if media else {}),
                              "agent_rtp_received": agent_call.media.stats.received
                              if agent_call.media else 0}, actor=ACTOR)
 

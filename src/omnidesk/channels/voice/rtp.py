@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import struct
 import time
 from collections import deque
@@ -22,14 +23,28 @@ from typing import Protocol
 from omnidesk.channels.voice.audio import FRAME_SAMPLES
 from omnidesk.channels.voice.dtmf import DtmfReceiver
 from omnidesk.channels.voice.g711 import DECODERS, ENCODERS, SILENCE, transcode
+from omnidesk.channels.voice.rtcp import (
+    CNAME,
+    Bye,
+    ReceiverReport,
+    ReportBlock,
+    RtcpError,
+    RtcpPacket,
+    SenderReport,
+    SourceDescription,
+    compound,
+    ntp_middle,
+    ntp_now,
+    parse,
+    report_interval,
+)
 
 log = logging.getLogger("omnidesk.voice.rtp")
 HEADER = struct.Struct("!BBHII")
 FRAME_SECONDS = 0.02
-NTP_OFFSET = 2208988800  # seconds from 1900 to 1970
 BRIDGE_PREFILL = 2 * FRAME_SAMPLES  # 40 ms buffered before a bridged leg starts playing
 BRIDGE_MAX = 10 * FRAME_SAMPLES  # more than 200 ms behind: the oldest audio is dropped
-RTCP_EVERY_FRAMES = 250  # 5 s
+RATE = 8000  # the RTP clock of G.711
 
 
 class RtpError(ValueError):
@@ -76,13 +91,18 @@ class RtpPacket:
 
 
 class ReceiveStats:
-    """RFC 3550 A.1/A.3: extended highest sequence, expected and lost packets."""
+    """RFC 3550 A.1/A.3/A.8: extended highest sequence, expected and lost packets, the loss
+    since the last report and the interarrival jitter (a few integer operations a packet)."""
 
     def __init__(self) -> None:
         self.received = 0
         self.base: int | None = None
         self.cycles = 0
         self.max_seq = 0
+        self.ssrc: int | None = None  # the source we receive (the last one seen)
+        self.jitter_16 = 0  # A.8: the jitter estimate in timestamp units, scaled by 16
+        self._transit: int | None = None
+        self._expected_prior = self._received_prior = 0
 
     def update(self, sequence: int) -> None:
         """Count a packet."""
@@ -96,6 +116,24 @@ class ReceiveStats:
                 self.cycles += 0x10000
             self.max_seq = sequence
 
+    def arrived(self, ssrc: int, timestamp: int, arrival: int) -> None:
+        """A.8: the jitter from a packet's RTP timestamp and its arrival (in the same units:
+        8 kHz samples); J += (|D| - J) / 16 kept as 16·J in integers. A new source restarts."""
+        if ssrc != self.ssrc:
+            self.ssrc, self._transit, self.jitter_16 = ssrc, None, 0
+        transit = arrival - timestamp
+        if self._transit is not None:
+            d = (transit - self._transit) & 0xFFFFFFFF  # the timestamp wraps at 2^32
+            if d >= 0x80000000:
+                d = 0x100000000 - d
+            self.jitter_16 += d - ((self.jitter_16 + 8) >> 4)
+        self._transit = transit
+
+    @property
+    def jitter(self) -> int:
+        """Interarrival jitter in timestamp units (what a report block carries)."""
+        return self.jitter_16 >> 4
+
     @property
     def expected(self) -> int:
         """Packets expected from the first to the highest sequence number seen."""
@@ -105,6 +143,21 @@ class ReceiveStats:
     def lost(self) -> int:
         """Expected minus received (duplicates can make it negative; floored at 0)."""
         return max(0, self.expected - self.received)
+
+    def report(self, *, lsr: int = 0, dlsr: int = 0) -> ReportBlock | None:
+        """A.3: a report block on the source (None before any packet); starts the next
+        interval for the fraction lost."""
+        if self.ssrc is None or self.base is None:
+            return None
+        expected = self.expected
+        expected_interval = expected - self._expected_prior
+        received_interval = self.received - self._received_prior
+        self._expected_prior, self._received_prior = expected, self.received
+        lost_interval = expected_interval - received_interval
+        fraction = 0 if expected_interval <= 0 or lost_interval <= 0 \
+            else (lost_interval << 8) // expected_interval
+        return ReportBlock(self.ssrc, min(fraction, 255), expected - self.received,
+                           self.cycles + self.max_seq, self.jitter, lsr, dlsr)
 
 
 class WavRecorder:
@@ -242,6 +295,7 @@ class RtpSession(asyncio.DatagramProtocol):
         self.stats = ReceiveStats()
         self.dtmf = DtmfReceiver()
         self.remote: tuple[str, int] | None = None
+        self.remote_rtcp: tuple[str, int] | None = None  # SDP a=rtcp:, else RTP port + 1
         self.recorder: WavRecorder | None = None
         self.background: bytes | None = None  # looped when nothing else plays (hold music)
         self.sending = True
@@ -250,7 +304,15 @@ class RtpSession(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
         self._marker = True
-        self._frames = 0
+        self.cname = secrets.token_urlsafe(12).encode()  # RFC 7022: random, per session
+        self.rtcp_sent = self.rtcp_received = 0
+        self.peer_sr: SenderReport | None = None  # the last SR the peer sent us
+        self.peer_report: ReportBlock | None = None  # the peer's last report on our stream
+        self.peer_left = False  # the peer sent an RTCP BYE
+        self.rtt_ms: float | None = None  # round trip from the peer's LSR / DLSR (A.8)
+        self._peer_sr_at = 0.0  # time.monotonic() when peer_sr arrived
+        self._rtcp_in = 0  # clock ticks to the next report
+        self._sent_at_report = 0  # sent_packets at the last report: SR or RR
         self.local_port = 0
         self.forward_to: RtpSession | None = None  # the other leg of a bridge
         self._bridged = bytearray()  # the other leg's audio, in our codec
@@ -271,7 +333,7 @@ class RtpSession(asyncio.DatagramProtocol):
                 continue
             try:
                 rtcp, _ = await loop.create_datagram_endpoint(
-                    asyncio.DatagramProtocol, local_addr=(host, port + 1))
+                    lambda: _RtcpProtocol(self), local_addr=(host, port + 1))
             except OSError:
                 transport.close()
                 continue
@@ -279,9 +341,12 @@ class RtpSession(asyncio.DatagramProtocol):
             return port
         raise OSError(f"no free RTP port pair in {ports.start}-{ports.stop}")
 
-    def start(self, remote: tuple[str, int]) -> None:
-        """Send to the remote address, paced by the media clock."""
+    def start(self, remote: tuple[str, int], rtcp: tuple[str, int] | None = None) -> None:
+        """Send to the remote address, paced by the media clock; RTCP reports to `rtcp`
+        (default: the RTP port + 1), the first after half the §6.2 minimum."""
         self.remote = remote
+        self.remote_rtcp = rtcp or (remote[0], remote[1] + 1)
+        self._rtcp_in = round(report_interval(initial=True) / FRAME_SECONDS)
         self.clock.add(self)
 
     def record_to(self, path: Path) -> None:
@@ -312,6 +377,7 @@ class RtpSession(asyncio.DatagramProtocol):
             for digit in self.dtmf.feed(packet.timestamp, packet.payload, time.monotonic()):
                 self.on_digit(digit)
         elif packet.payload_type == self.payload_type:
+            self.stats.arrived(packet.ssrc, packet.timestamp, int(time.monotonic() * RATE))
             if self.recorder is not None:
                 self.recorder.write(packet.timestamp, DECODERS[self.codec](packet.payload))
             if self.mixer is not None:
@@ -387,7 +453,11 @@ class RtpSession(asyncio.DatagramProtocol):
         return frame
 
     def tick(self) -> None:
-        """Send one 20 ms frame (audio, or comfort silence) and, every 5 s, an RTCP report."""
+        """Send one 20 ms frame (audio, or comfort silence); every ~5 s an RTCP report."""
+        self._rtcp_in -= 1
+        if self._rtcp_in <= 0:
+            self._rtcp_in = round(report_interval() / FRAME_SECONDS)
+            self._send_report()
         payload = self._next_frame()
         if self._transport is None or self.remote is None or not self.sending:
             return
@@ -401,23 +471,77 @@ class RtpSession(asyncio.DatagramProtocol):
         self.timestamp = (self.timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
         self.sent_packets += 1
         self.sent_octets += len(payload)
-        self._frames += 1
-        if self._frames % RTCP_EVERY_FRAMES == 0:
-            self._send_report()
 
-    def _send_report(self) -> None:
-        """An RTCP sender report (no report blocks) to the RTCP port."""
-        if self._rtcp is None or self.remote is None:
+    def rtcp_report(self, *, bye: bool = False) -> bytes:
+        """Our compound RTCP packet (§6.1): an SR if we sent RTP since the last report, else
+        an RR, with a report block on the source we receive; SDES CNAME; BYE when leaving."""
+        lsr = dlsr = 0
+        sr = self.peer_sr
+        if sr is not None and sr.ssrc == self.stats.ssrc:
+            lsr = ntp_middle(sr.ntp_seconds, sr.ntp_fraction)
+            dlsr = int((time.monotonic() - self._peer_sr_at) * 65536)
+        block = self.stats.report(lsr=lsr, dlsr=dlsr)
+        blocks = (block,) if block is not None else ()
+        first: RtcpPacket
+        if self.sent_packets != self._sent_at_report:
+            seconds, fraction = ntp_now()  # the time of the frame this tick sends
+            first = SenderReport(self.ssrc, seconds, fraction, self.timestamp,
+                                 self.sent_packets, self.sent_octets, blocks)
+        else:
+            first = ReceiverReport(self.ssrc, blocks)
+        self._sent_at_report = self.sent_packets
+        packets: list[RtcpPacket] = [first,
+                                     SourceDescription(((self.ssrc, {CNAME: self.cname}),))]
+        if bye:
+            packets.append(Bye((self.ssrc,)))
+        return compound(*packets)
+
+    def _send_report(self, *, bye: bool = False) -> None:
+        """Send our compound RTCP packet to the peer's RTCP address."""
+        if self._rtcp is None or self.remote_rtcp is None:
             return
-        now = time.time() + NTP_OFFSET
-        seconds = int(now)
-        fraction = int((now - seconds) * (1 << 32)) & 0xFFFFFFFF
-        report = struct.pack("!BBHIIIIII", 0x80, 200, 6, self.ssrc, seconds & 0xFFFFFFFF,
-                             fraction, self.timestamp, self.sent_packets, self.sent_octets)
-        self._rtcp.sendto(report, (self.remote[0], self.remote[1] + 1))
+        self._rtcp.sendto(self.rtcp_report(bye=bye), self.remote_rtcp)
+        self.rtcp_sent += 1
+
+    def receive_rtcp(self, data: bytes) -> None:
+        """An incoming RTCP datagram: the peer's last SR (for LSR / DLSR), its report on our
+        stream (loss, jitter, round trip), BYE; malformed datagrams are ignored."""
+        try:
+            packets = parse(data)
+        except RtcpError:
+            return
+        self.rtcp_received += 1
+        for packet in packets:
+            if isinstance(packet, SenderReport | ReceiverReport):
+                if isinstance(packet, SenderReport):
+                    self.peer_sr, self._peer_sr_at = packet, time.monotonic()
+                for block in packet.reports:
+                    if block.ssrc == self.ssrc:
+                        self._peer_reported(block)
+            elif isinstance(packet, Bye):
+                self.peer_left = True
+
+    def _peer_reported(self, block: ReportBlock) -> None:
+        self.peer_report = block
+        if block.lsr:  # A.8: round trip = arrival - LSR - DLSR, in 1/65536 s
+            rtt = (ntp_middle(*ntp_now()) - block.lsr - block.dlsr) & 0xFFFFFFFF
+            if rtt < 0x80000000:
+                self.rtt_ms = round(rtt * 1000 / 65536, 1)
+
+    def quality(self) -> dict[str, int | float | None]:
+        """Our receive jitter and what the peer's RTCP said of our stream (for call.ended)."""
+        peer = self.peer_report
+        return {"jitter_ms": round(self.stats.jitter * 1000 / RATE, 1),
+                "rtcp_sent": self.rtcp_sent, "rtcp_received": self.rtcp_received,
+                "rtcp_peer_lost": peer.cumulative_lost if peer else None,
+                "rtcp_peer_fraction_lost": round(peer.fraction_lost / 256, 4) if peer else None,
+                "rtcp_peer_jitter_ms": round(peer.jitter * 1000 / RATE, 1) if peer else None,
+                "rtcp_rtt_ms": self.rtt_ms}
 
     def close(self) -> None:
-        """Stop sending, finish the recording, release the ports."""
+        """Stop sending (an RTCP BYE if we reported), finish the recording, release the ports."""
+        if self.remote_rtcp is not None and self._rtcp is not None:
+            self._send_report(bye=True)
         self.unbridge()
         self.clock.discard(self)
         self.stop_playback()
@@ -427,3 +551,14 @@ class RtpSession(asyncio.DatagramProtocol):
             if transport is not None:
                 transport.close()
         self._transport = self._rtcp = None
+
+
+class _RtcpProtocol(asyncio.DatagramProtocol):
+    """The RTCP port of a session: hands every datagram to it."""
+
+    def __init__(self, session: RtpSession) -> None:
+        self.session = session
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        """One incoming RTCP datagram."""
+        self.session.receive_rtcp(data)

@@ -33,12 +33,20 @@ class Media:
     direction: str = "sendrecv"
     address: str | None = None
     ptime: int | None = None
+    rtcp_port: int | None = None  # RFC 3605 a=rtcp:
+    rtcp_address: str | None = None
 
     def codec_name(self, pt: int) -> str | None:
         """The encoding name of a payload type (rtpmap, else the static table)."""
         if pt in self.rtpmap:
             return self.rtpmap[pt][0].upper()
         return STATIC[pt][0] if pt in STATIC else None
+
+    def rtcp(self, address: str) -> tuple[str, int]:
+        """Where RTCP goes: a=rtcp: when given (RFC 3605), else the RTP port + 1."""
+        if self.rtcp_port is None:
+            return address, self.port + 1
+        return self.rtcp_address or address, self.rtcp_port
 
 
 @dataclass
@@ -111,6 +119,11 @@ def _attribute(media: Media, value: str) -> None:
                                      else 8000)
     elif name == "ptime" and is_digits(rest.strip()):
         media.ptime = int(rest.strip())
+    elif name == "rtcp":  # RFC 3605: port [nettype addrtype address]
+        parts = rest.split()
+        if parts and is_digits(parts[0]) and 0 < int(parts[0]) <= 65535:
+            media.rtcp_port = int(parts[0])
+            media.rtcp_address = parts[3] if len(parts) >= 4 else None
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,7 @@ class Negotiated:
     dtmf: int | None
     direction: str  # ours, as in the answer
     body: bytes
+    rtcp: tuple[str, int] | None = None  # the remote RTCP address (None: RTP port + 1)
 
     @property
     def on_hold(self) -> bool:
@@ -152,7 +166,8 @@ def answer(offer: Session, *, address: str, port: int, session_id: int,
     direction = REVERSE.get(audio.direction, "sendrecv")
     body = _render(address, port, session_id, version, (codec, payload_type), dtmf, direction,
                    offer, audio)
-    return Negotiated(remote, audio.port, codec, payload_type, dtmf, direction, body)
+    return Negotiated(remote, audio.port, codec, payload_type, dtmf, direction, body,
+                      audio.rtcp(remote))
 
 
 def _choose(audio: Media, codecs: tuple[int, ...]) -> tuple[int, int] | None:
@@ -210,4 +225,4 @@ def accept_answer(answer_sdp: Session) -> Negotiated:
     dtmf = next((int(f) for f in audio.formats if is_digits(f)
                  and audio.codec_name(int(f)) == "TELEPHONE-EVENT"), None)
     return Negotiated(remote, audio.port, chosen[0], chosen[1], dtmf,
-                      REVERSE.get(audio.direction, "sendrecv"), b"")
+                      REVERSE.get(audio.direction, "sendrecv"), b"", audio.rtcp(remote))

@@ -715,6 +715,7 @@ class CallLeg:
                                  "recording": str(self.recording) if self.recording else None,
                                  "rtp_received": media.stats.received if media else 0,
                                  "rtp_lost": media.stats.lost if media else 0,
+                                 **(media.quality() if media else {}),
                                  **self._agent_leg_stats()}, actor=ACTOR)
         except Exception:
             log.exception("recording the end of call %s failed", self.call.dialog.call_id)
@@ -726,6 +727,7 @@ class CallLeg:
         caller = self.call.media
         dropped = media.bridge_dropped + (caller.bridge_dropped if caller else 0)
         return {"agent_rtp_received": media.stats.received, "agent_rtp_lost": media.stats.lost,
+                "agent_jitter_ms": media.quality()["jitter_ms"],
                 "bridge_dropped_bytes": dropped}
 
     async def _event(self, type_: str, payload: dict[str, Any]) -> None:

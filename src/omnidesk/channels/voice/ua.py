@@ -241,6 +241,8 @@ class UserAgent:
             return
         media = call.media
         media.remote = (negotiated.remote_host, negotiated.remote_port)
+        media.remote_rtcp = negotiated.rtcp or (negotiated.remote_host,
+                                                negotiated.remote_port + 1)
         media.codec, media.payload_type = negotiated.codec, negotiated.payload_type
         media.dtmf_payload_type = negotiated.dtmf
         media.sending = negotiated.direction in ("sendrecv", "sendonly")
@@ -339,7 +341,7 @@ class UserAgent:
         self.ringing.pop(id(call.transaction), None)
         call.answering()
         self._send_2xx(call, call.transaction, negotiated)
-        media.start((negotiated.remote_host, negotiated.remote_port))
+        media.start((negotiated.remote_host, negotiated.remote_port), negotiated.rtcp)
 
     def _negotiate(self, call: Call, body: bytes, *, version: int) -> Negotiated:
         assert call.media is not None
@@ -508,7 +510,7 @@ class UserAgent:
         assert media is not None
         media.codec, media.payload_type = negotiated.codec, negotiated.payload_type
         media.dtmf_payload_type = negotiated.dtmf
-        media.start((negotiated.remote_host, negotiated.remote_port))
+        media.start((negotiated.remote_host, negotiated.remote_port), negotiated.rtcp)
         call.negotiated = negotiated
         call.connected()
 
