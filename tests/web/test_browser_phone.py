@@ -3,7 +3,13 @@ turns its WebRTC phone on, is offered a SIPp caller, answers in the page, and au
 both ways — the browser receives the caller's audio (WebRTC inbound stats: packets and audio
 energy) and the caller receives the browser's tone (the test's own RTP receiver, named in the
 caller's SDP, finds it by Goertzel in the G.711 omnidesk sends); the desktop's hang-up ends
-the call (SIPp gets our BYE) and the interaction goes to wrap-up."""
+the call (SIPp gets our BYE) and the interaction goes to wrap-up.
+
+The agent also places a call from the page: SIPp as the voice channel's SIP trunk (407
+digest, echoing RTP) gets the INVITE for the number typed, answers, and the browser hears its
+own tone echoed back by the trunk (so the trunk received the browser's non-silent audio); the
+desktop's hang-up ends it (the trunk gets our BYE) and the outbound interaction goes to
+wrap-up."""
 
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from tests.server import ServerProcess
 from tests.voice.conftest import SCENARIOS, free_port, sipp_binary
 from tests.voice.test_baresip_agent import tone_share
 from tests.voice.test_sipp_calls import _pcap_alaw_payloads
+from tests.voice.test_sipp_transfer import NUMBER, TRUNK_PASSWORD_ENV
 from tests.web.conftest import (
     CHROMIUM_FLAGS,
     PASSWORD,
@@ -166,6 +173,20 @@ def wait_until(check: Any, what: str, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
+def place_call(page: Page, number: str) -> tuple[int, str | None]:
+    """POST /voice/webrtc/call from the page: (status, the error's field)."""
+    status, field = page.evaluate("""async (number) => {
+        const session = JSON.parse(sessionStorage.getItem("omnidesk.session"));
+        const response = await fetch("/api/v1/voice/webrtc/call", { method: "POST",
+            headers: { Authorization: `Bearer ${session.access_token}`,
+                       "Content-Type": "application/json" },
+            body: JSON.stringify({ number }) });
+        const body = await response.json();
+        return [response.status, body.error ? body.error.field : null];
+    }""", number)
+    return int(status), field
+
+
 def phone_data(page: Page, name: str) -> float:
     value = page.locator("#phone").get_attribute(f"data-{name}")
     return float(value or 0)
@@ -183,6 +204,9 @@ def test_the_agent_answers_a_sipp_call_in_the_browser_and_audio_flows_both_ways(
     expect(panel).to_be_visible()
     page.get_by_role("button", name="Browser phone on").click()
     expect(panel).to_have_attribute("data-status", "on", timeout=20_000)
+    # No voice channel here has a trunk: placing a call is refused, naming the channel.
+    assert place_call(page, "+49 30 555123") == (409, "channel_id")
+    assert place_call(page, "12") == (422, "number")
 
     # The caller streams speech (SIPp's A-law capture, as µ-law) in a loop.
     caller_audio = tmp_path / "caller.ulaw"  # the scenario streams it from its cwd
@@ -245,3 +269,140 @@ def test_the_agent_answers_a_sipp_call_in_the_browser_and_audio_flows_both_ways(
     }""")
     assert status == {"available": True, "online": False, "on_call": None}
 
+
+
+@pytest.fixture
+def trunk_server(tmp_path: Path, database_url: str,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ServerProcess, int]]:
+    """omnidesk whose voice channel has a SIP trunk on a free loopback port (digest user
+    omni); (the server, the trunk's port)."""
+    base = free_port() // 2 * 2
+    trunk_port = free_port()
+    monkeypatch.setenv("OMNIDESK_SIP_PORT", str(free_port()))
+    monkeypatch.setenv("OMNIDESK_SIP_HOST", "127.0.0.1")
+    monkeypatch.setenv("OMNIDESK_SIP_RTP_PORT_MIN", str(min(base, 60000)))
+    monkeypatch.setenv("OMNIDESK_SIP_RTP_PORT_MAX", str(min(base, 60000) + 200))
+    monkeypatch.setenv(TRUNK_PASSWORD_ENV, "trunk-pass")
+    center = CENTER.replace(
+        "settings: {numbers: [\"300\"], announce_seconds: 0, record: true}",
+        "settings: {numbers: [\"300\"], announce_seconds: 0, trunk: {host: 127.0.0.1, "
+        f"port: {trunk_port}, transport: udp, username: omni, password_env: "
+        f"{TRUNK_PASSWORD_ENV}, from_number: \"+49 30 400\", ring_seconds: 20}}}}")
+    assert center != CENTER
+    process = start_center(tmp_path, database_url, center)
+    yield process, trunk_port
+    process.stop()
+
+
+def start_trunk(workdir: Path, port: int, log_file: IO[str],
+                scenario: str = "trunk.xml") -> subprocess.Popen[bytes]:
+    """SIPp as the SIP trunk (tests/voice/scenarios/trunk.xml), echoing RTP."""
+    return subprocess.Popen(
+        [sipp_binary(), "-sf", str(SCENARIOS / scenario), "-m", "1", "-rtp_echo",
+         "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1", "-mp", str(free_port()),
+         "-timeout", "90s", "-timeout_error", "-trace_err", "-trace_msg",
+         "-error_file", str(workdir / "trunk.errors.log"),
+         "-message_file", str(workdir / "trunk.messages.log")],
+        cwd=workdir, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
+
+
+def phone_on(server: ServerProcess, new_context: Any) -> Page:
+    """Ada's desktop, available, with the browser phone on."""
+    context: BrowserContext = new_context()
+    page = context.new_page()
+    sign_in(page, f"{server.url}/agent?tenant=acme", "acme", "ada@acme.example")
+    page.get_by_label("State").select_option(label="Available")
+    expect(page.locator("body")).to_have_attribute("data-agent-state", "available")
+    page.get_by_role("button", name="Browser phone on").click()
+    expect(page.locator("#phone")).to_have_attribute("data-status", "on", timeout=20_000)
+    return page
+
+
+def admin_view(server: ServerProcess) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The one interaction and the tenant's events, as the admin sees them."""
+    with httpx.Client(base_url=server.url, timeout=10) as admin:
+        token = admin.post("/api/v1/auth/login", json={
+            "tenant": "acme", "email": "admin@acme.example", "password": PASSWORD}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        (interaction,) = admin.get("/api/v1/interactions", headers=headers).json()
+        events = admin.get("/api/v1/events", headers=headers).json()
+    return interaction, [event for event in events if event["subject"] == interaction["id"]]
+
+
+def test_the_agent_places_a_call_from_the_browser_through_the_sipp_trunk(
+        trunk_server: tuple[ServerProcess, int], new_context: Any, tmp_path: Path) -> None:
+    server, trunk_port = trunk_server
+    page = phone_on(server, new_context)
+    panel = page.locator("#phone")
+
+    trunk_log = tmp_path / "trunk.log"
+    with trunk_log.open("w") as log_file:
+        trunk = start_trunk(tmp_path, trunk_port, log_file)
+
+    def sipp_logs() -> str:
+        return "\n".join(path.read_text(errors="replace")[-6000:] for path in (
+            trunk_log, tmp_path / "trunk.errors.log", tmp_path / "trunk.messages.log")
+            if path.exists())
+
+    try:
+        # The agent types the number and calls: the trunk answers, the call is bridged.
+        page.get_by_label("Number to call").fill(NUMBER)
+        assert_accessible(page)
+        panel.get_by_role("button", name="Call").click()
+        expect(panel).to_have_attribute("data-status", "call", timeout=30_000)
+        expect(panel).to_contain_text(f"On a call with +{NUMBER}")
+
+        # The trunk echoes what it gets: the browser hears its own tone back, so audio went
+        # to the trunk (not silence) and came back to the browser.
+        energy = phone_data(page, "audio-energy-received")
+        wait_until(lambda: phone_data(page, "audio-energy-received") > energy + 0.001,
+                   "the browser's tone echoed by the trunk")
+        wait_until(lambda: phone_data(page, "packets-received") > 100, "100 packets")
+        assert_accessible(page)
+
+        # The agent hangs up: the trunk gets our BYE (SIPp ends well); wrap-up follows.
+        panel.get_by_role("button", name="Hang up").click()
+        assert trunk.wait(30) == 0, sipp_logs()
+        expect(page.get_by_text("Wrap-up · after-contact work")).to_be_visible(timeout=20_000)
+        expect(panel).to_have_attribute("data-status", "on")
+    finally:
+        if trunk.poll() is None:
+            trunk.kill()
+            trunk.wait(10)
+
+    messages = (tmp_path / "trunk.messages.log").read_text(errors="replace")
+    assert f"INVITE sip:{NUMBER}@127.0.0.1:{trunk_port}" in messages
+    interaction, mine = admin_view(server)
+    assert interaction["state"] == "wrap_up"
+    assert interaction["channel"] == "voice" and interaction["direction"] == "outbound"
+    types = [event["type"] for event in mine]
+    assert types.index("call.dialled") < types.index("call.bridged") < types.index("call.ended")
+    assert "call.dial_failed" not in types
+    (ended,) = (event for event in mine if event["type"] == "call.ended")
+    assert ended["payload"]["reason"] == "agent_bye" and ended["payload"]["to"] == NUMBER
+    assert ended["payload"]["rtp_received"] > 50
+
+
+def test_a_busy_number_ends_the_call_placed_from_the_browser(
+        trunk_server: tuple[ServerProcess, int], new_context: Any, tmp_path: Path) -> None:
+    server, trunk_port = trunk_server
+    page = phone_on(server, new_context)
+    panel = page.locator("#phone")
+    with (tmp_path / "trunk.log").open("w") as log_file:
+        trunk = start_trunk(tmp_path, trunk_port, log_file, "agent_busy.xml")  # 486
+    try:
+        page.get_by_label("Number to call").fill(f"+{NUMBER}")
+        panel.get_by_role("button", name="Call").click()
+        expect(page.get_by_text(f"No call to +{NUMBER}: the line is busy.")).to_be_visible(
+            timeout=30_000)
+        expect(panel).to_have_attribute("data-status", "on")
+        assert trunk.wait(30) == 0
+    finally:
+        if trunk.poll() is None:
+            trunk.kill()
+            trunk.wait(10)
+    interaction, mine = admin_view(server)
+    assert interaction["state"] == "closed" and interaction["direction"] == "outbound"
+    (failed,) = (event for event in mine if event["type"] == "call.dial_failed")
+    assert failed["payload"]["status"] == 486 and failed["payload"]["reason"] == "busy"
+    assert failed["payload"]["to"] == f"+{NUMBER}"

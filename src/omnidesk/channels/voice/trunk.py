@@ -1,7 +1,8 @@
 """Outbound calls through a voice channel's SIP trunk (RFC 3261 UAC): the INVITE goes to
 `sip:<number>@<trunk host>:<port>;transport=…` with our caller id in From; a 401 / 407 is
 answered once with the trunk's digest credentials (the password read from the environment
-variable the settings name). Used by transfers to numbers and by callbacks."""
+variable the settings name). Used by transfers to numbers, by callbacks and by the calls
+agents place from the browser phone (dialout.py)."""
 
 from __future__ import annotations
 

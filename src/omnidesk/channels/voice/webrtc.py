@@ -10,7 +10,8 @@ browser as PCM frames.
 
 A call offered to an agent whose browser phone is online rings in the desktop (the offer);
 when the agent accepts it there (`offer.accepted`), the caller is bridged to the browser;
-the desktop's hang-up, or the connection going away, is the agent hanging up."""
+the desktop's hang-up, or the connection going away, is the agent hanging up. The agent can
+also place a call from it (dialout.py): the trunk's leg is bridged to the phone's leg."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import contextlib
 import fractions
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiortc import (
@@ -135,6 +137,7 @@ class BrowserPhone:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.closed = asyncio.Event()
         self.interaction_id: uuid.UUID | None = None  # the call bridged to it
+        self.reserved = False  # a call the agent places is being set up (dialout.py)
         self._hung_up = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self.pc.on("track", self._on_track)
@@ -152,8 +155,15 @@ class BrowserPhone:
 
     @property
     def busy(self) -> bool:
-        """On a call (or answering one)."""
-        return self.interaction_id is not None
+        """On a call (or answering or placing one)."""
+        return self.interaction_id is not None or self.reserved
+
+    def reserve(self) -> bool:
+        """Keep the phone for a call the agent places; False when it is busy."""
+        if self.busy:
+            return False
+        self.reserved = True
+        return True
 
     def hang_up(self) -> bool:
         """The desktop hung up the call; False when there is none."""
@@ -236,6 +246,21 @@ class BrowserPhone:
             self.interaction_id = None
         if call.bridged and call.call.live:  # the agent hung up: the survey, or hang up
             await call._agent_left()
+
+    async def place(self, interaction_id: uuid.UUID,
+                    run: Callable[[asyncio.Event, asyncio.Event], Awaitable[bool]]) -> bool:
+        """A call the agent places (dialout.py; `reserve` first): the phone is busy with it
+        while `run` dials, bridges and waits for the end (given the desktop's hang-up and the
+        phone closing); `run`'s answer (False: never answered)."""
+        self.interaction_id = interaction_id
+        self.reserved = False
+        self._hung_up = asyncio.Event()
+        try:
+            return await run(self._hung_up, self.closed)
+        finally:
+            if self.leg.forward_to is not None:
+                self.leg.unbridge()
+            self.interaction_id = None
 
     async def _accepted(self, interaction_id: uuid.UUID) -> bool:
         """The offer is accepted already (the desktop was quicker than us)."""

@@ -3,6 +3,7 @@ media). One SDP offer / answer exchange, non-trickle, turns the phone on."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Literal
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from omnidesk.agents.service import agent_for_user
 from omnidesk.auth.principal import EVERYONE, Principal
+from omnidesk.channels.voice.dialout import DialOut, check_number, open_interaction, trunk_of
 from omnidesk.channels.voice.webrtc import SDP_ERRORS, BrowserPhones
 from omnidesk.db import Database
 from omnidesk.deps import DbDep, PrincipalDep
@@ -32,6 +34,25 @@ class PhoneStatus(BaseModel):
     available: bool
     online: bool
     on_call: uuid.UUID | None = None
+
+
+class PlaceCall(BaseModel):
+    """A number to call from your browser phone, and optionally the voice channel to call
+    through (default: your first voice channel with a SIP trunk)."""
+
+    number: str = Field(min_length=1, max_length=64)
+    channel_id: uuid.UUID | None = None
+
+
+class PlacedCall(BaseModel):
+    """The call you placed: its interaction, and whether the callee answered (and is
+    bridged to your browser phone) or why not (`busy`, `no_answer`, `declined`,
+    `cancelled`, `failed`; the interaction is closed then)."""
+
+    interaction_id: uuid.UUID
+    answered: bool
+    status: int | None = None
+    reason: str | None = None
 
 
 def _phones(request: Request) -> BrowserPhones | None:
@@ -106,3 +127,40 @@ async def phone_hang_up(request: Request, db: DbDep, principal: PrincipalDep) ->
     if phone is None or not phone.hang_up():
         raise Conflict("your browser phone is not on a call", field="phone")
     return Response(status_code=204)
+
+
+@router.post("/call", response_model=PlacedCall)
+async def phone_call(body: PlaceCall, request: Request, db: DbDep,
+                     principal: PrincipalDep) -> PlacedCall:
+    """Call a number from your browser phone (which must be on and free): an outbound voice
+    interaction for the customer with that number, connected to you, dialled through the
+    voice channel's trunk. Answers once the callee answers (bridged to your browser) or the
+    attempt failed (`call.dial_failed`, the interaction closed); hang up with /hangup, also
+    while it rings. 422 for a number that is not one, 409 when there is no trunk to call
+    through or your phone is off or busy."""
+    agent_id = await _my_agent_id(db, principal)
+    phones = _running(request)
+    voice = request.app.state.voice
+    number = check_number(body.number)
+    phone = phones.online(agent_id)
+    if phone is None:
+        raise Conflict("turn your browser phone on first", field="phone")
+    channel_id, trunk = await trunk_of(db, principal.tenant_id, body.channel_id)
+    if voice.ua is None:
+        raise Conflict("the voice service is not running (OMNIDESK_SIP_ENABLED)",
+                       field="voice")
+    if not phone.reserve():
+        raise Conflict("your browser phone is on a call", field="phone")
+    try:
+        interaction_id = await open_interaction(db, tenant_id=principal.tenant_id,
+                                                channel_id=channel_id, agent_id=agent_id,
+                                                number=number)
+        call = DialOut(db, voice.ua, phone, trunk, tenant_id=principal.tenant_id,
+                       interaction_id=interaction_id, number=number)
+    except BaseException:
+        phone.reserved = False
+        raise
+    phones.keep(asyncio.get_running_loop().create_task(call.run()))
+    result = await asyncio.shield(call.result)
+    return PlacedCall(interaction_id=result.interaction_id, answered=result.answered,
+                      status=result.status, reason=result.reason)

@@ -4,6 +4,8 @@
 // while the phone is on. A voice offer rings in the desktop as usual; answering it (here, on
 // its card or with Alt+A) accepts the offer and omnidesk bridges the caller to this
 // connection. Hang up ends the agent's leg: the call goes to wrap-up as with a SIP phone.
+// With the phone on and free, the agent can also place a call: a number and Call dial it
+// through the voice channel's SIP trunk ("Calling …", Hang up cancels) and bridge it here.
 import { api, el, notify } from "../common/omnidesk.js";
 
 const STORE = "omnidesk.phone";
@@ -11,7 +13,7 @@ const LIVE = new Set(["connected", "on_hold"]);
 
 const phone = {
   available: false, status: "off", pc: null, stream: null, muted: false,
-  incoming: null, call: null, actions: null, nodes: {}, statsTimer: null,
+  incoming: null, call: null, actions: null, nodes: {}, statsTimer: null, dialling: null,
 };
 
 /** The Phone panel (hidden until the server says the browser phone is available). */
@@ -27,10 +29,15 @@ export function phonePanel(actions) {
   n.levels = el("div", { class: "phone-levels", hidden: true },
     el("label", { for: "phone-caller-level" }, "Caller"), n.callerLevel,
     el("label", { for: "phone-mic-level" }, "Your microphone"), n.micLevel);
+  n.number = el("input", { id: "phone-number", type: "tel", autocomplete: "off",
+                            placeholder: "+49 30 1234567", inputmode: "tel" });
+  n.dial = el("form", { class: "phone-dial", hidden: true, onsubmit: placeCall },
+    el("label", { for: "phone-number" }, "Number to call"), n.number,
+    el("button", { type: "submit", class: "accept" }, "Call"));
   n.audio = el("audio", { id: "phone-audio", autoplay: true });
   n.panel = el("section", { class: "phone", id: "phone", hidden: true, "aria-labelledby": "phone-title",
                             dataset: { status: "off" } },
-    el("h2", { id: "phone-title" }, "Phone"), n.toggle, n.status, n.controls, n.levels, n.audio);
+    el("h2", { id: "phone-title" }, "Phone"), n.toggle, n.status, n.controls, n.dial, n.levels, n.audio);
   return n.panel;
 }
 
@@ -140,6 +147,27 @@ async function turnOff() {
   try { await api("voice/webrtc", { method: "DELETE" }); } catch { /* gone anyway */ }
 }
 
+const FAILED = { busy: "the line is busy", no_answer: "nobody answered", declined: "the call was declined",
+                 cancelled: "you hung up", failed: "the call failed" };
+
+async function placeCall(event) {
+  event.preventDefault();
+  const number = phone.nodes.number.value.trim();
+  if (!number || phone.dialling) return;
+  phone.dialling = number;
+  render();
+  try {
+    const result = await api("voice/webrtc/call", { method: "POST", body: { number } });
+    if (result.answered) phone.nodes.number.value = "";
+    else notify(`No call to ${number}: ${FAILED[result.reason] || result.reason}.`, "error");
+  } catch (error) {
+    notify(error.message, "error");
+  } finally {
+    phone.dialling = null;
+    render();
+  }
+}
+
 async function hangUp() {
   try {
     await api("voice/webrtc/hangup", { method: "POST" });
@@ -172,7 +200,7 @@ async function readStats() {
 }
 
 function render() {
-  const { toggle: button, status, controls, levels, panel } = phone.nodes;
+  const { toggle: button, status, controls, levels, panel, dial } = phone.nodes;
   if (!panel) return;
   const on = Boolean(phone.pc);
   button.textContent = on ? "Browser phone off" : "Browser phone on";
@@ -182,7 +210,11 @@ function render() {
                on: "On — calls ring here." }[phone.status] || phone.status;
   let state = phone.status;
   const buttons = [];
-  if (on && phone.status === "on" && phone.call) {
+  if (on && phone.status === "on" && phone.dialling) {
+    state = "dialling";
+    text = `Calling ${phone.dialling}…`;
+    buttons.push(el("button", { type: "button", class: "danger", onclick: hangUp }, "Hang up"));
+  } else if (on && phone.status === "on" && phone.call) {
     state = "call";
     text = `On a call with ${phone.call.name}${phone.call.state === "on_hold" ? " (on hold)" : ""}`;
     buttons.push(
@@ -197,6 +229,7 @@ function render() {
       el("button", { type: "button", class: "accept", onclick: () => phone.actions.accept(id) }, "Answer"),
       el("button", { type: "button", class: "danger", onclick: () => phone.actions.reject(id) }, "Decline"));
   }
+  dial.hidden = !(on && state === "on");
   const key = `${state}|${text}|${phone.muted}|${phone.incoming?.id}`;
   if (panel.dataset.key === key) return;  // keep the buttons (and their focus)
   panel.dataset.key = key;
