@@ -11,15 +11,16 @@ from omnidesk.channels.base import DeliveryError
 TIMEOUT_SECONDS = 15.0
 
 
-def _refusal(response: httpx.Response) -> str:
+def refusal(response: httpx.Response, what: str = "the message") -> str:
+    """Twilio's error answer as one line: "Twilio refused <what> (status): message (code)"."""
     try:
         data: Any = response.json()
     except ValueError:
         data = {}
     if isinstance(data, dict) and data.get("message"):
         code = f" (code {data['code']})" if data.get("code") else ""
-        return f"Twilio refused the message ({response.status_code}): {data['message']}{code}"
-    return f"Twilio refused the message ({response.status_code})"
+        return f"Twilio refused {what} ({response.status_code}): {data['message']}{code}"
+    return f"Twilio refused {what} ({response.status_code})"
 
 
 async def create_message(*, base_url: str, account_sid: str, username: str, password: str,
@@ -34,7 +35,7 @@ async def create_message(*, base_url: str, account_sid: str, username: str, pass
     except httpx.HTTPError as error:
         raise DeliveryError(f"Twilio could not be reached: {type(error).__name__}") from error
     if response.status_code not in (200, 201):
-        raise DeliveryError(_refusal(response))
+        raise DeliveryError(refusal(response))
     try:
         sid = response.json()["sid"]
     except (ValueError, KeyError, TypeError) as error:

@@ -6,23 +6,13 @@ from typing import Any
 
 import httpx
 
+from omnidesk.channels.twilio.client import refusal
+
 TIMEOUT_SECONDS = 15.0
 
 
 class CallUpdateError(Exception):
     """Twilio could not be reached or refused to change the call (the reason, no secrets)."""
-
-
-def _refusal(response: httpx.Response) -> str:
-    try:
-        data: Any = response.json()
-    except ValueError:
-        data = {}
-    if isinstance(data, dict) and data.get("message"):
-        code = f" (code {data['code']})" if data.get("code") else ""
-        return f"Twilio refused to update the call ({response.status_code}): " \
-               f"{data['message']}{code}"
-    return f"Twilio refused to update the call ({response.status_code})"
 
 
 async def redirect_call(*, base_url: str, account_sid: str, username: str, password: str,
@@ -35,7 +25,7 @@ async def redirect_call(*, base_url: str, account_sid: str, username: str, passw
     except httpx.HTTPError as error:
         raise CallUpdateError(f"Twilio could not be reached: {type(error).__name__}") from error
     if response.status_code != 200:
-        raise CallUpdateError(_refusal(response))
+        raise CallUpdateError(refusal(response, "to update the call"))
     try:
         data: Any = response.json()
     except ValueError:

@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from omnidesk.channels.models import Channel
 from omnidesk.channels.voice.call import OutgoingCall, first
-from omnidesk.channels.voice.config import KIND, Trunk, voice_settings
-from omnidesk.channels.voice.trunk import answered, dial
+from omnidesk.channels.voice.config import ACTOR, KIND, Trunk, voice_settings
+from omnidesk.channels.voice.trunk import FAILURE_REASONS, answered, close_unanswered, dial
 from omnidesk.errors import Conflict
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omnidesk.voice")
 S = InteractionState
-ACTOR = "voice"
 OFFER_GONE = frozenset({"offer.timed_out", "offer.withdrawn", "offer.rejected"})
 
 
@@ -178,21 +177,13 @@ class CallbackDialler:
     async def _failed(self, interaction_id: uuid.UUID, number: str, status: int, *,
                       agent_hung_up: bool) -> None:
         """The customer did not answer: the callback ends (closed, `callback_failed`)."""
-        reason = "agent_hung_up" if agent_hung_up else \
-            {486: "busy", 600: "busy", 408: "no_answer", 480: "no_answer"}.get(status, "failed")
+        reason = "agent_hung_up" if agent_hung_up else FAILURE_REASONS.get(status, "failed")
         async with self.service.db.write() as session:
             interaction = await session.get(Interaction, interaction_id)
             assert interaction is not None
-            await record(session, tenant_id=interaction.tenant_id, type="call.callback_failed",
-                         subject=interaction.id, payload={"to": number, "status": status,
-                                                          "reason": reason}, actor=ACTOR)
-            if interaction.state in (S.CONNECTED, S.ON_HOLD):
-                await change_state(session, interaction, StateChange(state=S.WRAP_UP),
-                                   actor=ACTOR)
-            if interaction.state is S.WRAP_UP:
-                await change_state(session, interaction, StateChange(
-                    state=S.CLOSED, resolved=False, disposition="callback_failed"),
-                    actor=ACTOR, details={"reason": reason})
+            await close_unanswered(session, interaction, event_type="call.callback_failed",
+                                   payload={"to": number, "status": status},
+                                   disposition="callback_failed", reason=reason)
 
     async def _ended(self, interaction_id: uuid.UUID, facts: dict[str, Any],
                      customer: OutgoingCall, agent_call: OutgoingCall, reason: str) -> None:

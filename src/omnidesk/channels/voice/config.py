@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 KIND = "voice"
+ACTOR = "voice"  # the actor of the events the voice service records
 _NOT_DIALLABLE = re.compile(r"[^0-9A-Za-z+*#]")
 
 

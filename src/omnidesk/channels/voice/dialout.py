@@ -17,8 +17,14 @@ from sqlalchemy import select
 
 from omnidesk.channels.models import Channel
 from omnidesk.channels.voice.call import OutgoingCall, first
-from omnidesk.channels.voice.config import KIND, Trunk, dialled, voice_settings
-from omnidesk.channels.voice.trunk import answered, dial, is_phone_number
+from omnidesk.channels.voice.config import ACTOR, KIND, Trunk, dialled, voice_settings
+from omnidesk.channels.voice.trunk import (
+    FAILURE_REASONS,
+    answered,
+    close_unanswered,
+    dial,
+    is_phone_number,
+)
 from omnidesk.customers.actions import find_or_create
 from omnidesk.customers.identities import e164
 from omnidesk.customers.schemas import IdentityIn
@@ -36,9 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omnidesk.voice.webrtc")
 S = InteractionState
-ACTOR = "voice"
-FAILURE_REASONS = {486: "busy", 600: "busy", 603: "declined", 408: "no_answer",
-                   480: "no_answer", 487: "cancelled"}
 
 
 @dataclass(frozen=True)
@@ -165,16 +168,9 @@ class DialOut:
         async with self.db.write() as session:
             interaction = await session.get(Interaction, self.interaction_id)
             assert interaction is not None
-            await record(session, tenant_id=self.tenant_id, type="call.dial_failed",
-                         subject=interaction.id, payload={**self.facts, "status": status,
-                                                          "reason": reason}, actor=ACTOR)
-            if interaction.state in (S.CONNECTED, S.ON_HOLD):
-                await change_state(session, interaction, StateChange(state=S.WRAP_UP),
-                                   actor=ACTOR)
-            if interaction.state is S.WRAP_UP:
-                await change_state(session, interaction, StateChange(
-                    state=S.CLOSED, resolved=False, disposition="dial_failed"),
-                    actor=ACTOR, details={"reason": reason})
+            await close_unanswered(session, interaction, event_type="call.dial_failed",
+                                   payload={**self.facts, "status": status},
+                                   disposition="dial_failed", reason=reason)
         self._settle(DialResult(self.interaction_id, answered=False, status=status,
                                 reason=reason))
 

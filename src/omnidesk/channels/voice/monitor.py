@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from omnidesk.channels.voice.call import Call, EndReason, OutgoingCall
-from omnidesk.channels.voice.config import KIND
+from omnidesk.channels.voice.config import ACTOR, KIND
 from omnidesk.channels.voice.mixer import AGENT, CALLER, SUPERVISOR, Mixer, Mode, routes
 from omnidesk.channels.voice.registrar import Binding
 from omnidesk.errors import Conflict
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from omnidesk.channels.voice.service import CallLeg, VoiceService
 
 log = logging.getLogger("omnidesk.voice")
-ACTOR = "voice"
 RINGING, JOINED, ENDED = "ringing", "joined", "ended"
 
 

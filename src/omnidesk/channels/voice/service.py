@@ -23,7 +23,7 @@ from omnidesk.channels.models import Channel
 from omnidesk.channels.voice.audio import hold_music, read_wav
 from omnidesk.channels.voice.call import Call, CallEnded, EndReason, OutgoingCall, first
 from omnidesk.channels.voice.callback import CallbackDialler
-from omnidesk.channels.voice.config import KIND, VoiceSettings, voice_settings
+from omnidesk.channels.voice.config import ACTOR, KIND, VoiceSettings, voice_settings
 from omnidesk.channels.voice.consult import Consult, PhoneCalls
 from omnidesk.channels.voice.ivr import run_ivr
 from omnidesk.channels.voice.prompts import Prompts
@@ -85,7 +85,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omnidesk.voice")
 S = InteractionState
-ACTOR = "voice"
 CALLER_GONE = frozenset({EndReason.CANCELLED, EndReason.REMOTE_BYE, EndReason.NO_ACK})
 WAITING_STATES = frozenset({S.NEW, S.SELF_SERVICE, S.QUEUED, S.OFFERED})
 

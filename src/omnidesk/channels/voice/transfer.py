@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from omnidesk.agents.models import Agent
 from omnidesk.channels.voice.call import OutgoingCall, first
+from omnidesk.channels.voice.config import ACTOR
 from omnidesk.channels.voice.consult import replace
 from omnidesk.channels.voice.refer import Referral
 from omnidesk.channels.voice.trunk import answered, dial, is_phone_number
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("omnidesk.voice")
 S = InteractionState
-ACTOR = "voice"
 TRANSFER_EVENTS = frozenset({"interaction.transferred", "call.bridged", "offer.rejected",
                              "offer.timed_out", "offer.withdrawn", "interaction.abandoned"})
 FAILED_OFFER_STATUS = {"offer.rejected": 603, "offer.timed_out": 408, "offer.withdrawn": 487}

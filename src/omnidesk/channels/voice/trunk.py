@@ -11,12 +11,19 @@ import contextlib
 import ipaddress
 import logging
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.channels.voice.call import OutgoingCall, first
-from omnidesk.channels.voice.config import Trunk, dialled, normalise_number
+from omnidesk.channels.voice.config import ACTOR, Trunk, dialled, normalise_number
 from omnidesk.customers.identities import e164
 from omnidesk.errors import InvalidInput
+from omnidesk.events.log import record
+from omnidesk.interactions.actions import change_state
+from omnidesk.interactions.models import Interaction
+from omnidesk.interactions.schemas import StateChange
+from omnidesk.interactions.states import InteractionState as S
 
 if TYPE_CHECKING:
     from omnidesk.channels.voice.ua import UserAgent
@@ -72,3 +79,21 @@ async def answered(call: OutgoingCall, ring_seconds: float, *also: asyncio.Event
         call.failure = 408 if outcome is None else 487
         call.hangup()
     return False
+
+
+FAILURE_REASONS = {486: "busy", 600: "busy", 603: "declined", 408: "no_answer",
+                   480: "no_answer", 487: "cancelled"}
+
+
+async def close_unanswered(session: AsyncSession, interaction: Interaction, *, event_type: str,
+                           payload: dict[str, Any], disposition: str, reason: str) -> None:
+    """An outbound call nobody answered: record why, and close the interaction unresolved
+    (through wrap-up when it was connected to the agent)."""
+    await record(session, tenant_id=interaction.tenant_id, type=event_type,
+                 subject=interaction.id, payload={**payload, "reason": reason}, actor=ACTOR)
+    if interaction.state in (S.CONNECTED, S.ON_HOLD):
+        await change_state(session, interaction, StateChange(state=S.WRAP_UP), actor=ACTOR)
+    if interaction.state is S.WRAP_UP:
+        await change_state(session, interaction, StateChange(
+            state=S.CLOSED, resolved=False, disposition=disposition),
+            actor=ACTOR, details={"reason": reason})
