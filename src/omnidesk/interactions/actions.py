@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from omnidesk.agents.models import Agent
 from omnidesk.db import session_now
@@ -56,6 +57,18 @@ async def create_interaction(
     return interaction
 
 
+async def _take_position(session: AsyncSession, interaction: Interaction) -> None:
+    """Count the new message in the database: the row lock orders concurrent writers (a
+    customer's message and a bot's timeout reply) so that each gets its own position."""
+    await session.flush()
+    taken = await session.scalar(
+        update(Interaction).where(Interaction.id == interaction.id)
+        .values(message_count=Interaction.message_count + 1)
+        .returning(Interaction.message_count)
+        .execution_options(synchronize_session=False))
+    set_committed_value(interaction, "message_count", int(taken or 0))
+
+
 async def add_message(
     session: AsyncSession, interaction: Interaction, *, author_kind: str, body: str,
     actor: str, author_id: str | None = None, attachments: list[dict[str, Any]] | None = None,
@@ -65,7 +78,7 @@ async def add_message(
     """Append a message to an interaction (`template`: the provider template to send instead
     of the body, carried by the event to the channel's adapter; `options`: a bot message's
     choices, which the body lists too)."""
-    interaction.message_count += 1
+    await _take_position(session, interaction)
     message = Message(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
                       position=interaction.message_count, author_kind=author_kind,
                       author_id=author_id, body=body, attachments=attachments or [],
