@@ -264,16 +264,19 @@ async function refreshConversations() {
   renderConversations();
 }
 
-let pending = null, lastRun = 0;
-/** Reload the live conversations at most once per THROTTLE_MS; an event inside the window
- * schedules one more. (The figures themselves arrive pushed on the stream.) */
+let pending = null, again = false, lastRun = 0;
+/** Reload the live conversations at most once per THROTTLE_MS; an event that comes while a
+ * reload is waiting or running schedules one more after it, so the last event is always
+ * seen. (The figures themselves arrive pushed on the stream.) */
 function scheduleRefresh() {
-  if (pending) return;
+  if (pending) { again = true; return; }
+  again = false;
   const wait = Math.max(0, lastRun + THROTTLE_MS - Date.now());
   pending = setTimeout(async () => {
     lastRun = Date.now();
     try { await refreshConversations(); } catch (error) { notify(error.message, "error"); }
     pending = null;
+    if (again) scheduleRefresh();
   }, wait);
 }
 
