@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import socket
 import uuid
 from typing import Any
 
@@ -14,9 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from omnidesk.channels.models import Channel
-from omnidesk.channels.voice.digest import ha1, parse_auth_params, response_for
 from omnidesk.channels.voice.service import CallLeg
-from omnidesk.channels.voice.sip.message import Response, parse
 from omnidesk.customers.actions import find_or_create
 from omnidesk.customers.schemas import IdentityIn
 from omnidesk.interactions.actions import change_state, create_interaction
@@ -25,50 +22,17 @@ from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
 from tests.conftest import PASSWORD
 from tests.voice.conftest import (
-    EXTENSION_PASSWORD,
     SCENARIOS,
     Phone,
     create_channel,
     free_port,
     sipp_binary,
 )
-from tests.voice.test_sipp_agent import agent_ready, finish
+from tests.voice.test_sipp_agent import agent_ready, finish, register
 
 S = InteractionState
 NUMBER = "4930555123"  # what the trunk scenario expects in the Request-URI and To
 TRUNK_PASSWORD_ENV = "OMNIDESK_TEST_TRUNK_PASSWORD"
-
-
-def register(service_port: int, extension: str, contact_port: int) -> int:
-    """REGISTER an extension with its contact at `contact_port`; the final status."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.settimeout(5)
-        authorization = ""
-        for cseq in (1, 2):
-            lines = [f"REGISTER sip:127.0.0.1:{service_port} SIP/2.0",
-                     f"Via: SIP/2.0/UDP 127.0.0.1:{sock.getsockname()[1]};branch=z9hG4bK{cseq}x",
-                     f"From: <sip:{extension}@127.0.0.1>;tag=reg",
-                     f"To: <sip:{extension}@127.0.0.1>", f"Call-ID: register-{extension}",
-                     f"CSeq: {cseq} REGISTER", "Max-Forwards: 70",
-                     f"Contact: <sip:{extension}@127.0.0.1:{contact_port}>", "Expires: 300"]
-            if authorization:
-                lines.append(f"Authorization: {authorization}")
-            sock.sendto(("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode(),
-                        ("127.0.0.1", service_port))
-            answer = parse(sock.recv(65535))
-            assert isinstance(answer, Response)
-            if answer.status != 401:
-                return answer.status
-            challenge = parse_auth_params(answer.headers.get("WWW-Authenticate") or "")
-            params = {"username": extension, "realm": challenge["realm"],
-                      "nonce": challenge["nonce"], "uri": f"sip:127.0.0.1:{service_port}",
-                      "qop": "auth", "nc": "00000001", "cnonce": "c0ffee"}
-            params["response"] = response_for(
-                params, method="REGISTER",
-                ha1_value=ha1(extension, challenge["realm"], EXTENSION_PASSWORD))
-            authorization = "Digest " + ", ".join(f'{k}="{v}"' for k, v in params.items())
-        return 401
 
 
 async def peer(phone: Phone, scenario: str, port: int, *args: str) -> asyncio.subprocess.Process:
@@ -159,8 +123,8 @@ async def test_a_refer_to_another_extension_bridges_the_caller_to_that_agent(
         phone: Phone) -> None:
     await agent_ready(phone)
     ana_port, bea_port = free_port(), free_port()
-    assert await asyncio.to_thread(register, phone.voice.port, "201", ana_port) == 200
-    assert await asyncio.to_thread(register, phone.voice.port, "202", bea_port) == 200
+    assert await asyncio.to_thread(register, phone.voice.port, ana_port, "201") == 200
+    assert await asyncio.to_thread(register, phone.voice.port, bea_port, "202") == 200
     ana_phone = await peer(phone, "refer_phone.xml", ana_port, "-key", "target", "202",
                            "-d", "3000")
     bea_phone = await peer(phone, "agent_phone.xml", bea_port)
@@ -194,7 +158,7 @@ async def test_an_api_transfer_to_a_queue_puts_the_caller_back_on_hold_music(
     agent_id = await agent_ready(phone)
     ana = await phone.api.login("acme", "ana@acme.example")
     ana_port = free_port()
-    assert await asyncio.to_thread(register, phone.voice.port, "201", ana_port) == 200
+    assert await asyncio.to_thread(register, phone.voice.port, ana_port, "201") == 200
     ana_phone = await peer(phone, "agent_phone.xml", ana_port)
     caller = asyncio.create_task(phone.sipp("call_audio.xml", "-s", "300", "-d", "6000"))
     bridged = await phone.wait_for_event("call.bridged", 30)
@@ -227,7 +191,7 @@ async def test_a_refer_to_a_number_goes_out_through_the_trunk_with_digest(
     await agent_ready(phone)
     trunk_port, ana_port = free_port(), free_port()
     await trunk_channel(phone, trunk_port, monkeypatch)
-    assert await asyncio.to_thread(register, phone.voice.port, "201", ana_port) == 200
+    assert await asyncio.to_thread(register, phone.voice.port, ana_port, "201") == 200
     ana_phone = await peer(phone, "refer_phone.xml", ana_port, "-key", "target", NUMBER,
                            "-d", "1500")
     trunk = await peer(phone, "trunk.xml", trunk_port)
@@ -258,7 +222,7 @@ async def test_refers_to_unknown_targets_and_unknown_replaced_dialogs_are_refuse
         phone: Phone) -> None:
     await agent_ready(phone)
     ana_port = free_port()
-    assert await asyncio.to_thread(register, phone.voice.port, "201", ana_port) == 200
+    assert await asyncio.to_thread(register, phone.voice.port, ana_port, "201") == 200
     ana_phone = await peer(phone, "refer_rejected.xml", ana_port)
     result = await phone.sipp("call_audio.xml", "-s", "300", "-d", "3000")
     assert result.returncode == 0, phone.explain("call_audio.xml")
@@ -295,7 +259,7 @@ async def test_an_accepted_callback_rings_the_agent_then_dials_the_customer(
     interaction_id = await _callback(phone)
     trunk = await peer(phone, "trunk.xml", trunk_port)
     ana_phone = await peer(phone, "agent_hangup.xml", ana_port)
-    assert await asyncio.to_thread(register, phone.voice.port, "201", ana_port) == 200
+    assert await asyncio.to_thread(register, phone.voice.port, ana_port, "201") == 200
     await agent_ready(phone)  # the router offers the callback to Ana now
     ended = await phone.wait_for_event("call.ended", 40)
     assert await finish(ana_phone) == 0, logs(phone, "agent_hangup.xml", ana_port)
@@ -316,7 +280,7 @@ async def test_a_callback_nobody_answers_ends_the_interaction(
     interaction_id = await _callback(phone)
     trunk = await peer(phone, "agent_busy.xml", trunk_port)  # 486 to the INVITE
     ana_phone = await peer(phone, "agent_phone.xml", ana_port)
-    assert await asyncio.to_thread(register, phone.voice.port, "201", ana_port) == 200
+    assert await asyncio.to_thread(register, phone.voice.port, ana_port, "201") == 200
     await agent_ready(phone)
     failed = await phone.wait_for_event("call.callback_failed", 40)
     assert failed.subject == interaction_id

@@ -101,6 +101,17 @@ class TenantRouter:
                         ", ".join(sorted(unknown)))
         return {name: 1 for name in names if name in self.skill_names}
 
+    def require_available(self, agent_id: str) -> None:
+        """NotFound / Conflict (field `agent_id`) unless the agent can take a contact now."""
+        try:
+            status = self.engine.agent_status(agent_id)
+        except UnknownRoutingObject as error:
+            raise NotFound(error.message, field="agent_id") from error
+        if not status.routable or status.state is not AgentState.AVAILABLE:
+            desktop = "" if status.connected else ", desktop closed"
+            raise Conflict(f"that agent is not available ({status.state.value}{desktop})",
+                           field="agent_id")
+
     def knows_waiting(self, interaction_id: str, now: float) -> bool:
         """True when the engine has this contact in a queue."""
         try:
@@ -520,14 +531,7 @@ class AcdService(BusFollower):
         router = await self.router(interaction.tenant_id)
         target = str(agent_id)
         async with router.lock:
-            try:
-                status = router.engine.agent_status(target)
-            except UnknownRoutingObject as error:
-                raise NotFound(error.message, field="agent_id") from error
-            if not status.routable or status.state is not AgentState.AVAILABLE:
-                desktop = "" if status.connected else ", desktop closed"
-                raise Conflict(f"that agent is not available ({status.state.value}{desktop})",
-                               field="agent_id")
+            router.require_available(target)
             now = self.now()
             async with self.db.write() as session:
                 row = await _answered_interaction(session, interaction.id)

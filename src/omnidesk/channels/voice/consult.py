@@ -45,7 +45,6 @@ from omnidesk.errors import Conflict, InvalidInput, NotFound
 from omnidesk.events.log import record
 from omnidesk.interactions.models import Interaction
 from omnidesk.interactions.states import InteractionState
-from omnidesk.routing import AgentState, UnknownRoutingObject
 
 if TYPE_CHECKING:
     from omnidesk.channels.voice.service import CallLeg, VoiceService
@@ -467,15 +466,7 @@ async def _available(service: VoiceService, tenant_id: uuid.UUID, agent_id: uuid
     acd = service.acd
     if acd is None:
         return
-    router = await acd.router(tenant_id)
-    try:
-        status = router.engine.agent_status(str(agent_id))
-    except UnknownRoutingObject as error:
-        raise NotFound(error.message, field="agent_id") from error
-    if not status.routable or status.state is not AgentState.AVAILABLE:
-        desktop = "" if status.connected else ", desktop closed"
-        raise Conflict(f"that agent is not available ({status.state.value}{desktop})",
-                       field="agent_id")
+    (await acd.router(tenant_id)).require_available(str(agent_id))
 
 
 def current(service: VoiceService | None, interaction: Interaction) -> Consult:

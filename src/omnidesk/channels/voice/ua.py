@@ -532,27 +532,26 @@ class UserAgent:
 
     def send_bye(self, call: Call) -> None:
         """Send BYE in the call's dialog (a non-INVITE client transaction)."""
-        dialog = call.dialog
-        dialog.local_cseq += 1
-        host = self.local_host(call.peer)
-        headers = Headers([
-            ("Via", f"SIP/2.0/{call.peer.transport} {host}:{self.port}"
-                    f";branch=z9hG4bK{secrets.token_hex(8)};rport"),
-            ("Max-Forwards", "70"),
-            ("From", str(NameAddr.parse(dialog.local_uri).with_tag(dialog.local_tag))),
-            ("To", dialog.remote_uri), ("Call-ID", dialog.call_id),
-            ("CSeq", f"{dialog.local_cseq} BYE"), ("User-Agent", USER_AGENT)])
-        routes = dialog.route_set if isinstance(call, OutgoingCall) else \
-            list(reversed(dialog.route_set))  # the UAS reverses the Record-Route (§12.1.1)
-        for route in routes:
-            headers.add("Route", route)
-        request = Request(headers=headers, method="BYE", uri=dialog.remote_target)
+        request = self._in_dialog_request(call, "BYE", contact=False)
         self.layer.send_request(request, call.peer, lambda response: _log_bye(call, response))
 
     def send_in_dialog(self, call: Call, method: str, *, headers: dict[str, str],
                        body: bytes = b"") -> None:
-        """Send a request (NOTIFY …) in the call's dialog: next CSeq, its route set, to its
-        remote target; the answer is only logged."""
+        """Send a request (NOTIFY …) in the call's dialog; the answer is only logged."""
+        request = self._in_dialog_request(call, method, headers=headers, body=body)
+
+        def answered(response: Response | None) -> None:
+            if response is None or response.status >= 300:
+                log.info("%s in %s: %s", method, call.dialog.call_id,
+                         "no answer" if response is None else response.status)
+
+        self.layer.send_request(request, call.peer, answered)
+
+    def _in_dialog_request(self, call: Call, method: str, *,
+                           headers: dict[str, str] | None = None, body: bytes = b"",
+                           contact: bool = True) -> Request:
+        """A request in the call's dialog: the next CSeq, its route set, to its remote
+        target."""
         dialog = call.dialog
         dialog.local_cseq += 1
         host = self.local_host(call.peer)
@@ -562,23 +561,17 @@ class UserAgent:
             ("Max-Forwards", "70"),
             ("From", str(NameAddr.parse(dialog.local_uri).with_tag(dialog.local_tag))),
             ("To", dialog.remote_uri), ("Call-ID", dialog.call_id),
-            ("CSeq", f"{dialog.local_cseq} {method}"), ("Contact", self._contact(call.peer)),
-            ("User-Agent", USER_AGENT)])
+            ("CSeq", f"{dialog.local_cseq} {method}"), ("User-Agent", USER_AGENT)])
+        if contact:
+            request_headers.add("Contact", self._contact(call.peer))
         routes = dialog.route_set if isinstance(call, OutgoingCall) else \
-            list(reversed(dialog.route_set))
+            list(reversed(dialog.route_set))  # the UAS reverses the Record-Route (§12.1.1)
         for route in routes:
             request_headers.add("Route", route)
-        for name, value in headers.items():
+        for name, value in (headers or {}).items():
             request_headers.add(name, value)
-        request = Request(headers=request_headers, method=method, uri=dialog.remote_target,
-                          body=body)
-
-        def answered(response: Response | None) -> None:
-            if response is None or response.status >= 300:
-                log.info("%s in %s: %s", method, dialog.call_id,
-                         "no answer" if response is None else response.status)
-
-        self.layer.send_request(request, call.peer, answered)
+        return Request(headers=request_headers, method=method, uri=dialog.remote_target,
+                       body=body)
 
     def forget(self, call: Call) -> None:
         """Drop an ended call from the tables."""
