@@ -10,7 +10,6 @@ disposition `callback_failed`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -20,8 +19,8 @@ from sqlalchemy import select
 from omnidesk.channels.models import Channel
 from omnidesk.channels.voice.call import OutgoingCall, first
 from omnidesk.channels.voice.config import ACTOR, KIND, Trunk, voice_settings
+from omnidesk.channels.voice.offers import decline_offer, take_offer
 from omnidesk.channels.voice.trunk import FAILURE_REASONS, answered, close_unanswered, dial
-from omnidesk.errors import Conflict
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.actions import change_state
@@ -127,9 +126,10 @@ class CallbackDialler:
         outcome = await first(agent_call.confirmed, agent_call.ended, gone)
         if outcome is not agent_call.confirmed:
             if agent_call.failure is not None and not gone.is_set():
-                await self._decline(interaction_id, agent_id)
+                await decline_offer(self.service.db, self.service.acd, interaction_id, agent_id)
             return
-        if not await self._take(interaction_id, agent_id):
+        if not await take_offer(self.service.db, self.service.acd, interaction_id, agent_id,
+                                accepted_counts=True):  # the desktop may have accepted
             return
         facts = {"to": number, "agent_id": str(agent_id), "extension": binding.extension,
                  "callback": True}
@@ -147,32 +147,6 @@ class CallbackDialler:
         ended = await first(agent_call.ended, customer.ended)
         await self._ended(interaction_id, facts, customer, agent_call,
                           "remote_bye" if ended is customer.ended else "agent_bye")
-
-    async def _take(self, interaction_id: uuid.UUID, agent_id: uuid.UUID) -> bool:
-        """Accept the offer for the agent; True too when the desktop already did."""
-        acd = self.service.acd
-        async with self.service.db.read() as session:
-            interaction = await session.get(Interaction, interaction_id)
-        if interaction is None or interaction.agent_id != agent_id:
-            return False
-        if interaction.state in (S.CONNECTED, S.ON_HOLD):
-            return True
-        if interaction.state is not S.OFFERED or acd is None:
-            return False
-        try:
-            await acd.accept(interaction, agent_id, actor=ACTOR)
-        except Conflict:
-            return False
-        return True
-
-    async def _decline(self, interaction_id: uuid.UUID, agent_id: uuid.UUID) -> None:
-        acd = self.service.acd
-        async with self.service.db.read() as session:
-            interaction = await session.get(Interaction, interaction_id)
-        if acd is not None and interaction is not None and interaction.state is S.OFFERED \
-                and interaction.agent_id == agent_id:
-            with contextlib.suppress(Conflict):
-                await acd.reject(interaction, agent_id, actor=ACTOR)
 
     async def _failed(self, interaction_id: uuid.UUID, number: str, status: int, *,
                       agent_hung_up: bool) -> None:

@@ -26,6 +26,7 @@ from omnidesk.channels.voice.callback import CallbackDialler
 from omnidesk.channels.voice.config import ACTOR, KIND, VoiceSettings, voice_settings
 from omnidesk.channels.voice.consult import Consult, PhoneCalls
 from omnidesk.channels.voice.ivr import run_ivr
+from omnidesk.channels.voice.offers import decline_offer, take_offer
 from omnidesk.channels.voice.prompts import Prompts
 from omnidesk.channels.voice.registrar import (
     EXTENSIONS_FILE,
@@ -530,13 +531,15 @@ class CallLeg:
             extension = binding.extension
             agent_call = self.agent_call = await ua.call_out(
                 binding.contact, caller=self.call.caller, display=self.call.caller_display)
+        assert self.interaction_id is not None  # offers come after the call is queued
         outcome = await first(agent_call.confirmed, agent_call.ended, self.call.ended,
                                self._offer_gone)
         if outcome is not agent_call.confirmed or not self.call.live:
             if agent_call.failure is not None and not self._offer_gone.is_set():
-                await self._decline(agent_id)  # busy / no answer: the next agent
+                await decline_offer(self.db, self.service.acd, self.interaction_id, agent_id)
             return
-        if not await self._take_offer(agent_id):
+        if not await take_offer(self.db, self.service.acd, self.interaction_id, agent_id,
+                                accepted_counts=False):
             return
         self._music = await self._hold_music()
         self._bridge(agent_call)
@@ -547,31 +550,6 @@ class CallLeg:
         await first(agent_call.ended, self.call.ended, self._released)
         if self.call.live and self.agent_call is agent_call:  # the agent hung up (no transfer)
             await self._agent_left()
-
-    async def _take_offer(self, agent_id: uuid.UUID) -> bool:
-        """Accept the offer for the agent (False when it is gone: the phone is hung up)."""
-        acd = self.service.acd
-        if acd is None:
-            return False
-        async with self.db.read() as session:
-            interaction = await self._interaction(session)
-        if interaction.state is not S.OFFERED or interaction.agent_id != agent_id:
-            return False
-        try:
-            await acd.accept(interaction, agent_id, actor=ACTOR)
-        except Conflict:
-            return False
-        return True
-
-    async def _decline(self, agent_id: uuid.UUID) -> None:
-        acd = self.service.acd
-        if acd is None:
-            return
-        async with self.db.read() as session:
-            interaction = await self._interaction(session)
-        if interaction.state is S.OFFERED and interaction.agent_id == agent_id:
-            with contextlib.suppress(Conflict):
-                await acd.reject(interaction, agent_id, actor=ACTOR)
 
     def _bridge(self, agent_call: OutgoingCall) -> None:
         caller, agent = self.call.media, agent_call.media
