@@ -38,8 +38,10 @@ SE_MULTIPLE = 4.0
 
 
 @pytest.mark.parametrize("patience_s", [None, 300.0], ids=["erlang_c", "erlang_a"])
-def test_simulator_agrees_with_erlang_c_and_erlang_a(patience_s: float | None) -> None:
-    check = validate(agents=10, traffic=8.0, aht_s=180.0, contacts=CONTACTS,
+@pytest.mark.parametrize(("agents", "traffic"), [(10, 8.0), (1, 0.3)], ids=["busy", "light"])
+def test_simulator_agrees_with_erlang_c_and_erlang_a(agents: int, traffic: float,
+                                                      patience_s: float | None) -> None:
+    check = validate(agents=agents, traffic=traffic, aht_s=180.0, contacts=CONTACTS,
                      patience_s=patience_s, seed=1)
     assert check.model == ("erlang_c" if patience_s is None else "erlang_a")
     names = {c.name for c in check.comparisons}
