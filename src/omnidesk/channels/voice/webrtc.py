@@ -216,7 +216,6 @@ class BrowserPhone:
         withdrawn offers end it before: the router moves on as for a SIP phone.)"""
         if self.busy or call.interaction_id is None:
             return
-        media = call.call.media
         interaction_id = call.interaction_id
         self.interaction_id = interaction_id
         self._hung_up = asyncio.Event()
@@ -226,6 +225,9 @@ class BrowserPhone:
                 outcome = await first(accepted, call._offer_gone, call.call.ended, self.closed)
                 if outcome is not accepted:
                     return
+            # The offer can come while the call still rings: its media exists once answered.
+            await first(call.call.confirmed, call.call.ended, self.closed)
+            media = call.call.media
             if media is None or not call.call.live:
                 return
             media.stop_playback()
