@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,6 +29,7 @@ from sqlalchemy.types import TypeDecorator
 from omnidesk.clock import Clock, SystemClock
 from omnidesk.events.bus import EventBus
 from omnidesk.events.record import EventRecord
+from omnidesk.sqlite_inline import inline_connector
 
 PENDING_EVENTS = "omnidesk_pending_events"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -91,13 +93,37 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
         connection.exec_driver_sql(begin)
 
 
+SQLITE_TIMEOUT_S = 30
+
+
 def create_engine(url: str, *, for_writes: bool = True) -> AsyncEngine:
-    """An async engine; on SQLite, writers take the write lock at BEGIN (IMMEDIATE)."""
+    """An async engine; on SQLite, writers take the write lock at BEGIN (IMMEDIATE) and run
+    inline on the event loop (sqlite_inline.py), readers on aiosqlite's threads."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        path = make_url(url).database
+        if for_writes and path and path != ":memory:":
+            engine = create_async_engine(
+                url, async_creator=inline_connector(path, timeout=SQLITE_TIMEOUT_S))
+        else:
+            engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S})
         _configure_sqlite(engine, begin="BEGIN IMMEDIATE" if for_writes else "BEGIN")
         return engine
     return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]]
+_SQLITE_WRITERS = weakref.WeakKeyDictionary()
+
+
+def _sqlite_writer(url: str) -> asyncio.Lock:
+    """The one lock of a SQLite file's writers on this event loop, shared by its Databases.
+
+    Writes run inline (they block the loop while SQLite works), so a writer must never wait
+    on SQLite's own lock for a transaction of this process that is itself waiting on the
+    loop: every writer of the file in this process queues here first.
+    """
+    locks = _SQLITE_WRITERS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(url, asyncio.Lock())
 
 
 class Database:
@@ -114,12 +140,13 @@ class Database:
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite has one writer at a time; waiting here costs nothing, while SQLite's own
         # busy handler sleeps in steps of up to 100 ms and collapses under concurrent writes.
-        self._one_writer = asyncio.Lock() if url.startswith("sqlite") else None
+        self._sqlite = url.startswith("sqlite")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: rows and their events commit together, then the events go out."""
-        async with self._one_writer or contextlib.nullcontext(), self._writer() as session:
+        one_writer = _sqlite_writer(self.url) if self._sqlite else contextlib.nullcontext()
+        async with one_writer, self._writer() as session:
             session.info["clock"] = self.clock
             async with session.begin():
                 yield session
