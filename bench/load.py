@@ -191,6 +191,16 @@ async def drain(tally: Tally, seconds: float) -> None:
         await asyncio.sleep(0.2)
 
 
+async def finish_work(tally: Tally, seconds: float) -> None:
+    """Let the contacts still being handled close (then stop those left) before the client
+    closes: a request on a closed client is the bench's error, not the server's."""
+    if tally.working:
+        _, left = await asyncio.wait(tally.working, timeout=seconds)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+
+
 def step_figures(steps: list[tuple[int, float, list[str]]], tally: Tally) -> list[dict[str, float]]:
     """Per step: rate, contacts offered, post-to-offer latency percentiles."""
     figures = []
@@ -230,6 +240,7 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
         await drain(tally, 60)
         stop.set()
         await asyncio.gather(*desktops, return_exceptions=True)
+        await finish_work(tally, handle_s * 5)
     steps = step_figures(posted, tally)
     for step in steps:
         print(f"  {step['target_per_s']:>4}/s: {step['offered']}/{step['posted']} offered, "
