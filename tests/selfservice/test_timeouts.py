@@ -193,7 +193,19 @@ async def _silent_at_the_order_question(api: Api) -> Chat:
     chat = await Chat.open(api, "quiet_bot")
     await chat.say("where is my order")
     await chat.wait_for(ASK_ORDER)
+    await _turns_finished(api)
     return chat
+
+
+async def _turns_finished(api: Api) -> None:
+    """Every turn started so far has ended (the customer's message and the start of
+    self-service each start one): a late one would read the clock after a test moved it."""
+    service = _service(api)
+
+    async def idle() -> bool:
+        return service.running_turns() == 0
+
+    await eventually(idle, "the self-service turns to end")
 
 
 async def test_a_silent_customer_gets_the_retry_prompt_then_the_timeout_branch(

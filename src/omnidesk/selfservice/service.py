@@ -130,6 +130,10 @@ class SelfServiceService(BusFollower):
             self._tasks.add(task)
             task.add_done_callback(self._finished)
 
+    def running_turns(self) -> int:
+        """Turns started and not finished yet (from events or the timer)."""
+        return len(self._tasks)
+
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
