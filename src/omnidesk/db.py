@@ -115,15 +115,22 @@ _SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, 
 _SQLITE_WRITERS = weakref.WeakKeyDictionary()
 
 
-def _sqlite_writer(url: str) -> asyncio.Lock:
+def _sqlite_file(url: str) -> str:
+    """What names one SQLite database: its file's resolved path (the URL for :memory:)."""
+    path = make_url(url).database
+    return str(Path(path).resolve()) if path and path != ":memory:" else url
+
+
+def _sqlite_writer(file: str) -> asyncio.Lock:
     """The one lock of a SQLite file's writers on this event loop, shared by its Databases.
 
     Writes run inline (they block the loop while SQLite works), so a writer must never wait
     on SQLite's own lock for a transaction of this process that is itself waiting on the
-    loop: every writer of the file in this process queues here first.
+    loop: every writer of the file in this process queues here first. Waiting here costs
+    nothing, while SQLite's busy handler sleeps in steps of up to 100 ms.
     """
     locks = _SQLITE_WRITERS.setdefault(asyncio.get_running_loop(), {})
-    return locks.setdefault(url, asyncio.Lock())
+    return locks.setdefault(file, asyncio.Lock())
 
 
 class Database:
@@ -138,14 +145,14 @@ class Database:
                             else self.write_engine)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
-        # SQLite has one writer at a time; waiting here costs nothing, while SQLite's own
-        # busy handler sleeps in steps of up to 100 ms and collapses under concurrent writes.
-        self._sqlite = url.startswith("sqlite")
+        # SQLite has one writer at a time: this process's writers of the file queue in turn.
+        self._sqlite_file = _sqlite_file(url) if url.startswith("sqlite") else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: rows and their events commit together, then the events go out."""
-        one_writer = _sqlite_writer(self.url) if self._sqlite else contextlib.nullcontext()
+        one_writer = (contextlib.nullcontext() if self._sqlite_file is None
+                      else _sqlite_writer(self._sqlite_file))
         async with one_writer, self._writer() as session:
             session.info["clock"] = self.clock
             async with session.begin():

@@ -138,12 +138,10 @@ class InlineConnection:
 
     async def close(self) -> None:
         """Close (once; later calls do nothing)."""
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
-        """Close at once (SQLAlchemy's forced termination)."""
+        """Close at once (also SQLAlchemy's forced termination); later calls do nothing."""
         if self._connection is not None:
             self._connection = None
             self._conn.close()
