@@ -221,23 +221,31 @@ def validation_section(quick: bool) -> Figures:
     figures: Figures = {"validation_contacts": contacts}
     for setting, agents, traffic in VALIDATION_SETTINGS:
         for model, patience in (("erlang_c", None), ("erlang_a", 300.0)):
-            start = time.perf_counter()
-            result = validate(agents=agents, traffic=traffic, aht_s=SIM_AHT_S,
-                              contacts=contacts, patience_s=patience, seed=1)
-            elapsed = time.perf_counter() - start
             label = model if setting == "busy" else f"{setting}_{model}"
-            print(f"== validation: M/M/{agents}{'+M' if patience else ''} at {traffic:g} "
-                  f"Erlangs against {model}, {contacts:,} contacts, {elapsed:.0f} s, batch "
-                  f"means of {result.batches}")
-            for c in result.comparisons:
-                print(f"{c.name:>24} simulated {c.simulated:8.3f} {c.unit:1} formula "
-                      f"{c.analytic:8.3f} diff {c.difference:+7.3f} ± {c.standard_error:.3f} "
-                      f"(SE) = {100 * c.relative_difference:.2f} % of the formula")
-                figures[f"{label}_{c.name}_diff"] = round(c.difference, 4)
-                figures[f"{label}_{c.name}_se"] = round(c.standard_error, 4)
-            figures[f"{label}_asa_diff_pct"] = round(
-                100 * result.comparison("asa").relative_difference, 3)
-            figures[f"{label}_seconds"] = round(elapsed, 1)
+            figures.update(validation_figures(label, agents, traffic, patience, contacts))
+    return figures
+
+
+def validation_figures(label: str, agents: int, traffic: float, patience: float | None,
+                       contacts: int) -> Figures:
+    """One validation run: its comparisons printed, its figures keyed by `label`."""
+    start = time.perf_counter()
+    result = validate(agents=agents, traffic=traffic, aht_s=SIM_AHT_S, contacts=contacts,
+                      patience_s=patience, seed=1)
+    elapsed = time.perf_counter() - start
+    print(f"== validation: M/M/{agents}{'+M' if patience else ''} at {traffic:g} Erlangs "
+          f"against {result.model}, {contacts:,} contacts, {elapsed:.0f} s, batch means of "
+          f"{result.batches}")
+    figures: Figures = {}
+    for c in result.comparisons:
+        print(f"{c.name:>24} simulated {c.simulated:8.3f} {c.unit:1} formula "
+              f"{c.analytic:8.3f} diff {c.difference:+7.3f} ± {c.standard_error:.3f} (SE) = "
+              f"{100 * c.relative_difference:.2f} % of the formula")
+        figures[f"{label}_{c.name}_diff"] = round(c.difference, 4)
+        figures[f"{label}_{c.name}_se"] = round(c.standard_error, 4)
+    figures[f"{label}_asa_diff_pct"] = round(
+        100 * result.comparison("asa").relative_difference, 3)
+    figures[f"{label}_seconds"] = round(elapsed, 1)
     return figures
 
 
