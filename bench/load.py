@@ -51,6 +51,7 @@ class Tally:
     offered_at: dict[str, float] = field(default_factory=dict)
     accepted: int = 0
     post_errors: int = 0
+    post_shed: int = 0  # answered 503 (overloaded, retry later): not accepted, so not lost
     work_errors: int = 0
     desktop_errors: int = 0
     working: set[asyncio.Task[None]] = field(default_factory=set)
@@ -185,6 +186,9 @@ async def post_contact(http: httpx.AsyncClient, channel_id: str, number: int,
     except httpx.HTTPError:
         tally.post_errors += 1
         return None
+    if response.status_code == 503:
+        tally.post_shed += 1
+        return None
     if response.status_code != 202:
         tally.post_errors += 1
         return None
@@ -275,7 +279,8 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
               f"post→offer p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms")
     not_offered = sum(step["posted"] - step["offered"] for step in steps)
     return {"agents": len(roster), "steps": steps, "not_offered": not_offered,
-            "post_errors": tally.post_errors, "work_errors": tally.work_errors,
+            "post_errors": tally.post_errors, "post_shed": tally.post_shed,
+            "work_errors": tally.work_errors,
             "desktop_errors": tally.desktop_errors,
             "accepted": tally.accepted}
 
@@ -320,6 +325,7 @@ def main() -> None:
                       "p50_ms": best["p50_ms"], "p99_ms": best["p99_ms"],
                       "not_offered_by_end": result["not_offered"],
                       "post_errors": result["post_errors"],
+                      "posts_shed_503": result["post_shed"],
                       "work_errors": result["work_errors"],
                       "desktop_errors": result["desktop_errors"]}))
 

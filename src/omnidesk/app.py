@@ -122,7 +122,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             await asyncio.to_thread(upgrade, settings.resolved_database_url)
         settings.resolved_secret_key  # noqa: B018 - generate and persist it on first start
         bus = create_bus(settings.redis_url)
-        app.state.db = Database(settings.resolved_database_url, bus, clock)
+        app.state.db = Database(settings.resolved_database_url, bus, clock,
+                                pool_timeout=settings.database_pool_timeout_seconds)
         app.state.acd = AcdService(app.state.db)
         app.state.hub = StreamHub(app.state.db)
         app.state.analytics = AnalyticsService(app.state.db)

@@ -17,6 +17,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from omnidesk.clock import Clock, SystemClock
+from omnidesk.errors import Overloaded
 from omnidesk.events.bus import EventBus
 from omnidesk.events.record import EventRecord
 from omnidesk.sqlite_inline import inline_connector
@@ -94,21 +96,30 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
 
 
 SQLITE_TIMEOUT_S = 30
+POOL_TIMEOUT_S = 30.0
 
 
-def create_engine(url: str, *, for_writes: bool = True) -> AsyncEngine:
+def create_engine(url: str, *, for_writes: bool = True,
+                  pool_timeout: float = POOL_TIMEOUT_S) -> AsyncEngine:
     """An async engine; on SQLite, writers take the write lock at BEGIN (IMMEDIATE) and run
-    inline on the event loop (sqlite_inline.py), readers on aiosqlite's threads."""
+    inline on the event loop (sqlite_inline.py), readers on aiosqlite's threads.
+
+    `pool_timeout`: how long a session waits for a pooled connection before giving up."""
     if url.startswith("sqlite"):
         path = make_url(url).database
-        if for_writes and path and path != ":memory:":
-            engine = create_async_engine(
-                url, async_creator=inline_connector(path, timeout=SQLITE_TIMEOUT_S))
-        else:
+        if not path or path == ":memory:":
             engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S})
+        elif for_writes:
+            engine = create_async_engine(
+                url, async_creator=inline_connector(path, timeout=SQLITE_TIMEOUT_S),
+                pool_timeout=pool_timeout)
+        else:
+            engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S},
+                                         pool_timeout=pool_timeout)
         _configure_sqlite(engine, begin="BEGIN IMMEDIATE" if for_writes else "BEGIN")
         return engine
-    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True,
+                               pool_timeout=pool_timeout)
 
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]]
@@ -136,13 +147,14 @@ def _sqlite_writer(file: str) -> asyncio.Lock:
 class Database:
     """Sessions for reads and for writes; a write publishes its events after the commit."""
 
-    def __init__(self, url: str, bus: EventBus, clock: Clock | None = None) -> None:
+    def __init__(self, url: str, bus: EventBus, clock: Clock | None = None, *,
+                 pool_timeout: float = POOL_TIMEOUT_S) -> None:
         self.url = url
         self.bus = bus
         self.clock: Clock = clock or SystemClock()
-        self.write_engine = create_engine(url, for_writes=True)
-        self.read_engine = (create_engine(url, for_writes=False) if url.startswith("sqlite")
-                            else self.write_engine)
+        self.write_engine = create_engine(url, for_writes=True, pool_timeout=pool_timeout)
+        self.read_engine = (create_engine(url, for_writes=False, pool_timeout=pool_timeout)
+                            if url.startswith("sqlite") else self.write_engine)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite has one writer at a time: this process's writers of the file queue in turn.
@@ -153,7 +165,7 @@ class Database:
         """One transaction: rows and their events commit together, then the events go out."""
         one_writer = (contextlib.nullcontext() if self._sqlite_file is None
                       else _sqlite_writer(self._sqlite_file))
-        async with one_writer, self._writer() as session:
+        async with one_writer, self._writer() as session, _overload_as_error():
             session.info["clock"] = self.clock
             async with session.begin():
                 yield session
@@ -164,7 +176,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A read-only session."""
-        async with self._reader() as session:
+        async with self._reader() as session, _overload_as_error():
             session.info["clock"] = self.clock
             yield session
 
@@ -173,6 +185,15 @@ class Database:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+
+
+@asynccontextmanager
+async def _overload_as_error() -> AsyncIterator[None]:
+    """A pool that had no connection to give in time means overload: the caller gets a 503."""
+    try:
+        yield
+    except PoolTimeout as error:
+        raise Overloaded("the server is overloaded; retry shortly") from error
 
 
 def session_now(session: AsyncSession) -> datetime:

@@ -48,3 +48,11 @@ class Forbidden(OmnideskError):
 
     status_code = 403
     code = "forbidden"
+
+
+class Overloaded(OmnideskError):
+    """The server could not get a database connection in time; the client should retry."""
+
+    status_code = 503
+    code = "overloaded"
+    retry_after_s = 1

@@ -37,7 +37,7 @@ from omnidesk.auth.principal import STAFF, Principal
 from omnidesk.config import Settings
 from omnidesk.db import Database
 from omnidesk.deps import authenticate
-from omnidesk.errors import OmnideskError
+from omnidesk.errors import OmnideskError, Overloaded
 from omnidesk.events.bus import Subscription
 from omnidesk.events.log import events_since, last_seq
 from omnidesk.events.record import EventRecord
@@ -53,6 +53,13 @@ REALTIME_IDLE_SECONDS = 5.0
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_REQUEST = 4400
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455 registry: the server is overloaded
+
+
+def _close_code(error: OmnideskError) -> int:
+    """The WebSocket close code that says why the stream could not open."""
+    return {403: CLOSE_FORBIDDEN, 503: CLOSE_TRY_AGAIN_LATER}.get(error.status_code,
+                                                                  CLOSE_UNAUTHORIZED)
 
 
 class EventCursor:
@@ -223,13 +230,23 @@ async def event_stream(websocket: WebSocket) -> None:
         request = await _authenticate(websocket, db, settings)
     except OmnideskError as error:
         await websocket.send_text(json.dumps({"type": "error", "error": error.message}))
-        await websocket.close(CLOSE_FORBIDDEN if error.status_code == 403 else CLOSE_UNAUTHORIZED)
+        await websocket.close(_close_code(error))
         return
     except (ValueError, TimeoutError, WebSocketDisconnect) as error:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.send_text(json.dumps({"type": "error", "error": str(error)}))
             await websocket.close(CLOSE_BAD_REQUEST)
         return
+    try:
+        await _serve_stream(websocket, request)
+    except Overloaded as error:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.send_text(json.dumps({"type": "error", "error": error.message}))
+            await websocket.close(CLOSE_TRY_AGAIN_LATER)
+
+
+async def _serve_stream(websocket: WebSocket, request: StreamRequest) -> None:
+    """Replay, then follow live events until the socket or one of its tasks ends."""
     async with _open_stream(websocket, request.principal, request.since) as (cursor, live):
         await cursor.catch_up()
         hub: StreamHub = websocket.app.state.hub
