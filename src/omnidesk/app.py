@@ -21,6 +21,7 @@ from omnidesk.analytics.api import page_router as analytics_page_router
 from omnidesk.analytics.api import router as analytics_router
 from omnidesk.analytics.service import AnalyticsService
 from omnidesk.auth.api import router as auth_router
+from omnidesk.auth.known_users import KnownUsers
 from omnidesk.canned.api import router as canned_router
 from omnidesk.channels.api import router as channels_router
 from omnidesk.channels.api_channel.adapter import router as api_channel_router
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         bus = create_bus(settings.redis_url)
         app.state.db = Database(settings.resolved_database_url, bus, clock,
                                 pool_timeout=settings.database_pool_timeout_seconds)
+        app.state.known_users = KnownUsers(app.state.db)
+        await app.state.known_users.start()
         app.state.acd = AcdService(app.state.db)
         app.state.hub = StreamHub(app.state.db)
         app.state.analytics = AnalyticsService(app.state.db)
@@ -170,6 +173,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             await app.state.outbound.stop()
             await app.state.hub.stop()
             await app.state.acd.stop()
+            await app.state.known_users.stop()
             await app.state.db.dispose()
             await bus.close()
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import select
 
+from omnidesk.auth.known_users import KnownUsers
 from omnidesk.auth.principal import Principal
 from omnidesk.auth.security import read_token, secrets_match, split_api_key
 from omnidesk.config import Settings
 from omnidesk.db import Database
 from omnidesk.errors import Unauthorized
-from omnidesk.users.models import ApiKey, User
+from omnidesk.users.models import ApiKey
 
 
 def get_db(request: Request) -> Database:
@@ -37,28 +37,36 @@ async def principal_from_api_key(db: Database, api_key: str) -> Principal:
     return Principal(tenant_id=key.tenant_id, role=key.role, api_key_id=key.id)
 
 
-async def principal_from_token(db: Database, settings: Settings, token: str) -> Principal:
+async def principal_from_token(db: Database, settings: Settings, users: KnownUsers,
+                               token: str) -> Principal:
     """The caller behind an access token; the user must still exist and be active."""
     claims = read_token(token, key=settings.resolved_secret_key.get_secret_value(),
                         kind="access", now=db.clock.now())
-    async with db.read() as session:
-        user = await session.scalar(select(User).where(User.id == claims.user_id))
+    user = await users.get(claims.user_id)
     if user is None or not user.active or user.tenant_id != claims.tenant_id:
         raise Unauthorized("user no longer active", field="authorization")
-    return Principal(tenant_id=user.tenant_id, role=user.role, user_id=user.id,
-                     platform_admin=user.is_platform_admin)
+    return Principal(tenant_id=user.tenant_id, role=user.role, user_id=claims.user_id,
+                     platform_admin=user.platform_admin)
 
 
-async def authenticate(db: Database, settings: Settings, credential: str) -> Principal:
+async def authenticate(db: Database, settings: Settings, users: KnownUsers,
+                       credential: str) -> Principal:
     """A bearer credential: an API key (odk_…) or an access token."""
     if credential.startswith("odk_"):
         return await principal_from_api_key(db, credential)
-    return await principal_from_token(db, settings, credential)
+    return await principal_from_token(db, settings, users, credential)
+
+
+def get_known_users(request: Request) -> KnownUsers:
+    """The application's cache of users behind tokens."""
+    users: KnownUsers = request.app.state.known_users
+    return users
 
 
 async def current_principal(
     db: Annotated[Database, Depends(get_db)],
     settings: Annotated[Settings, Depends(get_settings)],
+    users: Annotated[KnownUsers, Depends(get_known_users)],
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
@@ -69,7 +77,7 @@ async def current_principal(
     if scheme.lower() != "bearer" or not credential:
         raise Unauthorized("send Authorization: Bearer <token> or X-API-Key",
                            field="authorization")
-    return await authenticate(db, settings, credential.strip())
+    return await authenticate(db, settings, users, credential.strip())
 
 
 DbDep = Annotated[Database, Depends(get_db)]

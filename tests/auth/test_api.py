@@ -111,8 +111,23 @@ async def test_a_deactivated_user_loses_access_at_once(acme: Api) -> None:
         "email": "temp@acme.example", "name": "Temp", "role": "agent",
         "password": PASSWORD})).json()
     temp = await acme.login("acme", "temp@acme.example")
+    assert (await acme.client.get("/api/v1/queues", headers=temp)).status_code == 200
     await acme.client.patch(f"/api/v1/users/{user['id']}", headers=admin, json={"active": False})
     assert (await acme.client.get("/api/v1/queues", headers=temp)).status_code == 401
+
+
+async def test_a_new_role_applies_to_the_very_next_request(acme: Api) -> None:
+    admin = await acme.login("acme", "admin@acme.example")
+    user = (await acme.client.post("/api/v1/users", headers=admin, json={
+        "email": "rising@acme.example", "name": "Rising", "role": "agent",
+        "password": PASSWORD})).json()
+    rising = await acme.login("acme", "rising@acme.example")
+    queue = {"name": "sales"}
+    assert (await acme.client.post("/api/v1/queues", headers=rising, json=queue)).status_code \
+        == 403
+    await acme.client.patch(f"/api/v1/users/{user['id']}", headers=admin, json={"role": "admin"})
+    assert (await acme.client.post("/api/v1/queues", headers=rising, json=queue)).status_code \
+        == 201
 
 
 async def test_platform_admin_manages_tenants(api: Api) -> None:

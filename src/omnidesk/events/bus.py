@@ -46,6 +46,14 @@ class Subscription:
         """Events may have been lost upstream."""
         self._lost_events = True
 
+    def drain(self) -> tuple[list[EventRecord], bool]:
+        """The buffered events, without waiting, and whether any were lost before them."""
+        records = []
+        while not self._queue.empty():
+            records.append(self._queue.get_nowait())
+        lost, self._lost_events = self._lost_events, False
+        return records, lost
+
     async def receive(self) -> EventRecord | None:
         """The next event, or None once the buffered ones are read if any were lost."""
         if self._lost_events and self._queue.empty():

@@ -125,7 +125,8 @@ async def _authenticate(websocket: WebSocket, db: Database, settings: Settings) 
     realtime = message.get("realtime", False)
     if not isinstance(realtime, bool):
         raise ValueError("realtime must be true or false")
-    principal = await authenticate(db, settings, str(message.get("token", "")))
+    principal = await authenticate(db, settings, websocket.app.state.known_users,
+                                   str(message.get("token", "")))
     if realtime:
         principal.require(*STAFF)
     return StreamRequest(principal, since, realtime)
