@@ -227,6 +227,15 @@ class AcdService(BusFollower):
                 await self._rebuild(router)
         return router
 
+    async def router_up_to_date(self, tenant_id: uuid.UUID) -> TenantRouter:
+        """The tenant's router once it has followed every event committed so far (so it knows
+        a queue created a moment ago), waiting SETTLE_SECONDS at most."""
+        router = await self.router(tenant_id)
+        async with self.db.read() as session:
+            committed = await last_seq(session, tenant_id)
+        await self._follower_reaches(router, committed)
+        return router
+
     async def on_event(self, record: EventRecord | None) -> None:
         """Translate an event into engine inputs; after a gap, reconcile with the database."""
         if record is None:
