@@ -157,6 +157,8 @@ class Database:
                             if url.startswith("sqlite") else self.write_engine)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # per tenant, the last event seq this process has published (read-your-writes)
+        self.published_seq: dict[uuid.UUID, int] = {}
         # SQLite has one writer at a time: this process's writers of the file queue in turn.
         self._sqlite_file = _sqlite_file(url) if url.startswith("sqlite") else None
 
@@ -172,6 +174,8 @@ class Database:
             pending: list[EventRecord] = session.info.pop(PENDING_EVENTS, [])
         for record in pending:
             await self.bus.publish(record)
+            if record.seq > self.published_seq.get(record.tenant_id, 0):
+                self.published_seq[record.tenant_id] = record.seq
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -104,7 +104,7 @@ async def test_moving_a_waiting_contact_to_another_queue_keeps_its_wait_and_rout
     assert moved.status_code == 200, moved.text
     assert moved.json()["queue_id"] == supervised["billing"]
     assert moved.json()["queued_at"] == before["queued_at"]
-    router = await acd_of(api).router(supervised["tenant_id"])
+    router = await acd_of(api).current_router(supervised["tenant_id"])
 
     async def in_billing() -> bool:
         where = router.engine.wait_estimate(contact, acd_of(api).now())

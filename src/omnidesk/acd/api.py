@@ -86,7 +86,7 @@ async def queue_position(interaction_id: uuid.UUID, request: Request, db: DbDep,
         await get_in_tenant(session, Interaction, interaction_id, tenant_id=principal.tenant_id,
                             what="interaction")
     acd: AcdService = request.app.state.acd
-    router_ = await acd.router(principal.tenant_id)
+    router_ = await acd.current_router(principal.tenant_id)
     try:
         return router_.engine.wait_estimate(str(interaction_id), acd.now())
     except UnknownRoutingObject as error:
@@ -102,7 +102,7 @@ async def live_queue(queue_id: uuid.UUID, request: Request, db: DbDep,
         await get_in_tenant(session, Queue, queue_id, tenant_id=principal.tenant_id,
                             what="queue")
     acd: AcdService = request.app.state.acd
-    router_ = await acd.router(principal.tenant_id)
+    router_ = await acd.current_router(principal.tenant_id)
     return router_.engine.queue_status(str(queue_id), acd.now())
 
 

@@ -227,13 +227,12 @@ class AcdService(BusFollower):
                 await self._rebuild(router)
         return router
 
-    async def router_up_to_date(self, tenant_id: uuid.UUID) -> TenantRouter:
-        """The tenant's router once it has followed every event committed so far (so it knows
-        a queue created a moment ago), waiting SETTLE_SECONDS at most."""
+    async def current_router(self, tenant_id: uuid.UUID) -> TenantRouter:
+        """The tenant's router once it has followed the events this process has published,
+        so that a request acts on the effects of the requests before it (an agent created,
+        a contact queued a moment ago); SETTLE_SECONDS at most. Never with the lock held."""
         router = await self.router(tenant_id)
-        async with self.db.read() as session:
-            committed = await last_seq(session, tenant_id)
-        await self._follower_reaches(router, committed)
+        await self._follower_reaches(router, self.db.published_seq.get(tenant_id, 0))
         return router
 
     async def on_event(self, record: EventRecord | None) -> None:
@@ -338,7 +337,7 @@ class AcdService(BusFollower):
 
     async def handle(self, tenant_id: uuid.UUID, event: RoutingEvent) -> None:
         """Feed one input from outside the event path (API calls, desktops)."""
-        router = await self.router(tenant_id)
+        router = await self.current_router(tenant_id)
         async with router.lock:
             await self._feed(router, [event])
 
@@ -446,7 +445,7 @@ class AcdService(BusFollower):
         know the contact (yet); (0, None) when it is not queued."""
         if interaction.state is not S.QUEUED or interaction.queue_id is None:
             return 0, None
-        router = await self.router(interaction.tenant_id)
+        router = await self.current_router(interaction.tenant_id)
         try:
             estimate = router.engine.wait_estimate(str(interaction.id), self.now())
         except UnknownRoutingObject:
@@ -459,7 +458,7 @@ class AcdService(BusFollower):
 
     async def accept(self, interaction: Interaction, agent_id: uuid.UUID, *, actor: str) -> None:
         """The agent takes the offer: the engine first (409 if it is gone), then the rows."""
-        router = await self.router(interaction.tenant_id)
+        router = await self.current_router(interaction.tenant_id)
         async with router.lock:
             directed = router.transfers.get(str(interaction.id))
             if directed is not None and directed.agent_id == str(agent_id):
@@ -481,7 +480,7 @@ class AcdService(BusFollower):
                            actor: str) -> None:
         """A supervisor offers a waiting contact to one agent (409 when the contact is not
         waiting or the agent cannot take an offer); the offer times out as any other."""
-        router = await self.router(interaction.tenant_id)
+        router = await self.current_router(interaction.tenant_id)
         async with router.lock:
             now = self.now()
             await self.write(router.engine.tick(now))
@@ -498,7 +497,7 @@ class AcdService(BusFollower):
 
     async def reject(self, interaction: Interaction, agent_id: uuid.UUID, *, actor: str) -> None:
         """The agent declines: back in line, and the engine offers it to the next agent."""
-        router = await self.router(interaction.tenant_id)
+        router = await self.current_router(interaction.tenant_id)
         async with router.lock:
             directed = router.transfers.get(str(interaction.id))
             if directed is not None and directed.agent_id == str(agent_id):
@@ -519,7 +518,7 @@ class AcdService(BusFollower):
                                 actor: str) -> None:
         """The agent hands the contact to a queue: it waits there (a fresh place in line) and
         the transferring agent's capacity is freed."""
-        router = await self.router(interaction.tenant_id)
+        router = await self.current_router(interaction.tenant_id)
         async with router.lock:
             router.transfers.pop(str(interaction.id), None)
             async with self.db.write() as session:
@@ -537,7 +536,7 @@ class AcdService(BusFollower):
                                 actor: str) -> float:
         """Ring one agent with the contact (accept / reject like any offer; a rejection or
         no answer within TRANSFER_RING_SECONDS puts it in its queue). Returns expires_at."""
-        router = await self.router(interaction.tenant_id)
+        router = await self.current_router(interaction.tenant_id)
         target = str(agent_id)
         async with router.lock:
             router.require_available(target)

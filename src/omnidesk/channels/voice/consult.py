@@ -466,7 +466,7 @@ async def _available(service: VoiceService, tenant_id: uuid.UUID, agent_id: uuid
     acd = service.acd
     if acd is None:
         return
-    (await acd.router(tenant_id)).require_available(str(agent_id))
+    (await acd.current_router(tenant_id)).require_available(str(agent_id))
 
 
 def current(service: VoiceService | None, interaction: Interaction) -> Consult:

@@ -63,15 +63,11 @@ async def availability(acd: AcdService, channel: Channel,
     an estimated wait above `max_estimated_wait_seconds` means "leave a message"."""
     if channel.default_queue_id is None:
         return Availability(mode=CHAT, open=True)
-    queue_id = str(channel.default_queue_id)
+    router = await acd.current_router(channel.tenant_id)
     try:
-        status = (await acd.router(channel.tenant_id)).engine.queue_status(queue_id, acd.now())
-    except UnknownRoutingObject:  # created a moment ago? once the router has caught up
-        router = await acd.router_up_to_date(channel.tenant_id)
-        try:
-            status = router.engine.queue_status(queue_id, acd.now())
-        except UnknownRoutingObject:
-            return Availability(mode=CHAT, open=True)
+        status = router.engine.queue_status(str(channel.default_queue_id), acd.now())
+    except UnknownRoutingObject:
+        return Availability(mode=CHAT, open=True)
     estimate = ((status.waiting + 1) * status.average_handle_time_s / status.staffed_capacity
                 if status.staffed_capacity else None)
     if not status.is_open:
