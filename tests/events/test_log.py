@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from omnidesk.db import Database
-from omnidesk.events.log import events_since, record
+from omnidesk.events.log import events_since, last_seq, record, savepoint
 from tests.conftest import make_tenant
 
 
@@ -77,3 +77,49 @@ async def test_events_since_pages_and_bounds(db: Database) -> None:
     assert [e.seq for e in page] == [4, 5, 6, 7]
     assert [e.seq for e in bounded] == [4, 5]
     assert unknown == []
+
+
+async def test_one_transaction_numbers_the_events_of_several_tenants_each_in_turn(
+        db: Database) -> None:
+    first, second = await make_tenant(db, "one"), await make_tenant(db, "two")
+    async with db.write() as session:
+        for tenant_id in (first, second, first, first, second):
+            await record(session, tenant_id=tenant_id, type="test.m", subject="x")
+    async with db.read() as session:
+        assert [e.seq for e in await events_since(session, tenant_id=first, since=1)] == [2, 3, 4]
+        assert [e.seq for e in await events_since(session, tenant_id=second, since=1)] == [2, 3]
+        assert await last_seq(session, first) == 4 and await last_seq(session, second) == 3
+
+
+async def test_a_rolled_back_savepoint_takes_back_the_events_recorded_inside_it(
+        db: Database) -> None:
+    tenant_id = await make_tenant(db, "acme")
+    async with db.bus.subscribe(tenant_id) as live:
+        async with db.write() as session:
+            await record(session, tenant_id=tenant_id, type="test.before", subject="x")
+            with pytest.raises(RuntimeError):
+                async with savepoint(session):
+                    await record(session, tenant_id=tenant_id, type="test.undone", subject="x")
+                    raise RuntimeError("a twin was faster")
+            await record(session, tenant_id=tenant_id, type="test.after", subject="x")
+        published = [await asyncio.wait_for(live.receive(), 1) for _ in range(2)]
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(live.receive(), 0.1)
+    async with db.read() as session:
+        stored = await events_since(session, tenant_id=tenant_id, since=1)
+    assert [(e.seq, e.type) for e in stored] == [(2, "test.before"), (3, "test.after")]
+    assert [(e.seq, e.type) for e in published if e] == [(2, "test.before"), (3, "test.after")]
+
+
+async def test_a_savepoint_that_takes_the_first_number_gives_it_back(db: Database) -> None:
+    tenant_id = await make_tenant(db, "acme")
+    async with db.write() as session:
+        with pytest.raises(RuntimeError):
+            async with savepoint(session):
+                await record(session, tenant_id=tenant_id, type="test.undone", subject="x")
+                raise RuntimeError("rolled back")
+        await record(session, tenant_id=tenant_id, type="test.kept", subject="x")
+    async with db.read() as session:
+        stored = await events_since(session, tenant_id=tenant_id, since=1)
+        assert await last_seq(session, tenant_id) == 2
+    assert [(e.seq, e.type) for e in stored] == [(2, "test.kept")]

@@ -15,7 +15,7 @@ from omnidesk.customers.models import Customer, Identity
 from omnidesk.customers.schemas import CustomerCreate, CustomerUpdate, IdentityIn
 from omnidesk.db import session_now
 from omnidesk.errors import Conflict, InvalidInput
-from omnidesk.events.log import record
+from omnidesk.events.log import record, savepoint
 from omnidesk.interactions.models import Interaction
 
 
@@ -75,7 +75,7 @@ async def find_or_create(
     if found is not None:
         return found
     try:
-        async with session.begin_nested():
+        async with savepoint(session):
             return await create_customer(
                 session, CustomerCreate(display_name=display_name, identities=[identity]),
                 tenant_id=tenant_id, actor=actor)
