@@ -471,7 +471,8 @@ class AcdService(BusFollower):
             async with self.db.write() as session:
                 row = await _answered_interaction(session, interaction.id)
                 await record(session, tenant_id=row.tenant_id, type="offer.accepted",
-                             subject=row.id, payload={"agent_id": str(agent_id)}, actor=actor)
+                             subject=row.id, payload={"agent_id": str(agent_id),
+                                                      "channel": row.channel}, actor=actor)
                 await change_state(session, row, StateChange(state=S.CONNECTED), actor=actor)
                 for decision in decisions:
                     await apply_decision(session, decision)

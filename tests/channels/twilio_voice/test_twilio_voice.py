@@ -3,11 +3,13 @@ API to bridge the agent, status callbacks to end the call."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
@@ -22,6 +24,7 @@ from starlette.routing import Route
 from omnidesk.acd.service import AcdService
 from omnidesk.channels.models import Channel
 from omnidesk.channels.twilio.signature import compute
+from omnidesk.events.record import EventRecord
 from omnidesk.flows import load_flow
 from tests.acd.test_service import eventually
 from tests.channels.conversation import events, interactions, messages
@@ -479,3 +482,16 @@ async def test_bad_settings_are_refused_naming_the_setting(
         "kind": "twilio_voice", "name": "bad", "secret": AUTH_TOKEN, "settings": given})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
+
+
+async def test_only_an_accepted_phone_call_is_looked_up_to_be_bridged(api: Api) -> None:
+    service = api.app.state.twilio_voice
+    accepted = EventRecord(tenant_id=uuid.uuid4(), seq=1, type="offer.accepted",
+                           subject=str(uuid.uuid4()), actor="user:x",
+                           payload={"agent_id": str(uuid.uuid4()), "channel": "chat"},
+                           occurred_at=api.db.clock.now())
+    await service.on_event(accepted)
+    assert not service._tasks  # a chat: no call to look up, not even a read
+    await service.on_event(replace(accepted, payload={**accepted.payload, "channel": "voice"}))
+    assert len(service._tasks) == 1  # a call: looked up (unknown here, so nothing to bridge)
+    await asyncio.gather(*service._tasks)

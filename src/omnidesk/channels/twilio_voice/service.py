@@ -8,7 +8,7 @@ import logging
 import uuid
 
 from omnidesk.acd.service import AcdService
-from omnidesk.channels.twilio_voice.calls import CallHost
+from omnidesk.channels.twilio_voice.calls import CHANNEL, CallHost
 from omnidesk.db import Database
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.record import EventRecord
@@ -28,7 +28,8 @@ class TwilioVoiceService(BusFollower):
 
     async def on_event(self, record: EventRecord | None) -> None:
         """An accepted offer: bridge it if it is a Twilio call (in the background)."""
-        if record is None or record.type != "offer.accepted":
+        if (record is None or record.type != "offer.accepted"
+                or record.payload.get("channel", CHANNEL) != CHANNEL):  # chats need no read
             return
         agent_id = record.payload.get("agent_id")
         try:
