@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.errors import NotFound
@@ -28,3 +29,12 @@ async def get_in_tenant(
     if row is None or row.tenant_id != tenant_id:
         raise NotFound(f"{what} {object_id} not found", field=f"{what}_id")
     return row
+
+
+async def require_in_tenant(
+    session: AsyncSession, model: type[Any], object_id: Any, *, tenant_id: uuid.UUID, what: str,
+) -> None:
+    """NotFound naming `what` unless the row exists in the caller's tenant (nothing loaded)."""
+    owner = await session.scalar(select(model.tenant_id).where(model.id == object_id))
+    if owner != tenant_id:
+        raise NotFound(f"{what} {object_id} not found", field=f"{what}_id")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.models import Agent
-from omnidesk.agents.service import agent_for_user
+from omnidesk.agents.service import agent_id_of_user
 from omnidesk.auth.principal import EVERYONE, STAFF, Principal
 from omnidesk.channels.voice import consult as voice_consult
 from omnidesk.db import Database
@@ -40,13 +40,13 @@ async def _my_offer(db: Database, principal: Principal,
     async with db.read() as session:
         interaction = await get_in_tenant(session, Interaction, interaction_id,
                                           tenant_id=principal.tenant_id, what="interaction")
-        agent = await agent_for_user(session, tenant_id=principal.tenant_id,
-                                     user_id=principal.user_id)
-    if agent is None:
+        agent_id = await agent_id_of_user(session, tenant_id=principal.tenant_id,
+                                          user_id=principal.user_id)
+    if agent_id is None:
         raise Forbidden("only an agent can answer an offer")
-    if interaction.state is not InteractionState.OFFERED or interaction.agent_id != agent.id:
+    if interaction.state is not InteractionState.OFFERED or interaction.agent_id != agent_id:
         raise Conflict("there is no live offer of this interaction to you", field="state")
-    return interaction, agent.id
+    return interaction, agent_id
 
 
 async def _read(db: Database, interaction_id: uuid.UUID) -> Interaction:
@@ -117,10 +117,9 @@ async def _held(db: Database, principal: Principal, interaction_id: uuid.UUID, *
         interaction = await get_in_tenant(session, Interaction, interaction_id,
                                           tenant_id=principal.tenant_id, what="interaction")
         if principal.role not in STAFF:
-            mine = await agent_for_user(session, tenant_id=principal.tenant_id,
-                                        user_id=principal.user_id) \
-                if principal.user_id else None
-            if mine is None or mine.id != interaction.agent_id:
+            mine = await agent_id_of_user(session, tenant_id=principal.tenant_id,
+                                          user_id=principal.user_id)
+            if mine is None or mine != interaction.agent_id:
                 raise Forbidden(f"only the agent handling it (or a supervisor) may {what} it")
     return interaction
 

@@ -18,7 +18,7 @@ from omnidesk.interactions.models import Disposition, Interaction, InteractionNo
 from omnidesk.interactions.schemas import DispositionCreate, StateChange
 from omnidesk.interactions.states import InteractionState, check_transition
 from omnidesk.queues.models import Queue
-from omnidesk.scoping import get_in_tenant
+from omnidesk.scoping import require_in_tenant
 
 S = InteractionState
 
@@ -101,9 +101,11 @@ async def _check_targets(session: AsyncSession, interaction: Interaction,
                          change: StateChange) -> None:
     tenant_id = interaction.tenant_id
     if change.queue_id is not None:
-        await get_in_tenant(session, Queue, change.queue_id, tenant_id=tenant_id, what="queue")
+        await require_in_tenant(session, Queue, change.queue_id, tenant_id=tenant_id,
+                                what="queue")
     if change.agent_id is not None:
-        await get_in_tenant(session, Agent, change.agent_id, tenant_id=tenant_id, what="agent")
+        await require_in_tenant(session, Agent, change.agent_id, tenant_id=tenant_id,
+                                what="agent")
     if change.state is S.QUEUED and (change.queue_id or interaction.queue_id) is None:
         raise InvalidInput("queueing needs a queue_id", field="queue_id")
     if change.state is S.CONNECTED and (change.agent_id or interaction.agent_id) is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from omnidesk.agents.actions import change_state as change_agent_state
 from omnidesk.agents.models import Agent, AgentState
@@ -38,7 +39,7 @@ async def follow_wrap_up(session: AsyncSession, interaction: Interaction,
     """Apply the after-contact-work rules after `interaction` moved from `previous`."""
     if interaction.agent_id is None:
         return
-    agent = await session.get(Agent, interaction.agent_id)
+    agent = await session.get(Agent, interaction.agent_id, options=[raiseload(Agent.skills)])
     if agent is None:
         return
     if (interaction.state is S.WRAP_UP and agent.state is AgentState.AVAILABLE

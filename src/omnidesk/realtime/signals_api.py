@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
-from omnidesk.agents.service import agent_for_user
+from omnidesk.agents.service import agent_id_of_user
 from omnidesk.auth.principal import EVERYONE, STAFF
 from omnidesk.deps import DbDep, PrincipalDep
 from omnidesk.errors import Forbidden
@@ -40,10 +40,9 @@ async def agent_typing(interaction_id: uuid.UUID, data: TypingIn, request: Reque
         interaction = await get_in_tenant(session, Interaction, interaction_id,
                                           tenant_id=principal.tenant_id, what="interaction")
         if principal.role not in STAFF:
-            agent = (await agent_for_user(session, tenant_id=principal.tenant_id,
-                                          user_id=principal.user_id)
-                     if principal.user_id is not None else None)
-            if agent is None or interaction.agent_id != agent.id:
+            agent_id = await agent_id_of_user(session, tenant_id=principal.tenant_id,
+                                              user_id=principal.user_id)
+            if agent_id is None or interaction.agent_id != agent_id:
                 raise Forbidden("only the agent handling the interaction can type in it",
                                 field="interaction_id")
     signals: SignalBus = request.app.state.signals

@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from omnidesk.acd.service import AcdService
-from omnidesk.agents.service import agent_for_user
+from omnidesk.agents.service import agent_id_of_user
 from omnidesk.analytics.service import AnalyticsService
 from omnidesk.auth.principal import STAFF, Principal
 from omnidesk.config import Settings
@@ -176,9 +176,8 @@ async def _agent_id(db: Database, principal: Principal) -> uuid.UUID | None:
     if principal.user_id is None:
         return None
     async with db.read() as session:
-        agent = await agent_for_user(session, tenant_id=principal.tenant_id,
-                                     user_id=principal.user_id)
-    return None if agent is None else agent.id
+        return await agent_id_of_user(session, tenant_id=principal.tenant_id,
+                                      user_id=principal.user_id)
 
 
 @contextlib.asynccontextmanager

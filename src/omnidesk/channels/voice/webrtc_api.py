@@ -10,7 +10,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from omnidesk.agents.service import agent_for_user
+from omnidesk.agents.service import agent_id_of_user
 from omnidesk.auth.principal import EVERYONE, Principal
 from omnidesk.channels.voice.dialout import DialOut, check_number, open_interaction, trunk_of
 from omnidesk.channels.voice.webrtc import SDP_ERRORS, BrowserPhones
@@ -66,11 +66,11 @@ async def _my_agent_id(db: Database, principal: Principal) -> uuid.UUID:
     if principal.user_id is None:
         raise Forbidden("only an agent has a browser phone")
     async with db.read() as session:
-        agent = await agent_for_user(session, tenant_id=principal.tenant_id,
-                                     user_id=principal.user_id)
-    if agent is None:
+        agent_id = await agent_id_of_user(session, tenant_id=principal.tenant_id,
+                                          user_id=principal.user_id)
+    if agent_id is None:
         raise Forbidden("only an agent has a browser phone")
-    return agent.id
+    return agent_id
 
 
 def _running(request: Request) -> BrowserPhones:
