@@ -63,8 +63,7 @@ async def accept_offer(interaction_id: uuid.UUID, request: Request, db: DbDep,
     """Take the interaction offered to you; 409 when the offer is gone (timed out)."""
     interaction, agent_id = await _my_offer(db, principal, interaction_id)
     acd: AcdService = request.app.state.acd
-    await acd.accept(interaction, agent_id, actor=principal.actor)
-    return await _read(db, interaction_id)
+    return await acd.accept(interaction, agent_id, actor=principal.actor)
 
 
 @router.post("/interactions/{interaction_id}/reject", response_model=InteractionRead)

@@ -456,8 +456,10 @@ class AcdService(BusFollower):
             return int(ahead or 0) + 1, None
         return estimate.position, estimate.estimated_wait_s
 
-    async def accept(self, interaction: Interaction, agent_id: uuid.UUID, *, actor: str) -> None:
-        """The agent takes the offer: the engine first (409 if it is gone), then the rows."""
+    async def accept(self, interaction: Interaction, agent_id: uuid.UUID, *,
+                     actor: str) -> Interaction:
+        """The agent takes the offer: the engine first (409 if it is gone), then the rows;
+        the interaction as committed."""
         router = await self.current_router(interaction.tenant_id)
         async with router.lock:
             directed = router.transfers.get(str(interaction.id))
@@ -476,6 +478,7 @@ class AcdService(BusFollower):
                 await change_state(session, row, StateChange(state=S.CONNECTED), actor=actor)
                 for decision in decisions:
                     await apply_decision(session, decision)
+            return row
 
     async def direct_offer(self, interaction: Interaction, agent_id: uuid.UUID, *,
                            actor: str) -> None:
