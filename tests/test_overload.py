@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -13,7 +14,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from omnidesk.clock import FixedClock
-from omnidesk.db import Database
+from omnidesk.db import Database, mark_background
+from omnidesk.errors import Overloaded
+from omnidesk.events.log import last_seq
 from tests.channels.loopback import serve
 from tests.conftest import Api, make_tenant, running_api, settings_for
 
@@ -72,3 +75,19 @@ async def test_a_stream_that_gets_no_connection_in_time_closes_with_try_again_la
             await socket.recv()
     assert frame == {"type": "error", "error": "the server is overloaded; retry shortly"}
     assert socket.close_code == 1013
+
+
+async def test_the_servers_own_work_waits_for_a_connection_instead_of_being_shed(
+        api: Api) -> None:
+    tenant_id = await make_tenant(api.db, "acme")
+
+    async def background_read() -> int:
+        mark_background()
+        async with api.db.read() as session:
+            return await last_seq(session, tenant_id)
+
+    async with every_read_connection_taken(api.db):
+        with pytest.raises(Overloaded):
+            async with api.db.read() as session:
+                await last_seq(session, tenant_id)
+        assert await asyncio.create_task(background_read()) == 1  # tenant.created

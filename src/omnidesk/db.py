@@ -8,6 +8,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,14 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
 
 SQLITE_TIMEOUT_S = 30
 POOL_TIMEOUT_S = 30.0
+BACKGROUND_POOL_TIMEOUT_S = 600.0
+_IN_BACKGROUND: ContextVar[bool] = ContextVar("omnidesk_in_background", default=False)
+
+
+def mark_background() -> None:
+    """What this task does from now on (and the tasks it starts) is the server's own work,
+    not a request's: it waits for a database connection instead of being shed."""
+    _IN_BACKGROUND.set(True)
 
 
 def create_engine(url: str, *, for_writes: bool = True,
@@ -157,6 +166,13 @@ class Database:
                             if url.startswith("sqlite") else self.write_engine)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # The server's own work (bus followers, timers) has a patient pool of its own:
+        # overload sheds requests, never an event being handled. SQLite's writers already
+        # queue one at a time on the writer lock, so only its reads need one.
+        self.background_engine = create_engine(url, for_writes=not url.startswith("sqlite"),
+                                               pool_timeout=BACKGROUND_POOL_TIMEOUT_S)
+        self._background = (async_sessionmaker(self.background_engine, expire_on_commit=False)
+                            if make_url(url).database != ":memory:" else self._reader)
         # per tenant, the last event seq this process has published (read-your-writes)
         self.published_seq: dict[uuid.UUID, int] = {}
         # SQLite has one writer at a time: this process's writers of the file queue in turn.
@@ -167,7 +183,9 @@ class Database:
         """One transaction: rows and their events commit together, then the events go out."""
         one_writer = (contextlib.nullcontext() if self._sqlite_file is None
                       else _sqlite_writer(self._sqlite_file))
-        async with one_writer, self._writer() as session, _overload_as_error():
+        sessions = (self._background if _IN_BACKGROUND.get() and self._sqlite_file is None
+                    else self._writer)
+        async with one_writer, sessions() as session, _overload_as_error():
             session.info["clock"] = self.clock
             async with session.begin():
                 yield session
@@ -180,13 +198,15 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A read-only session."""
-        async with self._reader() as session, _overload_as_error():
+        sessions = self._background if _IN_BACKGROUND.get() else self._reader
+        async with sessions() as session, _overload_as_error():
             session.info["clock"] = self.clock
             yield session
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.write_engine.dispose()
+        await self.background_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
 

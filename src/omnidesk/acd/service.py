@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.acd.mapping import Names, agent_config, queue_config
 from omnidesk.acd.writes import ACD_ACTOR, apply_decision
 from omnidesk.agents.models import Agent, Skill, Team
-from omnidesk.db import Database
+from omnidesk.db import Database, mark_background
 from omnidesk.errors import Conflict, NotFound
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import last_seq, record
@@ -375,6 +375,7 @@ class AcdService(BusFollower):
                                                           "offer.timed_out", "timeout")
 
     async def _tick_forever(self) -> None:
+        mark_background()
         while True:
             await asyncio.sleep(TICK_SECONDS)
             try:
@@ -430,6 +431,7 @@ class AcdService(BusFollower):
                     await router.followed.wait()
 
     async def _sweep_forever(self) -> None:
+        mark_background()
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             try:

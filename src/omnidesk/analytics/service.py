@@ -25,7 +25,7 @@ from omnidesk.analytics.fill import FillCache, FillConflict, FillReport, fill, r
 from omnidesk.analytics.realtime import RealtimeProjection
 from omnidesk.analytics.reports import zone_of
 from omnidesk.analytics.settings import load_config
-from omnidesk.db import Database
+from omnidesk.db import Database, mark_background
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.models import Event
 from omnidesk.events.record import EventRecord
@@ -175,6 +175,7 @@ class AnalyticsService(BusFollower):
             await self.fill_tenant(tenant_id)
 
     async def _fill_forever(self) -> None:
+        mark_background()
         while True:
             try:
                 await self.fill_all()

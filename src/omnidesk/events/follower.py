@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 
-from omnidesk.db import Database
+from omnidesk.db import Database, mark_background
 from omnidesk.events.record import EventRecord
 
 log = logging.getLogger("omnidesk.events")
@@ -43,6 +43,7 @@ class BusFollower:
         raise NotImplementedError
 
     async def _follow(self, subscribed: asyncio.Event) -> None:
+        mark_background()
         async with self.db.bus.subscribe_all() as live:
             await self.prepare()
             subscribed.set()

@@ -28,7 +28,7 @@ from omnidesk.acd.mapping import business_hours
 from omnidesk.channels.models import Channel
 from omnidesk.channels.outbound import OutboundService
 from omnidesk.customers.models import Customer
-from omnidesk.db import PENDING_EVENTS, Database, session_now
+from omnidesk.db import PENDING_EVENTS, Database, mark_background, session_now
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
@@ -198,6 +198,7 @@ class SelfServiceService(BusFollower):
             self._firing.discard(interaction_id)
 
     async def _sweep_forever(self) -> None:
+        mark_background()
         catch_up = True  # the first sweep after a start looks at every interaction
         while True:
             await asyncio.sleep(self.sweep_seconds)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from omnidesk.channels.email.config import KIND, ImapSettings
 from omnidesk.channels.email.server import Unacceptable, deliver
 from omnidesk.channels.models import Channel
-from omnidesk.db import Database
+from omnidesk.db import Database, mark_background
 
 log = logging.getLogger("omnidesk.channels.email.imap")
 REFRESH_SECONDS = 30.0
@@ -214,6 +214,7 @@ class ImapService:
         self._task = asyncio.create_task(self._follow())
 
     async def _follow(self) -> None:
+        mark_background()
         while True:
             await asyncio.sleep(self.refresh_seconds)
             try:
