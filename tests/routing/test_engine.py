@@ -481,6 +481,17 @@ def test_positions_are_recomputed_as_the_queue_moves() -> None:
         ("i1", 1), ("i2", 2)]
 
 
+def test_a_contact_is_queued_while_waiting_or_on_offer_and_not_once_connected() -> None:
+    h = harness()
+    assert not h.engine.is_queued("i1")
+    h.arrive("i1")
+    assert h.engine.is_queued("i1")
+    assert offers(h.add_agent("a1")) == [("i1", "a1")]
+    assert h.engine.is_queued("i1")  # on offer: still in line until accepted
+    h.accept("i1", "a1")
+    assert not h.engine.is_queued("i1")
+
+
 def test_estimated_wait_is_unknown_when_nobody_is_staffed() -> None:
     h = harness()
     h.arrive("i1")

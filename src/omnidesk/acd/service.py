@@ -112,13 +112,6 @@ class TenantRouter:
             raise Conflict(f"that agent is not available ({status.state.value}{desktop})",
                            field="agent_id")
 
-    def knows_waiting(self, interaction_id: str, now: float) -> bool:
-        """True when the engine has this contact in a queue."""
-        try:
-            self.engine.wait_estimate(interaction_id, now)
-        except UnknownRoutingObject:
-            return False
-        return True
 
 
 async def _names(session: AsyncSession, tenant_id: uuid.UUID,
@@ -297,8 +290,8 @@ class AcdService(BusFollower):
         interaction_id, payload = record.subject, record.payload
         queue_id, agent_id = payload.get("queue_id"), payload.get("agent_id")
         match record.type:
-            case "interaction.queued" if queue_id and not router.knows_waiting(
-                    interaction_id, now):
+            case "interaction.queued" if queue_id and not router.engine.is_queued(
+                    interaction_id):
                 return [InteractionQueued(
                     now, interaction_id, queue_id, priority=int(payload.get("priority") or 0),
                     queued_at=record.occurred_at.timestamp(),
@@ -414,7 +407,7 @@ class AcdService(BusFollower):
                 .order_by(Interaction.queued_at))).all()
         return read_seq, [_queued_event(router, row, now) for row in rows
                           if row.queue_id is not None
-                          and not router.knows_waiting(str(row.id), now)]
+                          and not router.engine.is_queued(str(row.id))]
 
     async def _feed_missed(self, router: TenantRouter, missed: list[InteractionQueued]) -> None:
         if missed:

@@ -123,6 +123,11 @@ class RoutingEngine:
         """When the earliest pending timer is due; the server should tick by then."""
         return self._timers.next_due()
 
+    def is_queued(self, interaction_id: str) -> bool:
+        """True when the contact is in a queue, waiting or on offer (O(1))."""
+        contact = self._contacts.get(interaction_id)
+        return contact is not None and contact.status is not ContactStatus.CONNECTED
+
     def wait_estimate(self, interaction_id: str, now: float) -> WaitEstimate:
         """Position (1 = next) and estimated wait of a contact in queue; O(queue length)."""
         contact = self._contacts.get(interaction_id)
