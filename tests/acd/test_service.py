@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from omnidesk.clock import FixedClock
 from omnidesk.events.log import last_seq
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.models import Interaction
+from omnidesk.routing import Decision
 from tests.channels.test_api_channel import message, signed
 from tests.conftest import PASSWORD, Api, make_tenant
 
@@ -316,14 +317,14 @@ async def test_the_sweep_waits_for_events_still_on_their_way_and_reports_nothing
         caplog: pytest.LogCaptureFixture) -> None:
     acd = acd_of(api)
     router = await acd.router(center["tenant_id"])
-    real_on_event = acd.on_event
+    real_on_events = acd.on_events
     gate = asyncio.Event()
 
-    async def slow_follower(record: EventRecord | None) -> None:
+    async def slow_follower(records: list[EventRecord | None]) -> None:
         await gate.wait()
-        await real_on_event(record)
+        await real_on_events(records)
 
-    acd.on_event = slow_follower  # type: ignore[method-assign]
+    acd.on_events = slow_follower  # type: ignore[method-assign]
     contact = await post_contact(api, center, clock)  # committed; its events wait at the gate
     sweep = asyncio.create_task(acd.sweep(router))
     await asyncio.sleep(0.2)
@@ -340,3 +341,68 @@ async def _seen(router: TenantRouter, api: Api) -> bool:
     """The follower has passed every event of the tenant so far."""
     async with api.db.read() as session:
         return router.seen_seq >= await last_seq(session, router.tenant_id)
+
+
+async def _two_contacts_withheld_from_the_acd(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> tuple[list[str], list[Any]]:
+    """Two contacts posted while the ACD's follower only collects what it receives; the
+    follower restored, the contacts' ids and every event it did not handle."""
+    acd = acd_of(api)
+    real_on_events, withheld = acd.on_events, []
+
+    async def collect(records: list[EventRecord | None]) -> None:
+        withheld.extend(records)
+
+    acd.on_events = collect  # type: ignore[method-assign]
+    ids = [await post_contact(api, center, clock, phone=f"+1415555010{n}") for n in (1, 2)]
+
+    async def both_received() -> bool:
+        return sum(1 for r in withheld if r and r.type == "interaction.queued") == 2
+
+    await eventually(both_received, "the follower receiving both contacts")
+    acd.on_events = real_on_events  # type: ignore[method-assign]
+    return ids, withheld
+
+
+def _spy_on_writes(acd: AcdService, *, fail_first: bool = False) -> list[list[str]]:
+    """The decision kinds of each write transaction of the ACD (the first fails if asked)."""
+    real_write, writes = acd.write, []
+
+    async def spied(decisions: Sequence[Decision]) -> None:
+        writes.append([type(decision).__name__ for decision in decisions])
+        if fail_first and len(writes) == 1:
+            raise RuntimeError("the batch's transaction failed")
+        await real_write(decisions)
+
+    acd.write = spied  # type: ignore[method-assign]
+    return writes
+
+
+async def test_contacts_that_arrive_together_are_offered_in_one_transaction(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    for name in ("alice", "bob"):
+        await go_available(api, center, name)
+    (first, second), withheld = await _two_contacts_withheld_from_the_acd(api, center, clock)
+    writes = _spy_on_writes(acd_of(api))
+    await acd_of(api).on_events(withheld)
+    assert writes == [["OfferCreated", "OfferCreated"]]
+    await _both_offered(api, center, first, second)
+
+
+async def test_a_failed_batch_is_written_again_one_input_at_a_time(
+        api: Api, center: dict[str, Any], clock: FixedClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    for name in ("alice", "bob"):
+        await go_available(api, center, name)
+    (first, second), withheld = await _two_contacts_withheld_from_the_acd(api, center, clock)
+    writes = _spy_on_writes(acd_of(api), fail_first=True)
+    await acd_of(api).on_events(withheld)
+    assert [kinds for kinds in writes if kinds] == [
+        ["OfferCreated", "OfferCreated"], ["OfferCreated"], ["OfferCreated"]]
+    assert "ACD batch write failed; writing" in caplog.text
+    await _both_offered(api, center, first, second)
+
+
+async def _both_offered(api: Api, center: dict[str, Any], *contacts: str) -> None:
+    for contact in contacts:
+        assert (await interaction(api, center, contact))["state"] == "offered"

@@ -100,3 +100,15 @@ async def test_a_receive_that_times_out_loses_nothing(bus: EventBus) -> None:
             await asyncio.wait_for(live.receive(), 0.05)
         await bus.publish(_record(tenant, 1))
         assert [r.seq for r in await _collect(live, 1) if r] == [1]
+
+
+def test_drain_takes_what_is_waiting_up_to_a_limit_and_tells_of_a_loss_once_empty() -> None:
+    tenant_id, live = uuid.uuid4(), Subscription()
+    for seq in range(1, 6):
+        live.offer(_record(tenant_id, seq))
+    live.mark_gap()
+    taken, lost = live.drain(3)
+    assert ([r.seq for r in taken], lost) == ([1, 2, 3], False)  # more waits: no loss yet
+    taken, lost = live.drain(3)
+    assert ([r.seq for r in taken], lost) == ([4, 5], True)
+    assert live.drain() == ([], False)

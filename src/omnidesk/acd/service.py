@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -234,11 +234,38 @@ class AcdService(BusFollower):
             for router in tuple(self.routers.values()):
                 await self.sweep(router, settle=False)
             return
-        router = await self.router(record.tenant_id)
-        async with router.lock:
-            await self._feed(router, await self._translate(router, record))
-            router.seen_seq = max(router.seen_seq, record.seq)
-            router.followed.set()
+        await self._follow_batch([record])
+
+    async def on_events(self, records: list[EventRecord | None]) -> None:
+        """The events that were waiting together: per tenant, the engine takes them all and
+        their decisions commit in one transaction (under load, one commit instead of one per
+        event); a gap (None) is handled where it falls."""
+        batch: list[EventRecord] = []
+        for event in records:
+            if event is None:
+                await self._follow_batch(batch)
+                await self.on_event(None)
+                batch = []
+            else:
+                batch.append(event)
+        await self._follow_batch(batch)
+
+    async def _follow_batch(self, records: Sequence[EventRecord]) -> None:
+        by_tenant: dict[uuid.UUID, list[EventRecord]] = defaultdict(list)
+        for event in records:
+            by_tenant[event.tenant_id].append(event)
+        for tenant_id, tenant_records in by_tenant.items():
+            router = await self.router(tenant_id)
+            async with router.lock:
+                groups = []
+                for event in tenant_records:
+                    try:
+                        groups.append(self._decide(router, await self._translate(router, event)))
+                    except Exception:  # one bad event must not stop the others
+                        log.exception("ACD could not handle %s", event)
+                await self._write_groups(groups)
+                router.seen_seq = max(router.seen_seq, *(r.seq for r in tenant_records))
+                router.followed.set()
 
     async def _rebuild(self, router: TenantRouter) -> None:
         """The engine from the database: configuration, agents' states, waiting and working
@@ -313,13 +340,34 @@ class AcdService(BusFollower):
 
     async def _feed(self, router: TenantRouter, events: Sequence[RoutingEvent]) -> None:
         """Hand events to the engine and write its decisions (caller holds the lock)."""
+        await self.write(self._decide(router, events))
+
+    @staticmethod
+    def _decide(router: TenantRouter, events: Sequence[RoutingEvent]) -> list[Decision]:
+        """The engine's decisions on these inputs (an input about an unknown object is
+        ignored: its configuration or contact arrives by another event or the sweep)."""
         decisions: list[Decision] = []
         for event in events:
             try:
                 decisions += router.engine.handle(event)
             except UnknownRoutingObject as error:
                 log.info("ACD ignored %s: %s", type(event).__name__, error.message)
-        await self.write(decisions)
+        return decisions
+
+    async def _write_groups(self, groups: Sequence[Sequence[Decision]]) -> None:
+        """Write several inputs' decisions in one transaction; if that fails, each input's
+        in its own, so that one bad write cannot take the others with it."""
+        try:
+            await self.write([decision for group in groups for decision in group])
+        except Exception:
+            if len(groups) < 2:
+                raise
+            log.warning("ACD batch write failed; writing %d inputs one by one", len(groups))
+            for group in groups:
+                try:
+                    await self.write(group)
+                except Exception:
+                    log.exception("ACD could not write %s", group)
 
     async def write(self, decisions: Sequence[Decision]) -> None:
         """Write decisions in one transaction (their events go out after the commit)."""

@@ -46,11 +46,14 @@ class Subscription:
         """Events may have been lost upstream."""
         self._lost_events = True
 
-    def drain(self) -> tuple[list[EventRecord], bool]:
-        """The buffered events, without waiting, and whether any were lost before them."""
-        records = []
-        while not self._queue.empty():
+    def drain(self, limit: int | None = None) -> tuple[list[EventRecord], bool]:
+        """The buffered events (at most `limit`), without waiting, and whether events were
+        lost after them (told once the buffer is empty)."""
+        records: list[EventRecord] = []
+        while not self._queue.empty() and (limit is None or len(records) < limit):
             records.append(self._queue.get_nowait())
+        if not self._queue.empty():
+            return records, False
         lost, self._lost_events = self._lost_events, False
         return records, lost
 

@@ -10,6 +10,7 @@ from omnidesk.db import Database, mark_background
 from omnidesk.events.record import EventRecord
 
 log = logging.getLogger("omnidesk.events")
+BATCH_EVENTS = 200  # at most this many waiting events are handed over together
 
 
 class BusFollower:
@@ -42,14 +43,23 @@ class BusFollower:
         """Handle one event, or a gap (None) after the bus lost events."""
         raise NotImplementedError
 
+    async def on_events(self, records: list[EventRecord | None]) -> None:
+        """Handle the events that were waiting together, in order (a service may batch)."""
+        for record in records:
+            try:
+                await self.on_event(record)
+            except Exception:  # one bad event must not stop the service
+                log.exception("%s could not handle %s", type(self).__name__, record)
+
     async def _follow(self, subscribed: asyncio.Event) -> None:
         mark_background()
         async with self.db.bus.subscribe_all() as live:
             await self.prepare()
             subscribed.set()
             while True:
-                record = await live.receive()
+                first = await live.receive()
+                more, lost = live.drain(BATCH_EVENTS - 1) if first is not None else ([], False)
                 try:
-                    await self.on_event(record)
-                except Exception:  # one bad event must not stop the service
-                    log.exception("%s could not handle %s", type(self).__name__, record)
+                    await self.on_events([first, *more, *([None] if lost else [])])
+                except Exception:  # a failed batch must not stop the service
+                    log.exception("%s could not handle a batch of events", type(self).__name__)
