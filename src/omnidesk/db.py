@@ -115,8 +115,8 @@ def create_engine(url: str, *, for_writes: bool = True,
 
     `pool_timeout`: how long a session waits for a pooled connection before giving up."""
     if url.startswith("sqlite"):
-        path = make_url(url).database
-        if not path or path == ":memory:":
+        path = _sqlite_path(url)
+        if path is None:
             engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S})
         elif for_writes:
             engine = create_async_engine(
@@ -135,10 +135,16 @@ _SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, 
 _SQLITE_WRITERS = weakref.WeakKeyDictionary()
 
 
+def _sqlite_path(url: str) -> str | None:
+    """A SQLite URL's file path; None for an in-memory database."""
+    path = make_url(url).database
+    return path if path and path != ":memory:" else None
+
+
 def _sqlite_file(url: str) -> str:
     """What names one SQLite database: its file's resolved path (the URL for :memory:)."""
-    path = make_url(url).database
-    return str(Path(path).resolve()) if path and path != ":memory:" else url
+    path = _sqlite_path(url)
+    return str(Path(path).resolve()) if path else url
 
 
 def _sqlite_writer(file: str) -> asyncio.Lock:
@@ -158,33 +164,38 @@ class Database:
 
     def __init__(self, url: str, bus: EventBus, clock: Clock | None = None, *,
                  pool_timeout: float = POOL_TIMEOUT_S) -> None:
+        sqlite = url.startswith("sqlite")
         self.url = url
         self.bus = bus
         self.clock: Clock = clock or SystemClock()
         self.write_engine = create_engine(url, for_writes=True, pool_timeout=pool_timeout)
         self.read_engine = (create_engine(url, for_writes=False, pool_timeout=pool_timeout)
-                            if url.startswith("sqlite") else self.write_engine)
+                            if sqlite else self.write_engine)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
         # The server's own work (bus followers, timers) has a patient pool of its own:
-        # overload sheds requests, never an event being handled. SQLite's writers already
-        # queue one at a time on the writer lock, so only its reads need one.
-        self.background_engine = create_engine(url, for_writes=not url.startswith("sqlite"),
-                                               pool_timeout=BACKGROUND_POOL_TIMEOUT_S)
-        self._background = (async_sessionmaker(self.background_engine, expire_on_commit=False)
-                            if make_url(url).database != ":memory:" else self._reader)
+        # overload sheds requests, never an event being handled. SQLite's writers queue on
+        # the writer lock anyway, so there only reads need it (and an in-memory database,
+        # private to its connections, has none).
+        self.background_engine = (
+            None if sqlite and _sqlite_path(url) is None
+            else create_engine(url, for_writes=not sqlite,
+                               pool_timeout=BACKGROUND_POOL_TIMEOUT_S))
+        self._background_reader = (
+            self._reader if self.background_engine is None
+            else async_sessionmaker(self.background_engine, expire_on_commit=False))
+        self._background_writer = self._writer if sqlite else self._background_reader
         # per tenant, the last event seq this process has published (read-your-writes)
         self.published_seq: dict[uuid.UUID, int] = {}
         # SQLite has one writer at a time: this process's writers of the file queue in turn.
-        self._sqlite_file = _sqlite_file(url) if url.startswith("sqlite") else None
+        self._sqlite_file = _sqlite_file(url) if sqlite else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: rows and their events commit together, then the events go out."""
         one_writer = (contextlib.nullcontext() if self._sqlite_file is None
                       else _sqlite_writer(self._sqlite_file))
-        sessions = (self._background if _IN_BACKGROUND.get() and self._sqlite_file is None
-                    else self._writer)
+        sessions = self._background_writer if _IN_BACKGROUND.get() else self._writer
         async with one_writer, sessions() as session, _overload_as_error():
             session.info["clock"] = self.clock
             async with session.begin():
@@ -198,7 +209,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A read-only session."""
-        sessions = self._background if _IN_BACKGROUND.get() else self._reader
+        sessions = self._background_reader if _IN_BACKGROUND.get() else self._reader
         async with sessions() as session, _overload_as_error():
             session.info["clock"] = self.clock
             yield session
@@ -206,7 +217,8 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.write_engine.dispose()
-        await self.background_engine.dispose()
+        if self.background_engine is not None:
+            await self.background_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
 

@@ -8,6 +8,7 @@ class OmnideskError(Exception):
 
     status_code = 400
     code = "bad_request"
+    retry_after_s: int | None = None  # sent as Retry-After when the client should come back
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)

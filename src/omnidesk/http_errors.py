@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from omnidesk.errors import OmnideskError, Overloaded
+from omnidesk.errors import OmnideskError
 
 log = logging.getLogger("omnidesk.http")
 
@@ -33,8 +33,8 @@ def _field_name(location: tuple[Any, ...]) -> str:
 
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, OmnideskError)
-    headers = ({"Retry-After": str(error.retry_after_s)} if isinstance(error, Overloaded)
-               else None)
+    headers = (None if error.retry_after_s is None
+               else {"Retry-After": str(error.retry_after_s)})
     return JSONResponse(error_body(error.code, error.message, error.field),
                         status_code=error.status_code, headers=headers)
 

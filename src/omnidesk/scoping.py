@@ -27,7 +27,7 @@ async def get_in_tenant(
     """The row with this id in the caller's tenant, else NotFound naming `what`."""
     row = await session.get(model, object_id)
     if row is None or row.tenant_id != tenant_id:
-        raise NotFound(f"{what} {object_id} not found", field=f"{what}_id")
+        raise _not_found(what, object_id)
     return row
 
 
@@ -37,4 +37,9 @@ async def require_in_tenant(
     """NotFound naming `what` unless the row exists in the caller's tenant (nothing loaded)."""
     owner = await session.scalar(select(model.tenant_id).where(model.id == object_id))
     if owner != tenant_id:
-        raise NotFound(f"{what} {object_id} not found", field=f"{what}_id")
+        raise _not_found(what, object_id)
+
+
+def _not_found(what: str, object_id: Any) -> NotFound:
+    """Another tenant's object is reported exactly as a missing one."""
+    return NotFound(f"{what} {object_id} not found", field=f"{what}_id")

@@ -105,27 +105,31 @@ async def test_roles_are_enforced(acme: Api) -> None:
     assert (await acme.client.get("/api/v1/tenants", headers=admin)).status_code == 403
 
 
+async def _agent_user(acme: Api, admin: dict[str, str],
+                      name: str) -> tuple[str, dict[str, str]]:
+    """A new agent user of acme: their id and their logged-in headers."""
+    created = await acme.client.post("/api/v1/users", headers=admin, json={
+        "email": f"{name}@acme.example", "name": name.title(), "role": "agent",
+        "password": PASSWORD})
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"]), await acme.login("acme", f"{name}@acme.example")
+
+
 async def test_a_deactivated_user_loses_access_at_once(acme: Api) -> None:
     admin = await acme.login("acme", "admin@acme.example")
-    user = (await acme.client.post("/api/v1/users", headers=admin, json={
-        "email": "temp@acme.example", "name": "Temp", "role": "agent",
-        "password": PASSWORD})).json()
-    temp = await acme.login("acme", "temp@acme.example")
+    user_id, temp = await _agent_user(acme, admin, "temp")
     assert (await acme.client.get("/api/v1/queues", headers=temp)).status_code == 200
-    await acme.client.patch(f"/api/v1/users/{user['id']}", headers=admin, json={"active": False})
+    await acme.client.patch(f"/api/v1/users/{user_id}", headers=admin, json={"active": False})
     assert (await acme.client.get("/api/v1/queues", headers=temp)).status_code == 401
 
 
 async def test_a_new_role_applies_to_the_very_next_request(acme: Api) -> None:
     admin = await acme.login("acme", "admin@acme.example")
-    user = (await acme.client.post("/api/v1/users", headers=admin, json={
-        "email": "rising@acme.example", "name": "Rising", "role": "agent",
-        "password": PASSWORD})).json()
-    rising = await acme.login("acme", "rising@acme.example")
+    user_id, rising = await _agent_user(acme, admin, "rising")
     queue = {"name": "sales"}
     assert (await acme.client.post("/api/v1/queues", headers=rising, json=queue)).status_code \
         == 403
-    await acme.client.patch(f"/api/v1/users/{user['id']}", headers=admin, json={"role": "admin"})
+    await acme.client.patch(f"/api/v1/users/{user_id}", headers=admin, json={"role": "admin"})
     assert (await acme.client.post("/api/v1/queues", headers=rising, json=queue)).status_code \
         == 201
 

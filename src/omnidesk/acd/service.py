@@ -113,7 +113,6 @@ class TenantRouter:
                            field="agent_id")
 
 
-
 async def _names(session: AsyncSession, tenant_id: uuid.UUID,
                  queues: Sequence[Queue]) -> Names:
     skills = await session.execute(

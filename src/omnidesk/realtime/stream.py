@@ -229,20 +229,22 @@ async def event_stream(websocket: WebSocket) -> None:
     try:
         request = await _authenticate(websocket, db, settings)
     except OmnideskError as error:
-        await websocket.send_text(json.dumps({"type": "error", "error": error.message}))
-        await websocket.close(_close_code(error))
+        await _refuse(websocket, error.message, _close_code(error))
         return
     except (ValueError, TimeoutError, WebSocketDisconnect) as error:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.send_text(json.dumps({"type": "error", "error": str(error)}))
-            await websocket.close(CLOSE_BAD_REQUEST)
+        await _refuse(websocket, str(error), CLOSE_BAD_REQUEST)
         return
     try:
         await _serve_stream(websocket, request)
     except Overloaded as error:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.send_text(json.dumps({"type": "error", "error": error.message}))
-            await websocket.close(CLOSE_TRY_AGAIN_LATER)
+        await _refuse(websocket, error.message, CLOSE_TRY_AGAIN_LATER)
+
+
+async def _refuse(websocket: WebSocket, message: str, code: int) -> None:
+    """Say why in an error frame, then close with the code (if the client is still there)."""
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.send_text(json.dumps({"type": "error", "error": message}))
+        await websocket.close(code)
 
 
 async def _serve_stream(websocket: WebSocket, request: StreamRequest) -> None:
