@@ -73,6 +73,14 @@ class Visitor:
             if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
                 return frame
 
+    async def seen(self, kind: str, **match: Any) -> dict[str, Any]:
+        """A frame of this type (and matching fields) received already or next: for frames
+        that travel different paths (a pushed state, a message read on wake) in no set order."""
+        for frame in self.frames:
+            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+        return await self.next(kind, **match)
+
     async def start(self, name: str = "Ana Lima", email: str = "ana@example.com",
                     topic: str = "Orders") -> dict[str, Any]:
         """Connect and fill the pre-chat form."""

@@ -252,8 +252,8 @@ async def test_a_channel_flow_answers_the_visitor_first(
     try:
         await browser.start()
         ack = await browser.say("hello", "c-1")
-        await browser.next("state", state="self_service")
-        bot = await browser.next("message", author="bot")
+        await browser.seen("state", state="self_service")
+        bot = await browser.seen("message", author="bot")
         assert bot["interaction_id"] == ack["interaction_id"] and bot["text"]
     finally:
         await browser.close()
