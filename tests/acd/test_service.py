@@ -406,3 +406,16 @@ async def test_a_failed_batch_is_written_again_one_input_at_a_time(
 async def _both_offered(api: Api, center: dict[str, Any], *contacts: str) -> None:
     for contact in contacts:
         assert (await interaction(api, center, contact))["state"] == "offered"
+
+
+async def test_a_batch_that_fails_still_counts_as_followed(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    await go_available(api, center, "alice")
+    _, withheld = await _two_contacts_withheld_from_the_acd(api, center, clock)
+    queued = next(r for r in withheld if r and r.type == "interaction.queued")
+    acd = acd_of(api)
+    _spy_on_writes(acd, fail_first=True)
+    with pytest.raises(RuntimeError, match="the batch's transaction failed"):
+        await acd.on_events([queued])
+    router = await acd.router(center["tenant_id"])
+    assert router.seen_seq >= queued.seq  # requests waiting on the router are not held up

@@ -256,15 +256,18 @@ class AcdService(BusFollower):
         for tenant_id, tenant_records in by_tenant.items():
             router = await self.router(tenant_id)
             async with router.lock:
-                groups = []
-                for event in tenant_records:
-                    try:
-                        groups.append(self._decide(router, await self._translate(router, event)))
-                    except Exception:  # one bad event must not stop the others
-                        log.exception("ACD could not handle %s", event)
-                await self._write_groups(groups)
-                router.seen_seq = max(router.seen_seq, *(r.seq for r in tenant_records))
-                router.followed.set()
+                try:
+                    groups = []
+                    for event in tenant_records:
+                        try:
+                            groups.append(
+                                self._decide(router, await self._translate(router, event)))
+                        except Exception:  # one bad event must not stop the others
+                            log.exception("ACD could not handle %s", event)
+                    await self._write_groups(groups)
+                finally:  # handled or failed, passed: requests waiting on the router go on
+                    router.seen_seq = max(router.seen_seq, *(r.seq for r in tenant_records))
+                    router.followed.set()
 
     async def _rebuild(self, router: TenantRouter) -> None:
         """The engine from the database: configuration, agents' states, waiting and working
