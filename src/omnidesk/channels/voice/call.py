@@ -11,7 +11,7 @@ import contextlib
 import enum
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -146,10 +146,11 @@ class Call:
         if self.state is CallState.RINGING:
             self.transaction.answer(180, to_tag=self.dialog.local_tag)
 
-    def reject(self, status: int, reason: str | None = None) -> None:
-        """Refuse the call with a final error response."""
+    def reject(self, status: int, reason: str | None = None, *,
+               extra: Mapping[str, str] | None = None) -> None:
+        """Refuse the call with a final error response (with `extra` headers)."""
         if self.state is CallState.RINGING:
-            self.transaction.answer(status, reason, to_tag=self.dialog.local_tag)
+            self.transaction.answer(status, reason, to_tag=self.dialog.local_tag, extra=extra)
             self.end(EndReason.REJECTED)
 
     async def answer(self) -> None:

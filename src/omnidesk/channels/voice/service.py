@@ -45,8 +45,8 @@ from omnidesk.config import Settings
 from omnidesk.customers.actions import find_or_create
 from omnidesk.customers.identities import normalise
 from omnidesk.customers.schemas import IdentityIn
-from omnidesk.db import Database
-from omnidesk.errors import Conflict, InvalidInput
+from omnidesk.db import Database, mark_background
+from omnidesk.errors import Conflict, InvalidInput, Overloaded
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
@@ -148,10 +148,17 @@ class VoiceService:
         await self.endpoint.stop()
 
     async def handle(self, call: Call) -> None:
-        """What omnidesk does with an inbound call (the UA's call handler)."""
-        if await self.phone_calls.handle(call):  # a registered phone calling an extension
+        """What omnidesk does with an inbound call (the UA's call handler). An overloaded
+        server refuses a new call with 503 and Retry-After (the caller's side may try again);
+        once its interaction is stored, the call's own writes wait for the database instead
+        of being shed, so its end is always recorded."""
+        try:
+            if await self.phone_calls.handle(call):  # a registered phone calling an extension
+                return
+            found = await self._channel_for(call)
+        except Overloaded as error:
+            self._refuse(call, error)
             return
-        found = await self._channel_for(call)
         if found is None:
             log.info("call to %s from %s: no voice channel takes it", call.callee,
                      call.peer.host)
@@ -161,7 +168,12 @@ class VoiceService:
         call.ring()
         leg = CallLeg(self, call, channel_id, tenant_id, settings)
         try:
-            await leg.open()
+            try:
+                await leg.open()
+            except Overloaded as error:
+                self._refuse(call, error)
+                return
+            mark_background()
             assert leg.interaction_id is not None
             self.legs[leg.interaction_id] = leg
             await leg.run()
@@ -172,6 +184,11 @@ class VoiceService:
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
             await asyncio.shield(closing)  # a shutdown still records the call's end
+
+    @staticmethod
+    def _refuse(call: Call, error: Overloaded) -> None:
+        log.warning("call %s refused: %s", call.dialog.call_id, error)
+        call.reject(503, extra={"Retry-After": str(error.retry_after_s)})
 
     def on_offer_event(self, record: EventRecord) -> None:
         """An offer of a live call: ring the agent's phone; an offer that ended: stop."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -142,10 +142,12 @@ class ServerTransaction:
             self._timers.later(0 if self.peer.reliable else self.layer.timers.timeout,
                                self._terminate)
 
-    def answer(self, status: int, reason: str | None = None, *, to_tag: str | None = None) -> \
-            Response:
-        """Build the response to our request, send it, and return it."""
+    def answer(self, status: int, reason: str | None = None, *, to_tag: str | None = None,
+               extra: Mapping[str, str] | None = None) -> Response:
+        """Build the response to our request (with `extra` headers), send it, and return it."""
         response = make_response(self.request, status, reason, to_tag=to_tag)
+        for name, value in (extra or {}).items():
+            response.headers.add(name, value)
         self.respond(response)
         return response
 
