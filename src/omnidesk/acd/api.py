@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, status
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.models import Agent
 from omnidesk.agents.service import agent_id_of_user
-from omnidesk.auth.principal import EVERYONE, STAFF, Principal
+from omnidesk.auth.principal import EVERYONE, Principal
 from omnidesk.channels.voice import consult as voice_consult
 from omnidesk.db import Database
 from omnidesk.deps import DbDep, PrincipalDep
@@ -22,6 +22,7 @@ from omnidesk.interactions.schemas import (
     InteractionRead,
     TransferRequest,
 )
+from omnidesk.interactions.service import held_by_caller
 from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
 from omnidesk.routing import QueueStatus, UnknownRoutingObject, WaitEstimate
@@ -113,14 +114,7 @@ async def _held(db: Database, principal: Principal, interaction_id: uuid.UUID, *
     """The interaction, if the caller is the agent holding it (or staff)."""
     principal.require(*EVERYONE)
     async with db.read() as session:
-        interaction = await get_in_tenant(session, Interaction, interaction_id,
-                                          tenant_id=principal.tenant_id, what="interaction")
-        if principal.role not in STAFF:
-            mine = await agent_id_of_user(session, tenant_id=principal.tenant_id,
-                                          user_id=principal.user_id)
-            if mine is None or mine != interaction.agent_id:
-                raise Forbidden(f"only the agent handling it (or a supervisor) may {what} it")
-    return interaction
+        return await held_by_caller(session, principal, interaction_id, what=what)
 
 
 async def _check_transfer(db: Database, principal: Principal, interaction_id: uuid.UUID,

@@ -10,12 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from omnidesk.agents.service import agent_id_of_user
+from omnidesk.auth.principal import STAFF, Principal
 from omnidesk.customers.models import Customer
 from omnidesk.customers.schemas import CustomerRead
+from omnidesk.errors import Forbidden
 from omnidesk.interactions.models import Disposition, Interaction, InteractionNote, Message
 from omnidesk.interactions.schemas import InteractionContext, InteractionRead, NoteRead
 from omnidesk.interactions.states import TERMINAL_STATES, InteractionState
 from omnidesk.queues.models import Queue
+from omnidesk.scoping import get_in_tenant
 
 # What a self-service flow collected for the agent (omnidesk.selfservice.service.FLOW_KEY).
 SELF_SERVICE_KEY = "flow"
@@ -115,3 +119,18 @@ async def list_dispositions(session: AsyncSession, *,
     return (await session.scalars(
         select(Disposition).where(Disposition.tenant_id == tenant_id)
         .order_by(Disposition.position, Disposition.code))).all()
+
+
+async def held_by_caller(session: AsyncSession, principal: Principal,
+                         interaction_id: uuid.UUID, *, what: str) -> Interaction:
+    """The caller's tenant's interaction, if the caller is the agent handling it (or staff);
+    403 naming `what` they may not do otherwise."""
+    interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                      tenant_id=principal.tenant_id, what="interaction")
+    if principal.role not in STAFF:
+        mine = await agent_id_of_user(session, tenant_id=principal.tenant_id,
+                                      user_id=principal.user_id)
+        if mine is None or mine != interaction.agent_id:
+            raise Forbidden(f"only the agent handling it (or a supervisor) may {what} it",
+                            field="interaction_id")
+    return interaction

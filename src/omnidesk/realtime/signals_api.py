@@ -6,14 +6,11 @@ import uuid
 
 from fastapi import APIRouter, Request, status
 
-from omnidesk.agents.service import agent_id_of_user
-from omnidesk.auth.principal import EVERYONE, STAFF
+from omnidesk.auth.principal import EVERYONE
 from omnidesk.deps import DbDep, PrincipalDep
-from omnidesk.errors import Forbidden
-from omnidesk.interactions.models import Interaction
+from omnidesk.interactions.service import held_by_caller
 from omnidesk.realtime.signals import Signal, SignalBus
 from omnidesk.schemas import WriteModel
-from omnidesk.scoping import get_in_tenant
 
 router = APIRouter(prefix="/interactions", tags=["interactions"])
 
@@ -37,14 +34,7 @@ async def agent_typing(interaction_id: uuid.UUID, data: TypingIn, request: Reque
     """Tell the customer (a web chat visitor) that the agent is typing; never logged."""
     principal.require(*EVERYONE)
     async with db.read() as session:
-        interaction = await get_in_tenant(session, Interaction, interaction_id,
-                                          tenant_id=principal.tenant_id, what="interaction")
-        if principal.role not in STAFF:
-            agent_id = await agent_id_of_user(session, tenant_id=principal.tenant_id,
-                                              user_id=principal.user_id)
-            if agent_id is None or interaction.agent_id != agent_id:
-                raise Forbidden("only the agent handling the interaction can type in it",
-                                field="interaction_id")
+        await held_by_caller(session, principal, interaction_id, what="type in")
     signals: SignalBus = request.app.state.signals
     await signals.publish(Signal(tenant_id=principal.tenant_id,
                                  interaction_id=str(interaction_id), signal="typing",
