@@ -322,3 +322,29 @@ async def test_a_tenants_dispositions_are_the_only_codes_accepted_at_close(
     assert deleted.status_code == 204
     assert [d["code"] for d in (await api.client.get(url, headers=alice["headers"])).json()] == [
         "solved"]
+
+
+async def test_only_the_agent_handling_an_interaction_or_staff_writes_in_it_or_moves_it(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:  # noqa: F811
+    interaction_id = await _connected_contact(api, center, clock)
+    alice, bob = center["agents"]["alice"], center["agents"]["bob"]
+    url = f"/api/v1/interactions/{interaction_id}"
+    refused = [
+        await api.client.post(f"{url}/state", headers=bob["headers"], json={"state": "closed"}),
+        await api.client.post(f"{url}/messages", headers=bob["headers"], json={"body": "Hi"}),
+        await api.client.post(f"{url}/attachments?filename=a.txt", content=b"a",
+                              headers={**bob["headers"], "Content-Type": "text/plain"}),
+    ]
+    for response in refused:
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["field"] == "interaction_id"
+    assert (await interaction(api, center, interaction_id))["state"] == "connected"
+    written = await api.client.post(f"{url}/messages", headers=alice["headers"],
+                                    json={"body": "Hello"})
+    assert written.status_code == 201, written.text
+    held = await api.client.post(f"{url}/state", headers=center["admin"],
+                                 json={"state": "on_hold"})
+    assert held.status_code == 200, held.text
+    resumed = await api.client.post(f"{url}/state", headers=alice["headers"],
+                                    json={"state": "connected"})
+    assert resumed.status_code == 200, resumed.text

@@ -96,8 +96,8 @@ async def post_message(
     file uploaded to the interaction (sent with the email), or metadata of a file elsewhere."""
     principal.require(*EVERYONE)
     async with db.write() as session:
-        interaction = await get_in_tenant(session, Interaction, interaction_id,
-                                          tenant_id=principal.tenant_id, what="interaction")
+        interaction = await service.workable_by_caller(session, principal, interaction_id,
+                                                       what="write in")
         if data.template is not None:
             check_template(interaction.channel, with_attachments=bool(data.attachments))
         uploads = await attachments.pending(session, interaction,
@@ -125,8 +125,8 @@ async def upload_attachment(
     `attachments`, once the file and its row are stored."""
     principal.require(*EVERYONE)
     async with db.read() as session:
-        await get_in_tenant(session, Interaction, interaction_id,
-                            tenant_id=principal.tenant_id, what="interaction")
+        await service.workable_by_caller(session, principal, interaction_id,
+                                         what="attach files to")
     content_type = files.check_content_type(files.content_type_of(request))
     chunks = await files.read_limited(request, settings.attachment_max_bytes,
                                       where="an attachment")
@@ -172,8 +172,8 @@ async def change_state(
     the router: they are answered with /accept and /reject, not here."""
     principal.require(*EVERYONE)
     async with db.write() as session:
-        interaction = await get_in_tenant(session, Interaction, interaction_id,
-                                          tenant_id=principal.tenant_id, what="interaction")
+        interaction = await service.workable_by_caller(session, principal, interaction_id,
+                                                       what="change the state of")
         if InteractionState.OFFERED in (change.state, interaction.state):
             raise Conflict("offers are made by the router and answered with "
                            "/accept or /reject", field="state")

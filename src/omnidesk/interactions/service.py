@@ -128,9 +128,26 @@ async def held_by_caller(session: AsyncSession, principal: Principal,
     interaction = await get_in_tenant(session, Interaction, interaction_id,
                                       tenant_id=principal.tenant_id, what="interaction")
     if principal.role not in STAFF:
-        mine = await agent_id_of_user(session, tenant_id=principal.tenant_id,
-                                      user_id=principal.user_id)
-        if mine is None or mine != interaction.agent_id:
-            raise Forbidden(f"only the agent handling it (or a supervisor) may {what} it",
-                            field="interaction_id")
+        await _require_handler(session, principal, interaction, what)
     return interaction
+
+
+async def workable_by_caller(session: AsyncSession, principal: Principal,
+                             interaction_id: uuid.UUID, *, what: str) -> Interaction:
+    """The caller's tenant's interaction, unless another agent handles it: an agent may work
+    on their own and on unassigned interactions; staff and integrations (API keys) on any."""
+    interaction = await get_in_tenant(session, Interaction, interaction_id,
+                                      tenant_id=principal.tenant_id, what="interaction")
+    if (principal.role not in STAFF and principal.user_id is not None
+            and interaction.agent_id is not None):
+        await _require_handler(session, principal, interaction, what)
+    return interaction
+
+
+async def _require_handler(session: AsyncSession, principal: Principal,
+                           interaction: Interaction, what: str) -> None:
+    mine = await agent_id_of_user(session, tenant_id=principal.tenant_id,
+                                  user_id=principal.user_id)
+    if mine is None or mine != interaction.agent_id:
+        raise Forbidden(f"only the agent handling it (or a supervisor) may {what} it",
+                        field="interaction_id")
