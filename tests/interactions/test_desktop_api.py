@@ -348,3 +348,17 @@ async def test_only_the_agent_handling_an_interaction_or_staff_writes_in_it_or_m
     resumed = await api.client.post(f"{url}/state", headers=alice["headers"],
                                     json={"state": "connected"})
     assert resumed.status_code == 200, resumed.text
+
+
+async def test_once_closed_any_agent_may_write_in_an_interaction_again(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:  # noqa: F811
+    interaction_id = await _connected_contact(api, center, clock)
+    alice, bob = center["agents"]["alice"], center["agents"]["bob"]
+    url = f"/api/v1/interactions/{interaction_id}"
+    for state in ("wrap_up", "closed"):
+        moved = await api.client.post(f"{url}/state", headers=alice["headers"],
+                                      json={"state": state})
+        assert moved.status_code == 200, moved.text
+    written = await api.client.post(f"{url}/messages", headers=bob["headers"],
+                                    json={"body": "Following up on your question"})
+    assert written.status_code == 201, written.text

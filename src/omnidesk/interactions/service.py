@@ -134,12 +134,14 @@ async def held_by_caller(session: AsyncSession, principal: Principal,
 
 async def workable_by_caller(session: AsyncSession, principal: Principal,
                              interaction_id: uuid.UUID, *, what: str) -> Interaction:
-    """The caller's tenant's interaction, unless another agent handles it: an agent may work
-    on their own and on unassigned interactions; staff and integrations (API keys) on any."""
+    """The caller's tenant's interaction, unless another agent handles it now: an agent may
+    work on their own, unassigned and ended interactions; staff and integrations (API keys)
+    on any."""
     interaction = await get_in_tenant(session, Interaction, interaction_id,
                                       tenant_id=principal.tenant_id, what="interaction")
     if (principal.role not in STAFF and principal.user_id is not None
-            and interaction.agent_id is not None):
+            and interaction.agent_id is not None
+            and interaction.state not in TERMINAL_STATES):
         await _require_handler(session, principal, interaction, what)
     return interaction
 
