@@ -364,11 +364,19 @@ class CallLeg:
                                       caller_id=self.call.caller or None)
 
     async def say(self, outputs: tuple[Output, ...]) -> None:
-        """Play a step's prompts, in order."""
-        for output in outputs:
-            pcm = await self.service.prompts.audio(output)
-            if pcm:
-                await self.call.play(pcm)
+        """Play a step's prompts, in order; all are rendered at once, so the next one is
+        ready when the one before it ends (no gap while espeak-ng works)."""
+        prompts = self.service.prompts
+        renders = [asyncio.ensure_future(prompts.audio(output)) for output in outputs]
+        try:
+            for render in renders:
+                pcm = await render
+                if pcm:
+                    await self.call.play(pcm)
+        finally:
+            for render in renders:  # those not played (the renderings themselves are shared)
+                if not render.cancel() and not render.cancelled():
+                    render.exception()  # retrieved, never reported as unhandled
 
     async def next_digit(self, wait_seconds: float) -> str | None:
         """The caller's next key (RFC 4733 or SIP INFO)."""
