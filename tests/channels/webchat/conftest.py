@@ -33,6 +33,11 @@ async def chat(api: Api, admin: dict[str, str]) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
+def _matches(frame: dict[str, Any], kind: str, match: dict[str, Any]) -> bool:
+    """The frame is of this type and has these field values."""
+    return frame["type"] == kind and all(frame.get(k) == v for k, v in match.items())
+
+
 class Visitor:
     """A browser speaking the web chat protocol over a real WebSocket."""
 
@@ -70,14 +75,14 @@ class Visitor:
             frame = await self.receive()
             if frame["type"] == "error" and kind != "error":
                 raise AssertionError(f"error frame while waiting for {kind}: {frame}")
-            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+            if _matches(frame, kind, match):
                 return frame
 
     async def seen(self, kind: str, **match: Any) -> dict[str, Any]:
         """A frame of this type (and matching fields) received already or next: for frames
         that travel different paths (a pushed state, a message read on wake) in no set order."""
         for frame in self.frames:
-            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+            if _matches(frame, kind, match):
                 return frame
         return await self.next(kind, **match)
 

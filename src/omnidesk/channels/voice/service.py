@@ -153,42 +153,48 @@ class VoiceService:
         once its interaction is stored, the call's own writes wait for the database instead
         of being shed, so its end is always recorded."""
         try:
-            if await self.phone_calls.handle(call):  # a registered phone calling an extension
-                return
-            found = await self._channel_for(call)
+            leg = await self._admit(call)
         except Overloaded as error:
-            self._refuse(call, error)
+            log.warning("call %s refused: %s", call.dialog.call_id, error)
+            call.reject(503, extra={"Retry-After": str(error.retry_after_s)})
             return
+        if leg is not None:
+            mark_background()
+            await self._run_to_end(leg)
+
+    async def _admit(self, call: Call) -> CallLeg | None:
+        """The call's leg with its interaction stored, or None when the call was handled
+        otherwise (a registered phone calling an extension) or refused (404)."""
+        if await self.phone_calls.handle(call):
+            return None
+        found = await self._channel_for(call)
         if found is None:
             log.info("call to %s from %s: no voice channel takes it", call.callee,
                      call.peer.host)
             call.reject(404)
-            return
+            return None
         channel_id, tenant_id, settings = found
         call.ring()
         leg = CallLeg(self, call, channel_id, tenant_id, settings)
         try:
-            try:
-                await leg.open()
-            except Overloaded as error:
-                self._refuse(call, error)
-                return
-            mark_background()
-            assert leg.interaction_id is not None
-            self.legs[leg.interaction_id] = leg
+            await leg.open()
+        except BaseException:
+            await leg.close()  # nothing was stored: only its resources go
+            raise
+        return leg
+
+    async def _run_to_end(self, leg: CallLeg) -> None:
+        """Run an admitted call to its end, and record the end (even during a shutdown)."""
+        assert leg.interaction_id is not None
+        self.legs[leg.interaction_id] = leg
+        try:
             await leg.run()
         finally:
-            if leg.interaction_id is not None:
-                self.legs.pop(leg.interaction_id, None)
+            self.legs.pop(leg.interaction_id, None)
             closing = asyncio.get_running_loop().create_task(leg.close())
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
             await asyncio.shield(closing)  # a shutdown still records the call's end
-
-    @staticmethod
-    def _refuse(call: Call, error: Overloaded) -> None:
-        log.warning("call %s refused: %s", call.dialog.call_id, error)
-        call.reject(503, extra={"Retry-After": str(error.retry_after_s)})
 
     def on_offer_event(self, record: EventRecord) -> None:
         """An offer of a live call: ring the agent's phone; an offer that ended: stop."""
