@@ -229,11 +229,7 @@ class VoiceService:
                 .where(Agent.id == agent_id, Agent.tenant_id == tenant_id))).first()
         if row is None:
             return None
-        email, slug = str(row[0]).lower(), str(row[1])
-        for extension in self.ua.registrar.extensions.values():
-            if extension.agent.lower() == email and extension.tenant == slug:
-                return self.ua.registrar.lookup(extension.extension)
-        return None
+        return self.ua.registrar.phone_of(str(row[1]), str(row[0]))
 
     async def _channel_for(self, call: Call) -> tuple[uuid.UUID, uuid.UUID,
                                                       dict[str, Any]] | None:
