@@ -180,3 +180,15 @@ async def test_the_collector_is_paused_only_while_a_fill_runs(db: Database) -> N
     assert gc.isenabled()
     await fill(db, tenant_id, now=events[-1].occurred_at, batch_events=100)
     assert gc.isenabled()
+
+
+async def test_what_a_fill_keeps_goes_to_the_oldest_generation_not_to_the_young_one(
+        db: Database) -> None:
+    events = day()[:300]
+    tenant_id = await seeded(db, "acme", events)
+    cache = FillCache()
+    await fill(db, tenant_id, now=events[-1].occurred_at, batch_events=100, cache=cache)
+    state = cache.states[tenant_id]
+    oldest = {id(thing) for thing in gc.get_objects(generation=2)}
+    assert id(state) in oldest and id(state.fold.records) in oldest
+    assert gc.get_freeze_count() == 0

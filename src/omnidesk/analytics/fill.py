@@ -578,7 +578,10 @@ class _CollectorPause:
     The fold creates millions of small objects that stay alive (events, contact records,
     rows) and holds no reference cycles, yet each automatic collection walks them all again:
     about 40 % of a fill's CPU time. Reference counting still frees everything as usual;
-    automatic collection resumes (if it was on) when the last running fill ends.
+    automatic collection resumes (if it was on) when the last running fill ends. Before it
+    does, everything allocated meanwhile moves to the oldest generation (freeze, then
+    unfreeze: two list splices), so the first young collection does not walk the whole fold
+    state (6.5 s at the end of a 1,000,000-interaction fill); full collections still see it.
     """
 
     running = 0
@@ -597,6 +600,8 @@ class _CollectorPause:
         finally:
             cls.running -= 1
             if cls.running == 0 and cls.resume:
+                gc.freeze()
+                gc.unfreeze()
                 gc.enable()
 
 
