@@ -21,10 +21,11 @@ from omnidesk.channels.email.store import store_mail
 from omnidesk.channels.models import Channel
 from omnidesk.config import Settings
 from omnidesk.db import Database
-from omnidesk.errors import InvalidInput
+from omnidesk.errors import InvalidInput, Overloaded
 from omnidesk.files import undo_on_error
 
 log = logging.getLogger("omnidesk.channels.email")
+BUSY = "451 4.3.2 The server is busy, try again later"
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 IDLE_TIMEOUT_SECONDS = 300
 
@@ -78,9 +79,13 @@ class InboundHandler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
-        """550 for an address no channel owns; 451 when the database cannot say."""
+        """550 for an address no channel owns; 451 when the database cannot say (or the
+        server is too busy to ask it)."""
         try:
             channels = await email_channels(self.db, address)
+        except Overloaded as error:
+            log.warning("recipient %s not checked: %s", address, error)
+            return BUSY
         except Exception:
             log.exception("looking up the recipient %s failed", address)
             return "451 4.3.0 Temporary failure, try again later"
@@ -103,6 +108,9 @@ class InboundHandler:
                           channel_ids=channel_ids, data_dir=self.data_dir)
         except Unacceptable as refusal:
             return str(refusal)
+        except Overloaded as error:
+            log.warning("message from %s not stored: %s", envelope.mail_from, error)
+            return BUSY
         except Exception:
             log.exception("storing a message from %s failed", envelope.mail_from)
             return "451 4.3.0 Could not store the message, try again later"
