@@ -32,8 +32,12 @@ class FcrTracker:
     def contact_created(self, customer_id: str, at: datetime) -> None:
         """A new inbound contact: any closure of the customer in (closed_at, deadline] fails."""
         for closure in self.pending.get(customer_id, ()):
-            if closure.closed_at < at <= closure.deadline:
+            if not closure.contacted_again and closure.closed_at < at <= closure.deadline:
                 closure.contacted_again = True
+                self.contacted_again(closure)
+
+    def contacted_again(self, closure: PendingClosure) -> None:
+        """A pending closure has just been marked as contacted again (a hook)."""
 
     def resolved_closure(self, customer_id: str, closed_at: datetime, dims: Dims) -> None:
         """A contact of the customer was closed as resolved."""

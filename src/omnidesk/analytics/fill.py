@@ -92,17 +92,11 @@ class JournalingFcr(FcrTracker):
         self.seqs[id(closure)] = seq
         self.added[seq] = closure
 
-    def contact_created(self, customer_id: str, at: datetime) -> None:
-        """Note the stored closures this contact marks as contacted again."""
-        pending = self.pending.get(customer_id)
-        if not pending:
-            return
-        before = [c for c in pending if not c.contacted_again]
-        FcrTracker.contact_created(self, customer_id, at)
-        for closure in before:
-            seq = self.seqs[id(closure)]
-            if closure.contacted_again and seq in self.stored:
-                self.flagged.add(seq)
+    def contacted_again(self, closure: PendingClosure) -> None:
+        """Note a stored closure that this contact marks as contacted again."""
+        seq = self.seqs[id(closure)]
+        if seq in self.stored:
+            self.flagged.add(seq)
 
     def settle(self, now: datetime) -> list[PendingClosure]:
         """Settle as the pure tracker does, noting stored closures to delete."""
