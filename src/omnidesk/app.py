@@ -114,11 +114,16 @@ class RequestMetrics:
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                migrate: bool = True) -> FastAPI:
-    """Build the app; the lifespan migrates the schema and opens the database and bus."""
-    settings = settings or Settings()
+    """Build the app; the lifespan migrates the schema and opens the database and bus.
+
+    The lifespan takes the settings and clock from `app.state` each time it starts, so one
+    app (its routes built once) can be run again with others.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings: Settings = app.state.settings
+        clock: Clock | None = app.state.clock
         if migrate:
             await asyncio.to_thread(upgrade, settings.resolved_database_url)
         settings.resolved_secret_key  # noqa: B018 - generate and persist it on first start
@@ -179,7 +184,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
 
     app = FastAPI(title="omnidesk", version=__version__, lifespan=lifespan,
                   description="Open-source omnichannel contact center API.")
-    app.state.settings = settings
+    app.state.settings = settings or Settings()
+    app.state.clock = clock
     http_errors.install(app)
     app.add_middleware(RequestMetrics)
     app.include_router(api_router())
