@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,7 +53,7 @@ class Tally:
     accepted: int = 0
     post_errors: int = 0
     post_shed: int = 0  # answered 503 (overloaded, retry later): not accepted, so not lost
-    work_errors: int = 0
+    work_errors: Counter[str] = field(default_factory=Counter)  # by status or error type
     desktop_errors: int = 0
     working: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -162,14 +163,16 @@ async def work(http: httpx.AsyncClient, headers: dict[str, str], interaction_id:
         response = await http.post(f"/api/v1/interactions/{interaction_id}/accept",
                                    headers=headers)
         if response.status_code != 200:
-            return
+            return  # the offer was withdrawn meanwhile (timed out): not this desktop's work
         tally.accepted += 1
         await asyncio.sleep(random.expovariate(1 / handle_s))
         for state in ("wrap_up", "closed"):
-            await http.post(f"/api/v1/interactions/{interaction_id}/state", headers=headers,
-                            json={"state": state, "resolved": True})
-    except httpx.HTTPError:
-        tally.work_errors += 1
+            response = await http.post(f"/api/v1/interactions/{interaction_id}/state",
+                                       headers=headers, json={"state": state, "resolved": True})
+            if response.status_code != 200:
+                tally.work_errors[f"{state}: HTTP {response.status_code}"] += 1
+    except httpx.HTTPError as error:
+        tally.work_errors[type(error).__name__] += 1
 
 
 async def post_contact(http: httpx.AsyncClient, channel_id: str, number: int,
@@ -280,7 +283,7 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
     not_offered = sum(step["posted"] - step["offered"] for step in steps)
     return {"agents": len(roster), "steps": steps, "not_offered": not_offered,
             "post_errors": tally.post_errors, "post_shed": tally.post_shed,
-            "work_errors": tally.work_errors,
+            "work_errors": dict(tally.work_errors),
             "desktop_errors": tally.desktop_errors,
             "accepted": tally.accepted}
 
@@ -315,8 +318,8 @@ def main() -> None:
             problems = [line for line in (data_dir / "server.log").read_text().splitlines()
                         if "Error" in line or "error" in line]
             print(f"server log: {len(problems)} error lines", *problems[:5], sep="\n  ")
-    steps = result["steps"]
-    assert isinstance(steps, list)
+    steps, work_errors = result["steps"], result["work_errors"]
+    assert isinstance(steps, list) and isinstance(work_errors, dict)
     sustained = [s for s in steps if s["offered"] == s["posted"] and s["p99_ms"] < 100
                  and s["posted_per_s"] >= 0.95 * s["target_per_s"]]
     best = max(sustained, key=lambda s: s["posted_per_s"]) if sustained else steps[0]
@@ -326,7 +329,8 @@ def main() -> None:
                       "not_offered_by_end": result["not_offered"],
                       "post_errors": result["post_errors"],
                       "posts_shed_503": result["post_shed"],
-                      "work_errors": result["work_errors"],
+                      "work_errors": sum(work_errors.values()),
+                      "work_errors_by_kind": work_errors,
                       "desktop_errors": result["desktop_errors"]}))
 
 
