@@ -308,7 +308,7 @@ class CallLeg:
             elif channel.default_queue_id is not None:
                 await change_state(session, interaction, StateChange(
                     state=S.QUEUED, queue_id=channel.default_queue_id), actor=ACTOR)
-            self.interaction_id = interaction.id
+        self.interaction_id = interaction.id  # only once committed: close() records its end
 
     async def run(self) -> None:
         """Ring, answer, run the flow, wait in the queue; returns when the call is over."""
