@@ -11,6 +11,7 @@ from sqlalchemy import select
 from omnidesk.config import Settings
 from omnidesk.db import mark_background
 from omnidesk.events.models import Event
+from tests.acd.test_service import eventually
 from tests.test_overload import POOL_TIMEOUT_S, every_read_connection_taken
 from tests.voice.conftest import Phone
 
@@ -49,12 +50,14 @@ async def test_a_call_taken_before_the_overload_still_has_its_end_recorded(
 
 async def _calls_ended(phone: Phone) -> list[Event]:
     """The call.ended events once there is one, read as the server's own work reads (never
-    shed; run it as a task of its own, so that only that task is marked); fails after 10 s."""
+    shed; run it as a task of its own, so that only that task is marked)."""
     mark_background()
-    for _ in range(200):
+    ended: list[Event] = []
+
+    async def recorded() -> bool:
         async with phone.api.db.read() as session:
-            ended = list(await session.scalars(select(Event).where(Event.type == "call.ended")))
-        if ended:
-            return ended
-        await asyncio.sleep(0.05)
-    raise AssertionError("the end of the call was not recorded within 10 s")
+            ended[:] = await session.scalars(select(Event).where(Event.type == "call.ended"))
+        return bool(ended)
+
+    await eventually(recorded, "the end of the call to be recorded", seconds=10)
+    return ended
