@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from omnidesk.app import create_app
 from omnidesk.auth import security
 from omnidesk.clock import FixedClock
+from omnidesk.compiled import GROUPS, running_compiled
 from omnidesk.config import Settings
 from omnidesk.db import Database, upgrade
 from omnidesk.events.bus import InProcessBus
@@ -211,6 +212,13 @@ async def make_tenant(db: Database, slug: str, *, admin_email: str | None = None
                                                   role=Role.ADMIN, password=PASSWORD),
                               tenant_id=tenant.id, actor="test", platform_admin=platform_admin)
         return tenant.id
+
+
+def pytest_report_header() -> str:
+    """Say whether this run tests the compiled cores (scripts/compile) or their sources."""
+    modes = (f"{package} {'compiled' if running_compiled(package) else 'interpreted'}"
+             for package in GROUPS)
+    return "; ".join(modes)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

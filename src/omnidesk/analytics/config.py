@@ -59,6 +59,10 @@ class AnalyticsConfig:
                     f"{LOAD_SCALE} (any of 1–16, 18, 20, 24, 30…)"
                 )
 
+    def __deepcopy__(self, memo: dict[int, object]) -> AnalyticsConfig:
+        """Itself: it is frozen, so a copied fold state shares it."""
+        return self
+
     def queue(self, queue_id: str | None) -> QueueSettings:
         """Settings of one queue, or the defaults when it has none."""
         if queue_id is None:

@@ -6,9 +6,12 @@ import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from mypy_extensions import mypyc_attr
+
 from omnidesk.analytics.records import Dims
 
 
+@mypyc_attr(serializable=True)
 @dataclass(slots=True)
 class PendingClosure:
     """A resolved closure waiting for its FCR window to pass."""
@@ -20,6 +23,7 @@ class PendingClosure:
     contacted_again: bool = False
 
 
+@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
 @dataclass(slots=True)
 class FcrTracker:
     """Marks closures followed by another inbound contact of the customer within the window."""

@@ -73,7 +73,7 @@ class FillConflict(Conflict):
     """Another process moved the checkpoint first; this batch was not written."""
 
 
-@dataclass(slots=True)
+@dataclass  # no slots: the compiled FcrTracker's fields are not in a slotted subclass
 class JournalingFcr(FcrTracker):
     """The fold's FCR tracker, noting what changed since the last write (keyed by seq)."""
 

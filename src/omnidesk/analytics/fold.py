@@ -9,9 +9,11 @@ run this same fold, so they cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from mypy_extensions import mypyc_attr
 
 from omnidesk.analytics import events as ev
 from omnidesk.analytics.config import AnalyticsConfig
@@ -77,6 +79,8 @@ class FoldObserver(Protocol):
         ...
 
 
+@mypyc_attr(serializable=True)
+@dataclass
 class NullObserver:
     """An observer that ignores everything (historical folds)."""
 
@@ -95,6 +99,7 @@ class NullObserver:
         """Ignore."""
 
 
+@mypyc_attr(serializable=True)
 @dataclass(slots=True)
 class AgentClock:
     """An agent's current state, open contacts and the time its current stretch began."""
@@ -112,60 +117,32 @@ class AgentClock:
                                          self.load))
 
 
-Handler = Callable[[EventLike], None]
 _new_status = tuple.__new__  # AgentStatus(...) without the named tuple's Python-level __new__
 
-FOLDED_TYPES = frozenset({
-    ev.INTERACTION_CREATED, ev.SELF_SERVICE_STARTED, ev.SELF_SERVICE_ENDED, ev.QUEUED,
-    ev.CONNECTED, ev.HELD, ev.RESUMED, ev.TRANSFERRED, ev.WRAP_UP_STARTED, ev.CLOSED,
-    ev.ABANDONED, ev.CALLBACK_SCHEDULED, ev.ANSWERED, ev.SURVEY_ANSWERED,
-    ev.AGENT_STATE_CHANGED, ev.AGENT_LOGGED_IN, ev.AGENT_LOGGED_OUT,
-})
-"""The event types the fold reads; an event of any other type only moves `last_seq`."""
-
-
+@mypyc_attr(serializable=True)
+@dataclass(eq=False)
 class ContactFold:
     """Folds ordered events into Measures via a sink; O(1) work per event."""
 
-    def __init__(
-        self,
-        config: AnalyticsConfig,
-        sink: MeasureSink,
-        *,
-        observer: FoldObserver | None = None,
-        track_fcr: bool = True,
-        keep_closed: bool = False,
-    ) -> None:
-        self.config = config
-        self.sink = sink
-        self.observer: FoldObserver = observer or NullObserver()
-        self._observed = observer is not None
-        self.keep_closed = keep_closed
-        self.records: dict[str, ContactRecord] = {}
-        self.closed_dims: dict[str, Dims] = {}
-        self.agents: dict[str, AgentClock] = {}
-        self.fcr = FcrTracker(config.fcr_window) if track_fcr else None
+    config: AnalyticsConfig
+    sink: MeasureSink
+    observer: FoldObserver = field(default_factory=NullObserver, kw_only=True)
+    track_fcr: bool = field(default=True, kw_only=True)
+    keep_closed: bool = field(default=False, kw_only=True)
+    records: dict[str, ContactRecord] = field(init=False)
+    closed_dims: dict[str, Dims] = field(init=False)
+    agents: dict[str, AgentClock] = field(init=False)
+    fcr: FcrTracker | None = field(init=False)
+    last_seq: int = field(init=False)
+    _observed: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Every field not passed in is set here: compiled, a serializable class leaves the
+        # defaults of init=False fields unset (mypyc 2.4; docs/development.md).
+        self.records, self.closed_dims, self.agents = {}, {}, {}
+        self.fcr = FcrTracker(self.config.fcr_window) if self.track_fcr else None
         self.last_seq = 0
-        self._handlers: dict[str, Handler] = {
-            ev.INTERACTION_CREATED: self._created,
-            ev.SELF_SERVICE_STARTED: self._self_service_started,
-            ev.SELF_SERVICE_ENDED: self._self_service_ended,
-            ev.QUEUED: self._queued,
-            ev.CONNECTED: self._connected,
-            ev.HELD: self._held,
-            ev.RESUMED: self._resumed,
-            ev.TRANSFERRED: self._transferred,
-            ev.WRAP_UP_STARTED: self._wrap_up_started,
-            ev.CLOSED: self._closed,
-            ev.ABANDONED: self._abandoned,
-            ev.CALLBACK_SCHEDULED: self._callback_scheduled,
-            ev.ANSWERED: self._answered,
-            ev.SURVEY_ANSWERED: self._survey_answered,
-            ev.AGENT_STATE_CHANGED: self._agent_state_changed,
-            ev.AGENT_LOGGED_IN: self._agent_logged_in,
-            ev.AGENT_LOGGED_OUT: self._agent_logged_out,
-        }
-        assert self._handlers.keys() == FOLDED_TYPES
+        self._observed = not isinstance(self.observer, NullObserver)
 
     def apply(self, event: EventLike) -> None:
         """Fold one event; events at or below the last folded seq are ignored (idempotent)."""
@@ -175,9 +152,9 @@ class ContactFold:
         fcr = self.fcr
         if fcr is not None and fcr.deadlines and fcr.deadlines[0][0] < event.occurred_at:
             self._settle_fcr(event.occurred_at)
-        handler = self._handlers.get(event.type)
+        handler = _HANDLERS.get(event.type)
         if handler is not None:
-            handler(event)
+            handler(self, event)
 
     def skip_to(self, seq: int) -> None:
         """Events up to `seq` not passed to `apply` were of types the fold ignores."""
@@ -437,6 +414,31 @@ class ContactFold:
 
     def _agent_logged_out(self, event: EventLike) -> None:
         self._set_state(event.subject, event.occurred_at, "offline")
+
+
+_HANDLERS: dict[str, Callable[[ContactFold, EventLike], None]] = {
+    ev.INTERACTION_CREATED: ContactFold._created,
+    ev.SELF_SERVICE_STARTED: ContactFold._self_service_started,
+    ev.SELF_SERVICE_ENDED: ContactFold._self_service_ended,
+    ev.QUEUED: ContactFold._queued,
+    ev.CONNECTED: ContactFold._connected,
+    ev.HELD: ContactFold._held,
+    ev.RESUMED: ContactFold._resumed,
+    ev.TRANSFERRED: ContactFold._transferred,
+    ev.WRAP_UP_STARTED: ContactFold._wrap_up_started,
+    ev.CLOSED: ContactFold._closed,
+    ev.ABANDONED: ContactFold._abandoned,
+    ev.CALLBACK_SCHEDULED: ContactFold._callback_scheduled,
+    ev.ANSWERED: ContactFold._answered,
+    ev.SURVEY_ANSWERED: ContactFold._survey_answered,
+    ev.AGENT_STATE_CHANGED: ContactFold._agent_state_changed,
+    ev.AGENT_LOGGED_IN: ContactFold._agent_logged_in,
+    ev.AGENT_LOGGED_OUT: ContactFold._agent_logged_out,
+}
+"""What each folded event type does; unbound, so a copied fold dispatches to itself."""
+
+FOLDED_TYPES = frozenset(_HANDLERS)
+"""The event types the fold reads; an event of any other type only moves `last_seq`."""
 
 
 def _end_hold(segment: AgentSegment, at: datetime) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from mypy_extensions import mypyc_attr
 
 Granularity = Literal["15min", "hour", "day"]
 
@@ -37,6 +40,8 @@ def next_interval_start(start: datetime, granularity: Granularity, zone: ZoneInf
 _BLOCK_S = 900
 
 
+@mypyc_attr(serializable=True)
+@dataclass(eq=False)
 class IntervalClock:
     """Maps instants to intervals: the current interval, then a memo per 15-minute UTC block.
 
@@ -47,14 +52,16 @@ class IntervalClock:
     still exact (it just misses the memo).
     """
 
-    __slots__ = ("_end", "_granularity", "_memo", "_start", "_zone")
+    granularity: Granularity
+    zone: ZoneInfo
+    _start: datetime = field(init=False)
+    _end: datetime = field(init=False)
+    _memo: dict[int, tuple[datetime, datetime]] = field(init=False)
 
-    def __init__(self, granularity: Granularity, zone: ZoneInfo) -> None:
-        self._granularity: Granularity = granularity
-        self._zone = zone
-        self._start = datetime.min.replace(tzinfo=UTC)
-        self._end = self._start
-        self._memo: dict[int, tuple[datetime, datetime]] = {}
+    def __post_init__(self) -> None:
+        # Set here, not as defaults: see ContactFold.__post_init__.
+        self._start = self._end = datetime.min.replace(tzinfo=UTC)
+        self._memo = {}
 
     def start_of(self, at: datetime) -> datetime:
         """The start of the interval containing `at` (the common case without a tuple)."""
@@ -69,8 +76,8 @@ class IntervalClock:
         block = int(at.timestamp()) // _BLOCK_S
         known = self._memo.get(block)
         if known is None or not known[0] <= at < known[1]:
-            start = interval_start(at, self._granularity, self._zone)
-            known = (start, next_interval_start(start, self._granularity, self._zone))
+            start = interval_start(at, self.granularity, self.zone)
+            known = (start, next_interval_start(start, self.granularity, self.zone))
             self._memo.setdefault(block, known)
         self._start, self._end = known
         return known

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Literal, NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 from omnidesk.analytics.config import AWAY_STATES, LOAD_SCALE, QueueSettings
 
 QueueOutcome = Literal["answered", "abandoned", "callback", "moved", "closed"]
@@ -18,6 +20,7 @@ MICROS = 1_000_000
 SL_OUTCOMES = frozenset({"answered", "abandoned", "callback"})
 
 
+@mypyc_attr(serializable=True)
 @dataclass(slots=True)
 class Measures:
     """Sums (microseconds) and counts from which every KPI is computed."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 from omnidesk.analytics.measures import QueueOutcome
 
 
@@ -32,6 +34,7 @@ def micros(start: datetime, end: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+@mypyc_attr(serializable=True)
 @dataclass(slots=True)
 class QueueSegment:
     """One stay in one queue: queued → left, with how it ended."""
@@ -42,6 +45,7 @@ class QueueSegment:
     outcome: QueueOutcome | None = None
 
 
+@mypyc_attr(serializable=True)
 @dataclass(slots=True)
 class AgentSegment:
     """One agent's handling: connected → talk (with holds) → optional ACW → end."""
@@ -67,6 +71,7 @@ class AgentSegment:
         return micros(self.talk_ended_at, self.ended_at)
 
 
+@mypyc_attr(serializable=True)
 @dataclass(slots=True)
 class ContactRecord:
     """Everything analytics knows about one interaction, built in one pass over its events."""

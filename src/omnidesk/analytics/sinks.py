@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from mypy_extensions import mypyc_attr
 
 from omnidesk.analytics.intervals import Granularity, IntervalClock
 from omnidesk.analytics.measures import Measures
@@ -22,11 +26,19 @@ def dimension_key(group_by: Sequence[str]) -> Callable[[Dims], DimKey]:
         raise ValueError(f"unknown dimensions {sorted(unknown)}; choose from {DIMENSIONS}")
     indices = [DIMENSIONS.index(name) for name in group_by]
     if not indices:
-        return lambda dims: ()
+        return _no_dimensions
     if len(indices) == 1:
-        index = indices[0]
-        return lambda dims: (dims[index],)
+        return functools.partial(_one_dimension, indices[0])
     return operator.itemgetter(*indices)
+
+
+# Functions and partials rather than closures: a copied sink copies its key function too.
+def _no_dimensions(dims: Dims) -> DimKey:
+    return ()
+
+
+def _one_dimension(index: int, dims: Dims) -> DimKey:
+    return (dims[index],)
 
 
 class PeriodSink:
@@ -56,15 +68,23 @@ class PeriodSink:
             yield self._row(dims), micros(clipped_start, clipped_end)
 
 
+@mypyc_attr(serializable=True)
+@dataclass(eq=False)
 class IntervalSink:
     """Rows keyed by (interval start in UTC, chosen dimensions...), intervals in local time."""
 
-    def __init__(
-        self, granularity: Granularity, zone: ZoneInfo, group_by: Sequence[str] = ()
-    ) -> None:
-        self.rows: dict[RowKey, Measures] = {}
-        self._clock = IntervalClock(granularity, zone)
-        self._key = dimension_key(group_by)
+    granularity: Granularity
+    zone: ZoneInfo
+    group_by: Sequence[str] = ()
+    rows: dict[RowKey, Measures] = field(init=False)
+    _clock: IntervalClock = field(init=False)
+    _key: Callable[[Dims], DimKey] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Set here, not as defaults: see ContactFold.__post_init__.
+        self.rows = {}
+        self._clock = IntervalClock(self.granularity, self.zone)
+        self._key = dimension_key(self.group_by)
 
     def _row(self, interval: datetime, dims: Dims) -> Measures:
         key: RowKey = (interval, *self._key(dims))

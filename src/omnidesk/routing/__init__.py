@@ -1,5 +1,10 @@
 """The ACD: a pure, I/O-free routing engine (events in, decisions out, time passed in)."""
 
+from omnidesk.compiled import use_compiled
+
+use_compiled(__name__, __path__)
+
+
 from omnidesk.routing.decisions import (
     AgentStateForced,
     Decision,

@@ -416,7 +416,7 @@ class RoutingEngine:
                         occupancy = agent.occupancy()
                     key, tie = occupancy, idle
                 elif kind == ROUND_ROBIN_KIND:
-                    key, tie = agent.last_offer.get(membership.queue.id, 0), seq
+                    key, tie = agent.last_offer.get(membership.queue.id, 0), float(seq)
                 else:
                     key, tie = membership.strategy(agent, membership), 0.0
                 pool = membership.pool

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 from typing import TYPE_CHECKING, Any
 
+from mypy_extensions import mypyc_attr
+
 if TYPE_CHECKING:
     from omnidesk.routing.state import AgentRuntime, ContactRuntime, Membership
 
@@ -36,6 +38,7 @@ collector's work) low.
 """
 
 
+@mypyc_attr(native_class=False)  # mypyc compiles no subclass of list
 class AgentPool(list[AgentEntry]):
     """Available agents of one queue level, best first by the queue strategy's key.
 
@@ -117,6 +120,7 @@ class AgentPool(list[AgentEntry]):
 ContactEntry = tuple[float, float, int, int, "ContactRuntime"]
 
 
+@mypyc_attr(native_class=False)
 class ContactHeap(list[ContactEntry]):
     """Waiting contacts of one queue level, best first (ageing priority, then FIFO).
 
