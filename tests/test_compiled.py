@@ -103,19 +103,14 @@ def run_both_ways(script: str) -> tuple[list[str], list[str]]:
     return outputs[0], outputs[1]
 
 
-@pytest.mark.skipif(not running_compiled("omnidesk.analytics"),
-                    reason="no compiled build (scripts/compile)")
-def test_the_compiled_fold_counts_exactly_what_the_interpreted_one_does():
-    compiled, interpreted = run_both_ways(FOLD_A_DAY)
-    assert (compiled[0], interpreted[0]) == ("True", "False")
-    assert len(compiled) > 1_000
-    assert compiled[1:] == interpreted[1:]
-
-
-@pytest.mark.skipif(not running_compiled("omnidesk.routing"),
-                    reason="no compiled build (scripts/compile)")
-def test_the_compiled_engine_routes_exactly_as_the_interpreted_one_does():
-    compiled, interpreted = run_both_ways(ROUTE_A_QUEUE)
+@pytest.mark.parametrize(("package", "script"), [
+    ("omnidesk.analytics", FOLD_A_DAY),  # the very same rows
+    ("omnidesk.routing", ROUTE_A_QUEUE),  # the very same routed events
+], ids=["fold", "engine"])
+def test_the_compiled_group_does_exactly_what_its_source_does(package, script):
+    if not running_compiled(package):
+        pytest.skip(f"{package} has no compiled build (scripts/compile)")
+    compiled, interpreted = run_both_ways(script)
     assert (compiled[0], interpreted[0]) == ("True", "False")
     assert len(compiled) > 1_000
     assert compiled[1:] == interpreted[1:]
