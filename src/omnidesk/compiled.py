@@ -23,9 +23,13 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "omnidesk.analytics": ("config", "events", "fcr", "fold", "intervals", "measures",
                            "records", "sinks"),
     "omnidesk.routing": ("decisions", "engine", "errors", "events", "expressions", "hours",
-                         "model", "pools", "state", "strategies", "timers", "views"),
+                         "model", "pools", "state", "strategies", "timers"),
 }
-"""Per package, the modules compiled together (calls inside a group stay native)."""
+"""Per package, the modules compiled together (calls inside a group stay native).
+
+Not `routing.views`: the API serves its dataclasses through pydantic, and mypyc rewrites a
+compiled dataclass's annotations to runtime classes (`float | None` becomes `type`).
+"""
 
 BUILD_FOLDER = "_compiled"
 MANIFEST = "sources.json"
