@@ -120,7 +120,7 @@ class AgentClock:
 _new_status = tuple.__new__  # AgentStatus(...) without the named tuple's Python-level __new__
 
 @mypyc_attr(serializable=True)
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)  # a repr would print every row
 class ContactFold:
     """Folds ordered events into Measures via a sink; O(1) work per event."""
 

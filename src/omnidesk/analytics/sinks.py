@@ -69,7 +69,7 @@ class PeriodSink:
 
 
 @mypyc_attr(serializable=True)
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)  # a repr would print every row
 class IntervalSink:
     """Rows keyed by (interval start in UTC, chosen dimensions...), intervals in local time."""
 
