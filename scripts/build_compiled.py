@@ -20,10 +20,14 @@ from omnidesk.compiled import BUILD_FOLDER, GROUPS, MANIFEST, library_name, mani
 SOURCES = Path("src")
 
 
+def source_folder(package: str) -> Path:
+    """Where the package's modules are, e.g. src/omnidesk/routing."""
+    return SOURCES.joinpath(*package.split("."))
+
+
 def build(package: str, scratch: Path) -> Path:
     """Compile the package's group in `scratch`; returns the folder holding its libraries."""
-    folder = SOURCES.joinpath(*package.split("."))
-    paths = [str(folder / f"{name}.py") for name in GROUPS[package]]
+    paths = [str(source_folder(package) / f"{name}.py") for name in GROUPS[package]]
     extensions = mypycify(paths, group_name=library_name(package), target_dir=str(scratch / "c"))
     setup(name=f"{package}-compiled", ext_modules=extensions,
           script_args=["--quiet", "build_ext", "--build-lib", str(scratch / "lib"),
@@ -33,7 +37,7 @@ def build(package: str, scratch: Path) -> Path:
 
 def install(package: str, built: Path) -> Path:
     """Swap the built libraries and their manifest in as the package's build."""
-    folder = SOURCES.joinpath(*package.split("."))
+    folder = source_folder(package)
     target, staged = folder / BUILD_FOLDER, folder / f"{BUILD_FOLDER}.new"
     retired = folder / f"{BUILD_FOLDER}.old"
     shutil.rmtree(staged, ignore_errors=True)

@@ -21,6 +21,7 @@ from omnidesk.compiled import (
     manifest,
     running_compiled,
 )
+from tests.conftest import IN_CI
 
 ANALYTICS = Path(omnidesk.__file__).parent / "analytics"
 MODULES = GROUPS["omnidesk.analytics"]
@@ -109,6 +110,8 @@ def run_both_ways(script: str) -> tuple[list[str], list[str]]:
 ], ids=["fold", "engine"])
 def test_the_compiled_group_does_exactly_what_its_source_does(package, script):
     if not running_compiled(package):
+        if IN_CI:
+            pytest.fail(f"CI must test the compiled {package}: scripts/install did not build it")
         pytest.skip(f"{package} has no compiled build (scripts/compile)")
     compiled, interpreted = run_both_ways(script)
     assert (compiled[0], interpreted[0]) == ("True", "False")
