@@ -5,14 +5,19 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from mypy_extensions import mypyc_attr
 
-from omnidesk.analytics.records import Dims
+from omnidesk.analytics.records import NO_TIME, Dims
+
+if TYPE_CHECKING:
+    from omnidesk.analytics.fold import ContactFold
+
+NO_DIMS = Dims()
 
 
-@mypyc_attr(serializable=True)
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class PendingClosure:
     """A resolved closure waiting for its FCR window to pass."""
 
@@ -20,10 +25,20 @@ class PendingClosure:
     closed_at: datetime
     deadline: datetime
     dims: Dims
-    contacted_again: bool = False
+    contacted_again: bool
+
+    def __init__(self, customer_id: str = "", closed_at: datetime = NO_TIME,
+                 deadline: datetime = NO_TIME, dims: Dims = NO_DIMS,
+                 contacted_again: bool = False) -> None:
+        # Written out and with defaults, as in records.py, so that it is compiled.
+        self.customer_id = customer_id
+        self.closed_at = closed_at
+        self.deadline = deadline
+        self.dims = dims
+        self.contacted_again = contacted_again
 
 
-@mypyc_attr(serializable=True, allow_interpreted_subclasses=True)
+@mypyc_attr(serializable=True)
 @dataclass(slots=True)
 class FcrTracker:
     """Marks closures followed by another inbound contact of the customer within the window."""
@@ -45,8 +60,11 @@ class FcrTracker:
 
     def resolved_closure(self, customer_id: str, closed_at: datetime, dims: Dims) -> None:
         """A contact of the customer was closed as resolved."""
-        closure = PendingClosure(customer_id, closed_at, closed_at + self.window, dims)
-        self.pending.setdefault(customer_id, []).append(closure)
+        self.track(PendingClosure(customer_id, closed_at, closed_at + self.window, dims))
+
+    def track(self, closure: PendingClosure) -> None:
+        """Keep the closure pending until its deadline."""
+        self.pending.setdefault(closure.customer_id, []).append(closure)
         self.counter += 1
         heapq.heappush(self.deadlines, (closure.deadline, self.counter, closure))
 
@@ -61,3 +79,63 @@ class FcrTracker:
                 del self.pending[closure.customer_id]
             settled.append(closure)
         return settled
+
+
+@mypyc_attr(serializable=True)
+@dataclass(slots=True)
+class JournalingFcr(FcrTracker):
+    """The fill's FCR tracker, noting what changed since the last write (keyed by seq).
+
+    A closure is named by the seq of the event that closed it: the `fold`'s last seq.
+    """
+
+    fold: ContactFold | None = None
+    seqs: dict[int, int] = field(default_factory=dict)
+    stored: set[int] = field(default_factory=set)
+    added: dict[int, PendingClosure] = field(default_factory=dict)
+    flagged: set[int] = field(default_factory=set)
+    removed: list[int] = field(default_factory=list)
+
+    def resolved_closure(self, customer_id: str, closed_at: datetime, dims: Dims) -> None:
+        """Track a new resolved closure under the seq of the event that closed it."""
+        FcrTracker.resolved_closure(self, customer_id, closed_at, dims)  # no super(): slots
+        closure = self.pending[customer_id][-1]
+        seq = self.fold.last_seq if self.fold is not None else self.counter
+        self.seqs[id(closure)] = seq
+        self.added[seq] = closure
+
+    def contacted_again(self, closure: PendingClosure) -> None:
+        """Note a stored closure that this contact marks as contacted again."""
+        seq = self.seqs[id(closure)]
+        if seq in self.stored:
+            self.flagged.add(seq)
+
+    def settle(self, now: datetime) -> list[PendingClosure]:
+        """Settle as the pure tracker does, noting stored closures to delete."""
+        if not self.deadlines or self.deadlines[0][0] >= now:
+            return []
+        settled = FcrTracker.settle(self, now)
+        for closure in settled:
+            seq = self.seqs.pop(id(closure))
+            if self.added.pop(seq, None) is None:
+                self.stored.discard(seq)
+                self.flagged.discard(seq)
+                self.removed.append(seq)
+        return settled
+
+    def restore(self, seq: int, closure: PendingClosure) -> None:
+        """Load one stored pending closure (call in seq order)."""
+        self.track(closure)
+        self.seqs[id(closure)] = seq
+        self.stored.add(seq)
+
+    def take(self) -> tuple[dict[int, PendingClosure], set[int], list[int]]:
+        """The journal since the last take (added, flagged, removed), handed to a write.
+
+        Its closures count as stored from now on: if that write fails the fill stops and this
+        state is dropped, so nothing folded after it is ever written.
+        """
+        journal = (self.added, self.flagged, self.removed)
+        self.stored.update(self.added)
+        self.added, self.flagged, self.removed = {}, set(), []
+        return journal

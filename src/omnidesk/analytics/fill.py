@@ -16,11 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import heapq
 import operator
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
@@ -41,7 +40,7 @@ from omnidesk.analytics import events as ev
 from omnidesk.analytics.aggregation import AggregateState, new_aggregate
 from omnidesk.analytics.config import LOAD_SCALE, AnalyticsConfig
 from omnidesk.analytics.events import EventLike
-from omnidesk.analytics.fcr import FcrTracker, PendingClosure
+from omnidesk.analytics.fcr import JournalingFcr, PendingClosure
 from omnidesk.analytics.fold import FOLDED_TYPES, AgentClock, ContactFold
 from omnidesk.analytics.intervals import Granularity
 from omnidesk.analytics.measures import Measures
@@ -71,67 +70,6 @@ _measures_of = operator.attrgetter(*MEASURE_FIELDS)
 
 class FillConflict(Conflict):
     """Another process moved the checkpoint first; this batch was not written."""
-
-
-@dataclass  # no slots: the compiled FcrTracker's fields are not in a slotted subclass
-class JournalingFcr(FcrTracker):
-    """The fold's FCR tracker, noting what changed since the last write (keyed by seq)."""
-
-    fold: ContactFold | None = None
-    seqs: dict[int, int] = field(default_factory=dict)
-    stored: set[int] = field(default_factory=set)
-    added: dict[int, PendingClosure] = field(default_factory=dict)
-    flagged: set[int] = field(default_factory=set)
-    removed: list[int] = field(default_factory=list)
-
-    def resolved_closure(self, customer_id: str, closed_at: datetime, dims: Dims) -> None:
-        """Track a new resolved closure under the seq of the event that closed it."""
-        FcrTracker.resolved_closure(self, customer_id, closed_at, dims)
-        closure = self.pending[customer_id][-1]
-        seq = self.fold.last_seq if self.fold is not None else self.counter
-        self.seqs[id(closure)] = seq
-        self.added[seq] = closure
-
-    def contacted_again(self, closure: PendingClosure) -> None:
-        """Note a stored closure that this contact marks as contacted again."""
-        seq = self.seqs[id(closure)]
-        if seq in self.stored:
-            self.flagged.add(seq)
-
-    def settle(self, now: datetime) -> list[PendingClosure]:
-        """Settle as the pure tracker does, noting stored closures to delete."""
-        if not self.deadlines or self.deadlines[0][0] >= now:
-            return []
-        settled = FcrTracker.settle(self, now)
-        for closure in settled:
-            seq = self.seqs.pop(id(closure))
-            if self.added.pop(seq, None) is None:
-                self.stored.discard(seq)
-                self.flagged.discard(seq)
-                self.removed.append(seq)
-        return settled
-
-    def restore(self, rows: Iterable[PendingFcr]) -> None:
-        """Load the stored pending closures (in seq order)."""
-        for row in rows:
-            closure = PendingClosure(row.customer_id, row.closed_at, row.closed_at + self.window,
-                                     Dims(*row.dims), row.contacted_again)
-            self.pending.setdefault(row.customer_id, []).append(closure)
-            self.counter += 1
-            heapq.heappush(self.deadlines, (closure.deadline, self.counter, closure))
-            self.seqs[id(closure)] = row.seq
-            self.stored.add(row.seq)
-
-    def take(self) -> tuple[dict[int, PendingClosure], set[int], list[int]]:
-        """The journal since the last take (added, flagged, removed), handed to a write.
-
-        Its closures count as stored from now on: if that write fails the fill stops and this
-        state is dropped, so nothing folded after it is ever written.
-        """
-        journal = (self.added, self.flagged, self.removed)
-        self.stored.update(self.added)
-        self.added, self.flagged, self.removed = {}, set(), []
-        return journal
 
 
 @dataclass(slots=True)
@@ -208,7 +146,10 @@ async def load_state(db: Database, tenant_id: uuid.UUID) -> FillState:
     fold.last_seq = checkpoint.last_seq
     _restore_agents(fold, checkpoint.agents)
     fcr = JournalingFcr(config.fcr_window, fold=fold)
-    fcr.restore(pending)
+    for row in pending:
+        fcr.restore(row.seq, PendingClosure(row.customer_id, row.closed_at,
+                                            row.closed_at + fcr.window, Dims(*row.dims),
+                                            row.contacted_again))
     fold.fcr = fcr
     return FillState(tenant_id, config, aggregate, fcr)
 

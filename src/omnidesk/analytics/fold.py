@@ -207,7 +207,7 @@ class ContactFold:
         record.self_service_outcome = payload.get("outcome")
         record.article_id = payload.get("article_id")
         if record.self_service_outcome == "resolved" and not record.queue_segments:
-            dims = record.dims()._replace(article=record.article_id)
+            dims = record.dims(article=record.article_id)
             self._count(event.occurred_at, dims, count_self_service_contained)
 
     def _queued(self, event: EventLike) -> None:
