@@ -9,12 +9,10 @@ from typing import TYPE_CHECKING
 
 from mypy_extensions import mypyc_attr
 
-from omnidesk.analytics.records import NO_TIME, Dims
+from omnidesk.analytics.records import NO_DIMS, NO_TIME, Dims
 
 if TYPE_CHECKING:
     from omnidesk.analytics.fold import ContactFold
-
-NO_DIMS = Dims()
 
 
 @dataclass(slots=True, init=False)

@@ -37,6 +37,7 @@ from omnidesk.analytics.measures import (
     count_voice,
 )
 from omnidesk.analytics.records import (
+    NO_DIMS,
     AgentSegment,
     ContactRecord,
     Dims,
@@ -319,7 +320,7 @@ class ContactFold:
         if record is not None:
             dims = record.last_handling_dims()
         else:
-            dims = self.closed_dims.get(interaction_id, Dims())
+            dims = self.closed_dims.get(interaction_id, NO_DIMS)
         # Voice IVR surveys before session 3 logged only "scale"; it names the same kind.
         kind, score = payload.get("kind", payload.get("scale")), int(payload["score"])
         for m in self.sink.point(event.occurred_at, dims):

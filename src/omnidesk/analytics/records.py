@@ -24,6 +24,8 @@ class Dims(NamedTuple):
 
 DIMENSIONS = Dims._fields
 _new_dims = tuple.__new__  # Dims(...) without the named tuple's Python-level __new__ (hot path)
+NO_DIMS = Dims()
+"""No dimension at all (one shared value: calling Dims runs interpreted code)."""
 
 
 def micros(start: datetime, end: datetime) -> int:
