@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from omnidesk.analytics.events import Event
-from omnidesk.analytics.fill import FillCache, FillConflict, _write_batch, fill, load_state
+from omnidesk.analytics.fill import (
+    FillCache,
+    FillConflict,
+    StoredEdge,
+    _write_batch,
+    fill,
+    load_state,
+)
 from omnidesk.analytics.generator import TrafficProfile, generate_day
 from omnidesk.analytics.measures import Measures
 from omnidesk.analytics.models import KEY_DIMENSIONS, PendingFcr
@@ -192,3 +199,21 @@ async def test_what_a_fill_keeps_goes_to_the_oldest_generation_not_to_the_young_
     oldest = {id(thing) for thing in gc.get_objects(generation=2)}
     assert id(state) in oldest and id(state.fold.records) in oldest
     assert gc.get_freeze_count() == 0
+
+
+def test_rows_past_the_stored_edge_are_inserted_and_the_others_added() -> None:
+    tenant = uuid.uuid4()
+    nine, quarter_past = (datetime(2026, 3, 2, 9, minute, tzinfo=ZoneInfo("UTC"))
+                          for minute in (0, 15))
+
+    def row(at: datetime, queue: str) -> tuple[object, ...]:
+        return (tenant, at, queue, "", "voice", "", "", 1)
+
+    edge = StoredEdge()
+    assert edge.split([row(nine, "a"), row(quarter_past, "a")]) == (
+        [row(nine, "a"), row(quarter_past, "a")], [])
+    # 9:15 is now the edge, holding queue a: a is added to, b is new; 9:00 may be stored.
+    new, others = edge.split([row(nine, "b"), row(quarter_past, "a"), row(quarter_past, "b")])
+    assert new == [row(quarter_past, "b")]
+    assert others == [row(nine, "b"), row(quarter_past, "a")]
+    assert (edge.interval, edge.keys) == (quarter_past, {row(quarter_past, q)[:7] for q in "ab"})
