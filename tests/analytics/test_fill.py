@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from omnidesk.analytics.config import LOAD_SCALE
 from omnidesk.analytics.events import Event
 from omnidesk.analytics.fill import (
+    COLUMNS,
     FillCache,
     FillConflict,
     StoredEdge,
@@ -21,10 +23,11 @@ from omnidesk.analytics.fill import (
 )
 from omnidesk.analytics.generator import TrafficProfile, generate_day
 from omnidesk.analytics.measures import Measures
-from omnidesk.analytics.models import KEY_DIMENSIONS, PendingFcr
+from omnidesk.analytics.models import KEY_DIMENSIONS, MEASURE_FIELDS, PendingFcr
 from omnidesk.analytics.report import interval_measures
 from omnidesk.analytics.reports import Period, stored_measures
 from omnidesk.analytics.settings import load_config
+from omnidesk.analytics.sinks import stored_values
 from omnidesk.db import Database
 from tests.analytics.conftest import Log
 from tests.analytics.seeding import store_events
@@ -217,3 +220,21 @@ def test_rows_past_the_stored_edge_are_inserted_and_the_others_added() -> None:
     assert new == [row(quarter_past, "b")]
     assert others == [row(nine, "b"), row(quarter_past, "a")]
     assert (edge.interval, edge.keys) == (quarter_past, {row(quarter_past, q)[:7] for q in "ab"})
+
+
+def test_stored_values_follow_the_tables_columns() -> None:
+    interval = datetime(2026, 3, 1, 9, 15, tzinfo=ZoneInfo("UTC"))
+    m = Measures()
+    for number, name in enumerate(MEASURE_FIELDS, start=1):
+        setattr(m, name, number)
+    m.weighted_busy_units_us = 3 * LOAD_SCALE + 5
+    tenant_id = uuid.uuid4()
+    rows = {(interval, "sales", None, "chat", None, "agent"): m,
+            (interval, "support", None, "chat", None, "agent"): Measures()}
+    [values] = stored_values(tenant_id, rows)
+    by_column = dict(zip(COLUMNS, values, strict=True))
+    assert by_column == {
+        "tenant_id": tenant_id, "interval_start": interval, "queue": "sales", "agent": "",
+        "channel": "chat", "disposition": "", "role": "agent",
+        **{name: getattr(m, name) for name in MEASURE_FIELDS},
+        "weighted_busy_load_us": 3, "weighted_busy_rem": 5}

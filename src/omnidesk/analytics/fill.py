@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.analytics import events as ev
 from omnidesk.analytics.aggregation import AggregateState, new_aggregate
-from omnidesk.analytics.config import LOAD_SCALE, AnalyticsConfig
+from omnidesk.analytics.config import AnalyticsConfig
 from omnidesk.analytics.events import EventLike
 from omnidesk.analytics.fcr import JournalingFcr, PendingClosure
 from omnidesk.analytics.fold import FOLDED_TYPES, AgentClock, ContactFold
@@ -55,7 +55,7 @@ from omnidesk.analytics.models import (
 )
 from omnidesk.analytics.records import Dims
 from omnidesk.analytics.settings import load_config
-from omnidesk.analytics.sinks import RowKey
+from omnidesk.analytics.sinks import RowKey, stored_values
 from omnidesk.db import Database
 from omnidesk.errors import Conflict
 
@@ -68,7 +68,6 @@ CONTACT_TYPES = frozenset({
     ev.CONNECTED, ev.HELD, ev.RESUMED, ev.TRANSFERRED, ev.WRAP_UP_STARTED, ev.CLOSED,
     ev.ABANDONED, ev.CALLBACK_SCHEDULED, ev.ANSWERED,
 })
-_measures_of = operator.attrgetter(*MEASURE_FIELDS)
 
 
 class FillConflict(Conflict):
@@ -405,21 +404,6 @@ _PG_UPSERT = (
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
-def _non_empty_values(tenant_id: object, rows: dict[RowKey, Measures]) -> list[RowValues]:
-    """Column values (COLUMNS order, '' for no dimension) of the rows with a non-zero measure.
-
-    All-zero rows would add nothing; each row's measures are read once.
-    """
-    values = []
-    for key, m in rows.items():
-        measures = _measures_of(m)
-        weighted = m.weighted_busy_units_us
-        if any(measures) or weighted:
-            values.append((tenant_id, key[0], *(value or "" for value in key[1:]), *measures,
-                           *divmod(weighted, LOAD_SCALE)))
-    return values
-
-
 async def _insert_postgres(session: AsyncSession, new: list[RowValues],
                            others: list[RowValues]) -> None:
     """COPY the new rows; the others into a session-local staging table, then one upsert."""
@@ -447,7 +431,7 @@ async def _insert_sqlite(session: AsyncSession, new: list[RowValues],
 
 async def _store_rows(session: AsyncSession, batch: _Write) -> int:
     """Add the batch's rows to the stored ones (bulk, in the caller's transaction)."""
-    values = _non_empty_values(batch.tenant_id, batch.rows)
+    values = stored_values(batch.tenant_id, batch.rows)
     new, others = batch.stored.split(values)
     if session.get_bind().dialect.name == "postgresql":
         await _insert_postgres(session, new, others)

@@ -163,9 +163,8 @@ class ContactFold:
 
     def apply_all(self, events: Iterable[EventLike]) -> None:
         """Fold many events in order."""
-        apply = self.apply
         for event in events:
-            apply(event)
+            self.apply(event)  # compiled, a direct call (a bound method would be a generic one)
 
     def settle(self, now: datetime) -> None:
         """Count agent time up to `now` and every FCR window that has passed by `now`."""

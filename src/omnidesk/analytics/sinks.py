@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 from mypy_extensions import mypyc_attr
 
+from omnidesk.analytics.config import LOAD_SCALE
 from omnidesk.analytics.intervals import Granularity, IntervalClock
-from omnidesk.analytics.measures import Measures
+from omnidesk.analytics.measures import Measures, measure_columns
 from omnidesk.analytics.records import DIMENSIONS, Dims, micros
 
 DimKey = tuple[str | None, ...]
@@ -110,3 +111,25 @@ class IntervalSink:
             pieces.append((self._row(interval, dims), micros(start, piece_end)))
             start = piece_end
         return pieces
+
+
+_ALL_ZERO = measure_columns(Measures())
+
+
+def stored_values(tenant_id: object, rows: dict[RowKey, Measures]) -> list[tuple[object, ...]]:
+    """The column values of the rows with a non-zero measure, as analytics_intervals holds them.
+
+    Tenant, interval start, the dimensions ('' for none), the measures stored one column each,
+    then the weighted load as load and remainder (models.WEIGHTED_COLUMNS). All-zero rows would
+    add nothing. Compiled: the fill turns every row of a batch into values here.
+    """
+    values: list[tuple[object, ...]] = []
+    for row_key, m in rows.items():
+        key: tuple[object, ...] = row_key  # mypyc cannot index a variadic tuple type
+        measures = measure_columns(m)
+        weighted = m.weighted_busy_units_us
+        if weighted or measures != _ALL_ZERO:
+            load, rem = divmod(weighted, LOAD_SCALE)
+            values.append((tenant_id, key[0], *[value or "" for value in key[1:]], *measures,
+                           load, rem))
+    return values
