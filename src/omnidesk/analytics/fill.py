@@ -388,8 +388,10 @@ def _forget_idle_contacts(fold: ContactFold, touched: set[str]) -> None:
 
 COLUMNS = ("tenant_id", "interval_start", *KEY_DIMENSIONS, *MEASURE_FIELDS, *WEIGHTED_COLUMNS)
 _KEY = ", ".join(("tenant_id", "interval_start", *KEY_DIMENSIONS))
-_ADD = ", ".join(f"{name} = analytics_intervals.{name} + excluded.{name}"
-                 for name in (*MEASURE_FIELDS, *WEIGHTED_COLUMNS))
+_ADD = ", ".join(  # NULL is zero: the sum, else the one that is not NULL
+    f"{name} = COALESCE(analytics_intervals.{name} + excluded.{name}, "
+    f"analytics_intervals.{name}, excluded.{name})"
+    for name in (*MEASURE_FIELDS, *WEIGHTED_COLUMNS))
 # Column names below are constants of this module, never input.
 _SQLITE_UPSERT = (
     f"INSERT INTO analytics_intervals ({', '.join(COLUMNS)}) VALUES "  # noqa: S608

@@ -2,7 +2,8 @@
 
 The aggregate rows hold the additive `Measures` of one tenant, 15-minute interval (UTC start)
 and dimension values; hours and days of the tenant's zone are sums of them. A dimension that
-does not apply is stored as '' (NULLs would defeat the upsert's conflict target).
+does not apply is stored as '' (NULLs would defeat the upsert's conflict target). A measure
+that is zero is stored as NULL (most of a row's are): it takes no space and SUM skips it.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ def _dimension(name: str) -> Column[str]:
     return Column(name, String(64), primary_key=True, server_default="")
 
 
-def _measure(name: str) -> Column[int]:
-    return Column(name, BigInteger, nullable=False, server_default="0")
+def _measure(name: str) -> Column[int | None]:
+    return Column(name, BigInteger, nullable=True)
 
 
 analytics_intervals = Table(

@@ -120,8 +120,9 @@ def stored_values(tenant_id: object, rows: dict[RowKey, Measures]) -> list[tuple
     """The column values of the rows with a non-zero measure, as analytics_intervals holds them.
 
     Tenant, interval start, the dimensions ('' for none), the measures stored one column each,
-    then the weighted load as load and remainder (models.WEIGHTED_COLUMNS). All-zero rows would
-    add nothing. Compiled: the fill turns every row of a batch into values here.
+    then the weighted load as load and remainder (models.WEIGHTED_COLUMNS); a zero measure is
+    None (stored as NULL). All-zero rows would add nothing. Compiled: the fill turns every row
+    of a batch into values here.
     """
     values: list[tuple[object, ...]] = []
     for row_key, m in rows.items():
@@ -130,6 +131,6 @@ def stored_values(tenant_id: object, rows: dict[RowKey, Measures]) -> list[tuple
         weighted = m.weighted_busy_units_us
         if weighted or measures != _ALL_ZERO:
             load, rem = divmod(weighted, LOAD_SCALE)
-            values.append((tenant_id, key[0], *[value or "" for value in key[1:]], *measures,
-                           load, rem))
+            values.append((tenant_id, key[0], *[value or "" for value in key[1:]],
+                           *[value or None for value in measures], load or None, rem or None))
     return values
