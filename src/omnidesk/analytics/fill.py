@@ -569,6 +569,14 @@ async def _fold(state: FillState, batch: Batch, settle_at: datetime | None) -> N
         state.fold.settle(settle_at)
 
 
+async def _read_after(writing: asyncio.Future[int] | None, db: Database, tenant_id: uuid.UUID,
+                      since: int, limit: int) -> Batch:
+    """Read once the previous batch's write has ended: the database does one thing at a time."""
+    if writing is not None:
+        await asyncio.wait([writing])
+    return await read_batch(db, tenant_id, since, limit)
+
+
 async def _finish(task: asyncio.Future[Any] | None) -> None:
     """Let a task still running end (its error, if any, is not the one raised)."""
     if task is not None and not task.done():
@@ -615,9 +623,11 @@ async def fill(db: Database, tenant_id: uuid.UUID, *, now: datetime | None = Non
                cache: FillCache | None = None) -> FillReport:
     """Fold the tenant's new events into the stored rows, batch by batch; settle at `now`.
 
-    Three things overlap: reading the next batch, folding this one (on the loop, in chunks) and
-    writing the previous one. Each write is one transaction that moves the checkpoint, so
-    the stored state is always that of a whole number of batches.
+    While this batch is folded (on the loop, in chunks), the previous one is written and then
+    the next one read: one after the other, so the database works on one core at a time and
+    leaves the fold the other (1M fill: 59.5-74.4 s against 66.1-72.1 s reading meanwhile).
+    Each write is one transaction that moves the checkpoint, so the stored state is always that
+    of a whole number of batches.
     """
     with _CollectorPause.during():
         return await _fill(db, tenant_id, now or db.clock.now(), batch_events, max_batches,
@@ -636,8 +646,8 @@ async def _fill(db: Database, tenant_id: uuid.UUID, now: datetime, batch_events:
             batch = await reading
             report.caught_up = batch.scanned < batch_events
             if not report.caught_up:  # read the next batch while this one is folded
-                reading = asyncio.ensure_future(read_batch(db, tenant_id, batch.last_seq,
-                                                           batch_events))
+                reading = asyncio.ensure_future(_read_after(writing, db, tenant_id,
+                                                            batch.last_seq, batch_events))
             touched, missing = references(batch.events, state.fold)
             await _rebuild_contacts(db, state, missing)
             expected = state.fold.last_seq
