@@ -146,8 +146,9 @@ async def _pg_admin(server: str, statement: str) -> None:
         await connection.close()
 
 
-async def _pg_insert(server: str, tenant_id: uuid.UUID, parts: list[list[Event]]) -> None:
-    connection = await asyncpg.connect(f"{server.rstrip('/')}/{PG_DATABASE}")
+async def _pg_insert(server: str, tenant_id: uuid.UUID, parts: list[list[Event]],
+                     database: str = PG_DATABASE) -> None:
+    connection = await asyncpg.connect(f"{server.rstrip('/')}/{database}")
     try:
         for part in parts:
             await connection.copy_records_to_table(
@@ -210,10 +211,10 @@ def main(argv: list[str]) -> None:
         ("aggregate rows", f"{rows:,}"),
         ("fill, SQLite (15-min rows by queue, agent, channel, disposition, role)",
          "skipped" if sqlite_s is None else f"{sqlite_s:.1f} s ({events / sqlite_s:,.0f} "
-         f"events/s; {sqlite_rows:,} row upserts)"),
+         f"events/s; {sqlite_rows:,} row writes)"),
         ("fill, PostgreSQL", "skipped" if postgres_s is None else
          f"{postgres_s:.1f} s ({events / postgres_s:,.0f} events/s; {postgres_rows:,} "
-         "row upserts)"),
+         "row writes)"),
         ("peak RSS", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"),
     ]
     width = max(len(name) for name, _ in figures)
