@@ -69,7 +69,8 @@ async def _exists(server: str, database: str) -> bool:
         await connection.close()
 
 
-async def _stored_day(server: str, database: str) -> tuple[uuid.UUID, datetime]:
+async def _emptied_day(server: str, database: str) -> tuple[uuid.UUID, datetime]:
+    """Empty the stored day's analytics tables; its tenant and its last event's time."""
     connection = await asyncpg.connect(f"{server}/{database}")
     try:
         tenant_id = await connection.fetchval("SELECT id FROM tenants WHERE slug = 'bench'")
@@ -117,7 +118,7 @@ async def _fill(url: str, tenant_id: uuid.UUID, now: datetime) -> int:
 
 def one_run(server: str, database: str) -> dict[str, float | int | str]:
     """Empty the analytics tables, then time one fill of the stored day."""
-    tenant_id, last = asyncio.run(_stored_day(server, database))
+    tenant_id, last = asyncio.run(_emptied_day(server, database))
     url = f"{server.replace('postgresql://', 'postgresql+asyncpg://')}/{database}"
     postgres_before, cpu_before = postgres_cpu_s(), time.process_time()
     started = time.perf_counter()

@@ -387,22 +387,19 @@ def _forget_idle_contacts(fold: ContactFold, touched: set[str]) -> None:
 
 
 COLUMNS = ("tenant_id", "interval_start", *KEY_DIMENSIONS, *MEASURE_FIELDS, *WEIGHTED_COLUMNS)
-_KEY = ", ".join(("tenant_id", "interval_start", *KEY_DIMENSIONS))
 _ADD = ", ".join(  # NULL is zero: the sum, else the one that is not NULL
     f"{name} = COALESCE(analytics_intervals.{name} + excluded.{name}, "
-    f"analytics_intervals.{name}, excluded.{name})"
-    for name in (*MEASURE_FIELDS, *WEIGHTED_COLUMNS))
+    f"analytics_intervals.{name}, excluded.{name})" for name in COLUMNS[KEY_WIDTH:])
+_ON_KEY_ADD = f" ON CONFLICT ({', '.join(COLUMNS[:KEY_WIDTH])}) DO UPDATE SET {_ADD}"
 # Column names below are constants of this module, never input.
-_SQLITE_UPSERT = (
-    f"INSERT INTO analytics_intervals ({', '.join(COLUMNS)}) VALUES "  # noqa: S608
-    f"({', '.join('?' * len(COLUMNS))}) ON CONFLICT ({_KEY}) DO UPDATE SET {_ADD}")
-_SQLITE_INSERT = _SQLITE_UPSERT[:_SQLITE_UPSERT.index(" ON CONFLICT")]
+_SQLITE_INSERT = (f"INSERT INTO analytics_intervals ({', '.join(COLUMNS)}) "  # noqa: S608
+                  f"VALUES ({', '.join('?' * len(COLUMNS))})")
+_SQLITE_UPSERT = _SQLITE_INSERT + _ON_KEY_ADD
 _PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS analytics_intervals_batch "
              "(LIKE analytics_intervals INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
 _PG_UPSERT = (
     f"INSERT INTO analytics_intervals ({', '.join(COLUMNS)}) SELECT "  # noqa: S608
-    f"{', '.join(COLUMNS)} FROM analytics_intervals_batch "
-    f"ON CONFLICT ({_KEY}) DO UPDATE SET {_ADD}")
+    f"{', '.join(COLUMNS)} FROM analytics_intervals_batch" + _ON_KEY_ADD)
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
@@ -625,9 +622,9 @@ async def fill(db: Database, tenant_id: uuid.UUID, *, now: datetime | None = Non
 
     While this batch is folded (on the loop, in chunks), the previous one is written and then
     the next one read: one after the other, so the database works on one core at a time and
-    leaves the fold the other (1M fill: 59.5-74.4 s against 66.1-72.1 s reading meanwhile).
-    Each write is one transaction that moves the checkpoint, so the stored state is always that
-    of a whole number of batches.
+    leaves the fold the other (faster than reading beside the write: BENCHMARKS.md, sessions 9
+    and 10). Each write is one transaction that moves the checkpoint, so the stored state is
+    always that of a whole number of batches.
     """
     with _CollectorPause.during():
         return await _fill(db, tenant_id, now or db.clock.now(), batch_events, max_batches,
@@ -645,7 +642,7 @@ async def _fill(db: Database, tenant_id: uuid.UUID, now: datetime, batch_events:
         while max_batches is None or report.batches < max_batches:
             batch = await reading
             report.caught_up = batch.scanned < batch_events
-            if not report.caught_up:  # read the next batch while this one is folded
+            if not report.caught_up:  # read the next batch (after the previous write)
                 reading = asyncio.ensure_future(_read_after(writing, db, tenant_id,
                                                             batch.last_seq, batch_events))
             touched, missing = references(batch.events, state.fold)
