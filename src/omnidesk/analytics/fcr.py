@@ -24,16 +24,19 @@ class PendingClosure:
     deadline: datetime
     dims: Dims
     contacted_again: bool
+    seq: int
+    """The seq of the event that closed it, where known (the fill's journal names it so)."""
 
     def __init__(self, customer_id: str = "", closed_at: datetime = NO_TIME,
                  deadline: datetime = NO_TIME, dims: Dims = NO_DIMS,
-                 contacted_again: bool = False) -> None:
+                 contacted_again: bool = False, seq: int = 0) -> None:
         # Written out and with defaults, as in records.py, so that it is compiled.
         self.customer_id = customer_id
         self.closed_at = closed_at
         self.deadline = deadline
         self.dims = dims
         self.contacted_again = contacted_again
+        self.seq = seq
 
 
 @mypyc_attr(serializable=True)
@@ -88,7 +91,6 @@ class JournalingFcr(FcrTracker):
     """
 
     fold: ContactFold | None = None
-    seqs: dict[int, int] = field(default_factory=dict)
     stored: set[int] = field(default_factory=set)
     added: dict[int, PendingClosure] = field(default_factory=dict)
     flagged: set[int] = field(default_factory=set)
@@ -96,17 +98,15 @@ class JournalingFcr(FcrTracker):
 
     def resolved_closure(self, customer_id: str, closed_at: datetime, dims: Dims) -> None:
         """Track a new resolved closure under the seq of the event that closed it."""
-        FcrTracker.resolved_closure(self, customer_id, closed_at, dims)  # no super(): slots
-        closure = self.pending[customer_id][-1]
-        seq = self.fold.last_seq if self.fold is not None else self.counter
-        self.seqs[id(closure)] = seq
+        seq = self.fold.last_seq if self.fold is not None else self.counter + 1
+        closure = PendingClosure(customer_id, closed_at, closed_at + self.window, dims, seq=seq)
+        self.track(closure)
         self.added[seq] = closure
 
     def contacted_again(self, closure: PendingClosure) -> None:
         """Note a stored closure that this contact marks as contacted again."""
-        seq = self.seqs[id(closure)]
-        if seq in self.stored:
-            self.flagged.add(seq)
+        if closure.seq in self.stored:
+            self.flagged.add(closure.seq)
 
     def settle(self, now: datetime) -> list[PendingClosure]:
         """Settle as the pure tracker does, noting stored closures to delete."""
@@ -114,18 +114,17 @@ class JournalingFcr(FcrTracker):
             return []
         settled = FcrTracker.settle(self, now)
         for closure in settled:
-            seq = self.seqs.pop(id(closure))
+            seq = closure.seq
             if self.added.pop(seq, None) is None:
                 self.stored.discard(seq)
                 self.flagged.discard(seq)
                 self.removed.append(seq)
         return settled
 
-    def restore(self, seq: int, closure: PendingClosure) -> None:
-        """Load one stored pending closure (call in seq order)."""
+    def restore(self, closure: PendingClosure) -> None:
+        """Load one stored pending closure, named by its seq (call in seq order)."""
         self.track(closure)
-        self.seqs[id(closure)] = seq
-        self.stored.add(seq)
+        self.stored.add(closure.seq)
 
     def take(self) -> tuple[dict[int, PendingClosure], set[int], list[int]]:
         """The journal since the last take (added, flagged, removed), handed to a write.

@@ -189,9 +189,8 @@ async def load_state(db: Database, tenant_id: uuid.UUID) -> FillState:
     _restore_agents(fold, checkpoint.agents)
     fcr = JournalingFcr(config.fcr_window, fold=fold)
     for row in pending:
-        fcr.restore(row.seq, PendingClosure(row.customer_id, row.closed_at,
-                                            row.closed_at + fcr.window, Dims(*row.dims),
-                                            row.contacted_again))
+        fcr.restore(PendingClosure(row.customer_id, row.closed_at, row.closed_at + fcr.window,
+                                   Dims(*row.dims), row.contacted_again, row.seq))
     fold.fcr = fcr
     return FillState(tenant_id, config, aggregate, fcr, stored)
 
@@ -497,7 +496,7 @@ class _Write:
 
 def _take(state: FillState, expected_seq: int) -> _Write:
     """What the batch just folded must write; the fold starts fresh rows and journal."""
-    rows, state.aggregate.sink.rows = state.aggregate.sink.rows, {}
+    rows = state.aggregate.sink.take_rows()
     added, flagged, removed = state.fcr.take()
     return _Write(state.tenant_id, expected_seq, state.fold.last_seq, _agents_json(state.fold),
                   rows, state.stored, [(seq, c.customer_id, c.closed_at, c.dims, c.contacted_again)

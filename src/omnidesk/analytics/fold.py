@@ -218,7 +218,8 @@ class ContactFold:
         queue_id = event.payload["queue_id"]
         record.queue_segments.append(QueueSegment(queue_id, at))
         self._count(at, record.dims(queue_id), count_offered)
-        self.observer.queue_entered(record.interaction_id, queue_id, at)
+        if self._observed:
+            self.observer.queue_entered(record.interaction_id, queue_id, at)
 
     def _leave_queue(
         self,
@@ -233,7 +234,8 @@ class ContactFold:
         settings = self.config.queue(segment.queue_id)
         for m in self.sink.point(at, record.dims(segment.queue_id, agent_id)):
             count_queue_exit(m, outcome, wait_us, settings)
-        self.observer.queue_left(record.interaction_id, segment.queue_id)
+        if self._observed:
+            self.observer.queue_left(record.interaction_id, segment.queue_id)
 
     def _connected(self, event: EventLike) -> None:
         record, payload, at = self._record(event.subject), event.payload, event.occurred_at
@@ -333,7 +335,8 @@ class ContactFold:
         talk_us, acw_us = segment.talk_us(), segment.acw_us()
         for m in self.sink.point(at, record.dims(segment.queue_id, segment.agent_id)):
             count_handle_completed(m, talk_us, segment.hold_us, acw_us, segment.transferred)
-        self.observer.handle_completed(segment.queue_id, talk_us + segment.hold_us + acw_us)
+        if self._observed:
+            self.observer.handle_completed(segment.queue_id, talk_us + segment.hold_us + acw_us)
         self._change_load(segment.agent_id, at, -self._share(record), -1)
 
     def _end_without_agent(self, record: ContactRecord, at: datetime) -> None:
