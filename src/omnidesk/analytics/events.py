@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 INTERACTION_CREATED = "interaction.created"
@@ -49,12 +49,43 @@ class EventLike(Protocol):
     def payload(self) -> Mapping[str, Any]: ...
 
 
-@dataclass(frozen=True, slots=True)
+NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(slots=True, init=False)
 class Event:
-    """One append-only event: per-tenant seq, type, subject id, UTC time, payload."""
+    """One append-only event: per-tenant seq, type, subject id, UTC time, payload.
+
+    The fold's own form of an event (others are converted on the way in): compiled, the fold
+    reads its fields directly and its payload as a dict. The `__init__` is written out, as in
+    records.py, so that it is compiled; treat an event as immutable.
+    """
 
     seq: int
     type: str
     subject: str
     occurred_at: datetime
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any]
+
+    def __init__(self, seq: int = 0, type: str = "", subject: str = "",
+                 occurred_at: datetime = NO_TIME, payload: Mapping[str, Any] | None = None,
+                 ) -> None:
+        self.seq = seq
+        self.type = type
+        self.subject = subject
+        self.occurred_at = occurred_at
+        self.payload = {} if payload is None else (
+            payload if isinstance(payload, dict) else dict(payload))
+
+
+def as_event(event: EventLike) -> Event:
+    """The event itself if it is an Event, else an Event with its fields."""
+    if isinstance(event, Event):
+        return event
+    return Event(event.seq, event.type, event.subject, event.occurred_at, event.payload)
+
+
+def events_from_rows(rows: list[list[Any]]) -> list[Event]:
+    """Events from [seq, type, subject, ISO time, payload] rows, as the fill reads them."""
+    return [Event(row[0], row[1], row[2], datetime.fromisoformat(row[3]), row[4])
+            for row in rows]

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from mypy_extensions import mypyc_attr
 
-from omnidesk.analytics.records import NO_DIMS, NO_TIME, Dims
+from omnidesk.analytics.events import NO_TIME
+from omnidesk.analytics.records import NO_DIMS, Dims
 
 if TYPE_CHECKING:
     from omnidesk.analytics.fold import ContactFold

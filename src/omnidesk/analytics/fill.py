@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.analytics import events as ev
 from omnidesk.analytics.aggregation import AggregateState, new_aggregate
 from omnidesk.analytics.config import AnalyticsConfig
-from omnidesk.analytics.events import EventLike
+from omnidesk.analytics.events import Event, EventLike, events_from_rows
 from omnidesk.analytics.fcr import JournalingFcr, PendingClosure
 from omnidesk.analytics.fold import FOLDED_TYPES, AgentClock, ContactFold
 from omnidesk.analytics.intervals import Granularity
@@ -209,16 +209,6 @@ async def _stored_edge(session: AsyncSession, tenant_id: uuid.UUID) -> StoredEdg
 # -- reading events -----------------------------------------------------------------------
 
 
-class EventRow(NamedTuple):
-    """An event as the fill reads it: a plain tuple, payload decoded by orjson."""
-
-    seq: int
-    type: str
-    subject: str
-    occurred_at: datetime
-    payload: dict[str, Any]
-
-
 # Column and table names below are constants of this module, never input.
 _PG_EVENTS = ("SELECT seq, type, subject, occurred_at, payload::text FROM events "
               "WHERE tenant_id = $1 AND {condition} ORDER BY seq {limit}")
@@ -227,7 +217,7 @@ _SQLITE_EVENTS = ("SELECT seq, type, subject, occurred_at, payload FROM events "
 
 
 async def _query_events(db: Database, tenant_id: uuid.UUID, condition: tuple[str, str],
-                        *arguments: Any, limit: int | None = None) -> list[EventRow]:
+                        *arguments: Any, limit: int | None = None) -> list[Event]:
     """The tenant's events matching a raw condition ((PostgreSQL, SQLite) forms), by seq.
 
     The fill reads millions of events: it skips the ORM and decodes payloads with orjson.
@@ -240,14 +230,14 @@ async def _query_events(db: Database, tenant_id: uuid.UUID, condition: tuple[str
             rows = await driver.fetch(_PG_EVENTS.format(
                 condition=condition[0], limit="" if limit is None else f"LIMIT {limit:d}"),
                 tenant_id, *arguments)
-            return [EventRow(seq, kind, subject, at, orjson.loads(payload))
+            return [Event(seq, kind, subject, at, orjson.loads(payload))
                     for seq, kind, subject, at, payload in rows]
         result = await connection.exec_driver_sql(
             _SQLITE_EVENTS.format(condition=condition[1],
                                   limit="" if limit is None else f"LIMIT {limit:d}"),
             (tenant_id.hex, *arguments))
         stored = cast(list[tuple[int, str, str, str, str]], result.all())
-        return [EventRow(seq, kind, subject, _sqlite_time(at), orjson.loads(payload))
+        return [Event(seq, kind, subject, _sqlite_time(at), orjson.loads(payload))
                 for seq, kind, subject, at, payload in stored]
 
 
@@ -264,7 +254,7 @@ async def read_events(db: Database, tenant_id: uuid.UUID, since: int,
 class Batch(NamedTuple):
     """The events read for one fill batch: those the fold reads, and how far the read went."""
 
-    events: list[EventLike]
+    events: list[Event]
     scanned: int
     last_seq: int
 
@@ -299,22 +289,18 @@ async def read_batch(db: Database, tenant_id: uuid.UUID, since: int, limit: int)
             return await _read_batch_postgres(raw.driver_connection, tenant_id, since, limit)
         result = await connection.exec_driver_sql(_SQLITE_BATCH, (tenant_id.hex, since, limit))
         rows = cast(Sequence[tuple[int, str, str, str, str | None]], result.all())
-    loads, new = orjson.loads, tuple.__new__  # EventRow(...) minus its Python-level __new__
-    events: list[EventLike] = [
-        new(EventRow, (seq, kind, subject, _sqlite_time(at), loads(payload)))
-        for seq, kind, subject, at, payload in rows if payload is not None]
+    loads = orjson.loads
+    events: list[Event] = [Event(seq, kind, subject, _sqlite_time(at), loads(payload))
+                               for seq, kind, subject, at, payload in rows if payload is not None]
     return Batch(events, len(rows), rows[-1][0] if rows else since)
 
 
 async def _read_batch_postgres(driver: Any, tenant_id: uuid.UUID, since: int,
                                limit: int) -> Batch:
     scanned, last_seq, packed = await driver.fetchrow(_PG_BATCH, tenant_id, since, limit)
-    new, utc_time = tuple.__new__, datetime.fromisoformat
     rows = orjson.loads(packed) if packed else []
     rows.sort(key=_first)
-    events: list[EventLike] = [new(EventRow, (seq, kind, subject, utc_time(at), payload))
-                               for seq, kind, subject, at, payload in rows]
-    return Batch(events, scanned, since if last_seq is None else last_seq)
+    return Batch(events_from_rows(rows), scanned, since if last_seq is None else last_seq)
 
 
 _first = operator.itemgetter(0)

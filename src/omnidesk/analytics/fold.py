@@ -17,7 +17,7 @@ from mypy_extensions import mypyc_attr
 
 from omnidesk.analytics import events as ev
 from omnidesk.analytics.config import AnalyticsConfig
-from omnidesk.analytics.events import EventLike
+from omnidesk.analytics.events import Event, EventLike, as_event
 from omnidesk.analytics.fcr import FcrTracker
 from omnidesk.analytics.measures import (
     MICROS,
@@ -147,15 +147,16 @@ class ContactFold:
 
     def apply(self, event: EventLike) -> None:
         """Fold one event; events at or below the last folded seq are ignored (idempotent)."""
-        if event.seq <= self.last_seq:
+        native = as_event(event)  # compiled, the handlers read an Event's fields directly
+        if native.seq <= self.last_seq:
             return
-        self.last_seq = event.seq
+        self.last_seq = native.seq
         fcr = self.fcr
-        if fcr is not None and fcr.deadlines and fcr.deadlines[0][0] < event.occurred_at:
-            self._settle_fcr(event.occurred_at)
-        handler = _HANDLERS.get(event.type)
+        if fcr is not None and fcr.deadlines and fcr.deadlines[0][0] < native.occurred_at:
+            self._settle_fcr(native.occurred_at)
+        handler = _HANDLERS.get(native.type)
         if handler is not None:
-            handler(self, event)
+            handler(self, native)
 
     def skip_to(self, seq: int) -> None:
         """Events up to `seq` not passed to `apply` were of types the fold ignores."""
@@ -185,7 +186,7 @@ class ContactFold:
         for m in self.sink.point(at, dims):
             add(m)
 
-    def _created(self, event: EventLike) -> None:
+    def _created(self, event: Event) -> None:
         record, payload, at = self._record(event.subject), event.payload, event.occurred_at
         record.channel = payload.get("channel", record.channel)
         record.direction = payload.get("direction", record.direction)
@@ -197,12 +198,12 @@ class ContactFold:
         if self.fcr is not None and record.customer_id and record.direction == "inbound":
             self.fcr.contact_created(record.customer_id, at)
 
-    def _self_service_started(self, event: EventLike) -> None:
+    def _self_service_started(self, event: Event) -> None:
         record = self._record(event.subject)
         record.self_service_entered = True
         self._count(event.occurred_at, record.dims(), count_self_service_started)
 
-    def _self_service_ended(self, event: EventLike) -> None:
+    def _self_service_ended(self, event: Event) -> None:
         record, payload = self._record(event.subject), event.payload
         record.self_service_outcome = payload.get("outcome")
         record.article_id = payload.get("article_id")
@@ -210,7 +211,7 @@ class ContactFold:
             dims = record.dims(article=record.article_id)
             self._count(event.occurred_at, dims, count_self_service_contained)
 
-    def _queued(self, event: EventLike) -> None:
+    def _queued(self, event: Event) -> None:
         record, at = self._record(event.subject), event.occurred_at
         waiting = record.open_queue_segment()
         if waiting is not None:
@@ -237,7 +238,7 @@ class ContactFold:
         if self._observed:
             self.observer.queue_left(record.interaction_id, segment.queue_id)
 
-    def _connected(self, event: EventLike) -> None:
+    def _connected(self, event: Event) -> None:
         record, payload, at = self._record(event.subject), event.payload, event.occurred_at
         agent_id: str = payload["agent_id"]
         queue_id: str | None = payload.get("queue_id")
@@ -254,24 +255,24 @@ class ContactFold:
             late = micros(record.live_answered_at, at) > self._outbound_limit_us()
             self._settle_outbound(record, at, abandoned=late)
 
-    def _held(self, event: EventLike) -> None:
+    def _held(self, event: Event) -> None:
         segment = self._record(event.subject).open_agent_segment()
         if segment is not None and segment.hold_started_at is None:
             segment.hold_started_at = event.occurred_at
 
-    def _resumed(self, event: EventLike) -> None:
+    def _resumed(self, event: Event) -> None:
         segment = self._record(event.subject).open_agent_segment()
         if segment is not None:
             _end_hold(segment, event.occurred_at)
 
-    def _transferred(self, event: EventLike) -> None:
+    def _transferred(self, event: Event) -> None:
         record = self._record(event.subject)
         segment = record.open_agent_segment()
         if segment is not None:
             segment.transferred = True
             self._end_agent_segment(record, segment, event.occurred_at)
 
-    def _wrap_up_started(self, event: EventLike) -> None:
+    def _wrap_up_started(self, event: Event) -> None:
         record, at = self._record(event.subject), event.occurred_at
         segment = record.open_agent_segment()
         if segment is not None and segment.talk_ended_at is None:
@@ -279,7 +280,7 @@ class ContactFold:
             segment.talk_ended_at = at
         self._end_call(record, at)
 
-    def _closed(self, event: EventLike) -> None:
+    def _closed(self, event: Event) -> None:
         record, payload, at = self._record(event.subject), event.payload, event.occurred_at
         record.closed_at, record.resolved = at, bool(payload.get("resolved", False))
         record.disposition = payload.get("disposition")
@@ -297,24 +298,24 @@ class ContactFold:
             self.closed_dims[record.interaction_id] = dims
             del self.records[record.interaction_id]
 
-    def _abandoned(self, event: EventLike) -> None:
+    def _abandoned(self, event: Event) -> None:
         self._left_unanswered(event, "abandoned")
 
-    def _callback_scheduled(self, event: EventLike) -> None:
+    def _callback_scheduled(self, event: Event) -> None:
         self._left_unanswered(event, "callback")
 
-    def _left_unanswered(self, event: EventLike, outcome: QueueOutcome) -> None:
+    def _left_unanswered(self, event: Event, outcome: QueueOutcome) -> None:
         record, at = self._record(event.subject), event.occurred_at
         waiting = record.open_queue_segment()
         if waiting is not None:
             self._leave_queue(record, waiting, at, outcome)
         self._end_without_agent(record, at)
 
-    def _answered(self, event: EventLike) -> None:
+    def _answered(self, event: Event) -> None:
         if event.payload.get("answered_by", "human") == "human":
             self._record(event.subject).live_answered_at = event.occurred_at
 
-    def _survey_answered(self, event: EventLike) -> None:
+    def _survey_answered(self, event: Event) -> None:
         payload = event.payload
         interaction_id = payload["interaction_id"]
         record = self.records.get(interaction_id)
@@ -323,7 +324,8 @@ class ContactFold:
         else:
             dims = self.closed_dims.get(interaction_id, NO_DIMS)
         # Voice IVR surveys before session 3 logged only "scale"; it names the same kind.
-        kind, score = payload.get("kind", payload.get("scale")), int(payload["score"])
+        kind: str = payload.get("kind", payload.get("scale")) or ""
+        score = int(payload["score"])
         for m in self.sink.point(event.occurred_at, dims):
             count_survey(m, kind, score)
 
@@ -409,17 +411,17 @@ class ContactFold:
     def _set_state(self, agent_id: str, at: datetime, state: str) -> None:
         self._change_agent(agent_id, at, state, 0, 0)
 
-    def _agent_state_changed(self, event: EventLike) -> None:
+    def _agent_state_changed(self, event: Event) -> None:
         self._set_state(event.subject, event.occurred_at, event.payload["state"])
 
-    def _agent_logged_in(self, event: EventLike) -> None:
+    def _agent_logged_in(self, event: Event) -> None:
         self._set_state(event.subject, event.occurred_at, event.payload.get("state", "available"))
 
-    def _agent_logged_out(self, event: EventLike) -> None:
+    def _agent_logged_out(self, event: Event) -> None:
         self._set_state(event.subject, event.occurred_at, "offline")
 
 
-_HANDLERS: dict[str, Callable[[ContactFold, EventLike], None]] = {
+_HANDLERS: dict[str, Callable[[ContactFold, Event], None]] = {
     ev.INTERACTION_CREATED: ContactFold._created,
     ev.SELF_SERVICE_STARTED: ContactFold._self_service_started,
     ev.SELF_SERVICE_ENDED: ContactFold._self_service_ended,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
+from omnidesk.analytics.events import NO_TIME
 from omnidesk.analytics.measures import QueueOutcome
 
 
@@ -39,7 +40,6 @@ def micros(start: datetime, end: datetime) -> int:
 # argument has a default because copy and pickle build a compiled instance by calling the
 # class with none, then restore its attributes (mypyc's `serializable` would avoid that, but
 # with it a written-out __init__ is never called: mypyc 2.4).
-NO_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(slots=True, init=False)
