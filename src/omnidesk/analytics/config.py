@@ -6,14 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
-from typing import Literal
+from typing import Final, Literal
 
 ServiceLevelVariant = Literal["default", "connect"]
 
-LOAD_SCALE = 720_720
+LOAD_SCALE: Final = 720_720
 """An agent's full load in integer units: lcm(1..16), so every share 1/capacity is exact."""
 
-AWAY_STATES = frozenset({"break", "lunch", "training"})
+AWAY_STATES: Final = frozenset({"break", "lunch", "training"})
 """Agent states that count as "on break" for utilisation."""
 
 

@@ -114,11 +114,8 @@ class AgentClock:
 
     def status(self) -> AgentStatus:
         """What the agent is doing now, for agent-time measures."""
-        return _new_status(AgentStatus, (self.state, self.dims.role or "", self.contacts,
-                                         self.load))
+        return AgentStatus(self.state, self.dims.role or "", self.contacts, self.load)
 
-
-_new_status = tuple.__new__  # AgentStatus(...) without the named tuple's Python-level __new__
 
 @mypyc_attr(serializable=True)
 @dataclass(eq=False, repr=False)  # a repr would print every row

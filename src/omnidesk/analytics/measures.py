@@ -7,14 +7,14 @@ per interval and dimension can be merged, stored and resumed without ever double
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Literal, NamedTuple
+from typing import Final, Literal
 
 from omnidesk.analytics.config import AWAY_STATES, LOAD_SCALE, QueueSettings
 
 QueueOutcome = Literal["answered", "abandoned", "callback", "moved", "closed"]
 """How a contact left a queue: moved = re-queued elsewhere, closed = closed while queued."""
 
-MICROS = 1_000_000
+MICROS: Final = 1_000_000
 SL_OUTCOMES = frozenset({"answered", "abandoned", "callback"})
 
 
@@ -209,16 +209,26 @@ def count_handle_completed(
     m.transferred += transferred
 
 
-class AgentStatus(NamedTuple):
+@dataclass(slots=True, init=False)
+class AgentStatus:
     """What an agent was doing over a stretch: state, cost role, contacts, load (LOAD_SCALE).
 
-    A named tuple, not a frozen dataclass: the fold makes one per agent-time stretch.
+    The fold makes one per agent-time stretch: its `__init__` is written out so that it is
+    compiled, and compiled code reads its fields and properties directly. Treat it as
+    immutable.
     """
 
     state: str
     role: str
-    contacts: int = 0
-    load: int = 0
+    contacts: int
+    load: int
+
+    def __init__(self, state: str = "offline", role: str = "", contacts: int = 0,
+                 load: int = 0) -> None:
+        self.state = state
+        self.role = role
+        self.contacts = contacts
+        self.load = load
 
     @property
     def logged_in(self) -> bool:
