@@ -37,7 +37,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnidesk.analytics import events as ev
 from omnidesk.analytics.aggregation import AggregateState, new_aggregate
 from omnidesk.analytics.config import AnalyticsConfig
 from omnidesk.analytics.events import Event, EventLike, events_from_rows
@@ -60,14 +59,12 @@ from omnidesk.db import Database
 from omnidesk.errors import Conflict
 
 BATCH_EVENTS = 200_000
+FIRST_BATCH_EVENTS = 20_000
+"""Batches grow from this size to BATCH_EVENTS, 4 times larger each: the fold waits for
+nothing but the first read, and that read is short."""
 GRANULARITY: Granularity = "15min"
 LOOKUP_CHUNK = 500
 FOLD_CHUNK = 1_000
-CONTACT_TYPES = frozenset({
-    ev.INTERACTION_CREATED, ev.SELF_SERVICE_STARTED, ev.SELF_SERVICE_ENDED, ev.QUEUED,
-    ev.CONNECTED, ev.HELD, ev.RESUMED, ev.TRANSFERRED, ev.WRAP_UP_STARTED, ev.CLOSED,
-    ev.ABANDONED, ev.CALLBACK_SCHEDULED, ev.ANSWERED,
-})
 
 
 class FillConflict(Conflict):
@@ -322,28 +319,6 @@ async def _history(db: Database, tenant_id: uuid.UUID, subjects: Sequence[str],
     return found
 
 
-def references(batch: Sequence[EventLike], fold: ContactFold) -> tuple[set[str], list[str]]:
-    """Interactions the batch touches, and those the fold must first rebuild from the log."""
-    records, closed = fold.records, fold.closed_dims
-    touched: set[str] = set()
-    missing: list[str] = []
-    for event in batch:
-        kind = event.type
-        if kind in CONTACT_TYPES:
-            interaction_id = event.subject
-        elif kind == ev.SURVEY_ANSWERED and isinstance(event.payload.get("interaction_id"), str):
-            interaction_id = event.payload["interaction_id"]
-        else:
-            continue
-        if interaction_id in touched:
-            continue
-        touched.add(interaction_id)
-        if (kind != ev.INTERACTION_CREATED and interaction_id not in records
-                and interaction_id not in closed):
-            missing.append(interaction_id)
-    return touched, missing
-
-
 async def _rebuild_contacts(db: Database, state: FillState, missing: list[str]) -> None:
     """Put the missing contacts' records (or closed dims) back, from their own events."""
     if not missing:
@@ -356,16 +331,6 @@ async def _rebuild_contacts(db: Database, state: FillState, missing: list[str]) 
             state.fold.records[interaction_id] = scratch.records[interaction_id]
         elif interaction_id in scratch.closed_dims:
             state.fold.closed_dims[interaction_id] = scratch.closed_dims[interaction_id]
-
-
-def _forget_idle_contacts(fold: ContactFold, touched: set[str]) -> None:
-    """Bound memory: drop closed dims and idle contacts (rebuilt from the log if needed)."""
-    fold.closed_dims.clear()
-    idle = [interaction_id for interaction_id, record in fold.records.items()
-            if interaction_id not in touched and record.open_queue_segment() is None
-            and record.open_agent_segment() is None]
-    for interaction_id in idle:
-        del fold.records[interaction_id]
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -609,7 +574,8 @@ async def fill(db: Database, tenant_id: uuid.UUID, *, now: datetime | None = Non
     the next one read: one after the other, so the database works on one core at a time and
     leaves the fold the other (faster than reading beside the write: BENCHMARKS.md, sessions 9
     and 10). Each write is one transaction that moves the checkpoint, so the stored state is
-    always that of a whole number of batches.
+    always that of a whole number of batches. Batches start at FIRST_BATCH_EVENTS events and
+    grow fourfold up to `batch_events`.
     """
     with _CollectorPause.during():
         return await _fill(db, tenant_id, now or db.clock.now(), batch_events, max_batches,
@@ -620,24 +586,25 @@ async def _fill(db: Database, tenant_id: uuid.UUID, now: datetime, batch_events:
                 max_batches: int | None, cache: FillCache | None) -> FillReport:
     state = await _state(db, tenant_id, cache)
     report = FillReport(tenant_id, last_seq=state.fold.last_seq)
-    reading = asyncio.ensure_future(read_batch(db, tenant_id, state.fold.last_seq,
-                                               batch_events))
+    limit = min(batch_events, FIRST_BATCH_EVENTS)
+    reading = asyncio.ensure_future(read_batch(db, tenant_id, state.fold.last_seq, limit))
     writing: asyncio.Future[int] | None = None
     try:
         while max_batches is None or report.batches < max_batches:
             batch = await reading
-            report.caught_up = batch.scanned < batch_events
+            report.caught_up = batch.scanned < limit
             if not report.caught_up:  # read the next batch (after the previous write)
+                limit = min(batch_events, 4 * limit)
                 reading = asyncio.ensure_future(_read_after(writing, db, tenant_id,
-                                                            batch.last_seq, batch_events))
-            touched, missing = references(batch.events, state.fold)
+                                                            batch.last_seq, limit))
+            touched, missing = state.fold.referenced_contacts(batch.events)
             await _rebuild_contacts(db, state, missing)
             expected = state.fold.last_seq
             await _fold(state, batch, now if report.caught_up else None)
             if writing is not None:  # the previous batch's write ran during this fold
                 report.rows += await writing
             writing = asyncio.ensure_future(_write(db, _take(state, expected), now))
-            _forget_idle_contacts(state.fold, touched)
+            state.fold.forget_idle(touched)
             report.events += batch.scanned
             report.batches += 1
             if report.caught_up:

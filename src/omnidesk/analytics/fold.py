@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 from mypy_extensions import mypyc_attr
 
@@ -44,6 +44,13 @@ from omnidesk.analytics.records import (
     QueueSegment,
     micros,
 )
+
+CONTACT_TYPES: Final = frozenset({
+    ev.INTERACTION_CREATED, ev.SELF_SERVICE_STARTED, ev.SELF_SERVICE_ENDED, ev.QUEUED,
+    ev.CONNECTED, ev.HELD, ev.RESUMED, ev.TRANSFERRED, ev.WRAP_UP_STARTED, ev.CLOSED,
+    ev.ABANDONED, ev.CALLBACK_SCHEDULED, ev.ANSWERED,
+})
+"""Event types whose subject is an interaction."""
 
 
 class MeasureSink(Protocol):
@@ -170,6 +177,42 @@ class ContactFold:
             self._accrue(clock, now)
         if self.fcr is not None:
             self._settle_fcr(now)
+
+    def referenced_contacts(self, events: list[Event]) -> tuple[set[str], list[str]]:
+        """Interactions the events touch, and those the fold holds no trace of.
+
+        A fold that forgets idle contacts (the fill's) rebuilds the ones missing from their own
+        earlier events before it folds these.
+        """
+        records, closed = self.records, self.closed_dims
+        touched: set[str] = set()
+        missing: list[str] = []
+        for event in events:
+            kind = event.type
+            interaction_id: str
+            if kind in CONTACT_TYPES:
+                interaction_id = event.subject
+            elif kind == ev.SURVEY_ANSWERED and isinstance(event.payload.get("interaction_id"),
+                                                           str):
+                interaction_id = event.payload["interaction_id"]
+            else:
+                continue
+            if interaction_id in touched:
+                continue
+            touched.add(interaction_id)
+            if (kind != ev.INTERACTION_CREATED and interaction_id not in records
+                    and interaction_id not in closed):
+                missing.append(interaction_id)
+        return touched, missing
+
+    def forget_idle(self, keep: set[str]) -> None:
+        """Bound memory: drop closed dims and idle contacts not in `keep` (see above)."""
+        self.closed_dims.clear()
+        idle = [interaction_id for interaction_id, record in self.records.items()
+                if interaction_id not in keep and record.open_queue_segment() is None
+                and record.open_agent_segment() is None]
+        for interaction_id in idle:
+            del self.records[interaction_id]
 
     # -- interactions ---------------------------------------------------------------
 
