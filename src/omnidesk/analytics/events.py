@@ -85,7 +85,10 @@ def as_event(event: EventLike) -> Event:
     return Event(event.seq, event.type, event.subject, event.occurred_at, event.payload)
 
 
-def events_from_rows(rows: list[list[Any]]) -> list[Event]:
-    """Events from [seq, type, subject, ISO time, payload] rows, as the fill reads them."""
-    return [Event(row[0], row[1], row[2], datetime.fromisoformat(row[3]), row[4])
+def events_from_rows(rows: list[list[Any]], kinds: list[str]) -> list[Event]:
+    """Events from [seq, type, subject, ISO time, payload] rows, as the fill reads them.
+
+    A row names its type by position in `kinds`, counted from 1.
+    """
+    return [Event(row[0], kinds[row[1] - 1], row[2], datetime.fromisoformat(row[3]), row[4])
             for row in rows]
