@@ -48,7 +48,10 @@ async def spoken(text: str) -> bytes:
 
 async def test_the_ivr_greeting_reaches_the_caller_as_speech(phone: Phone) -> None:
     require_espeak_ng()
-    heard, _ = await listen(phone, "100", 5000)
+    # 7 s: the greeting may start up to 1 s in, then 1.2 s of it, up to 0.8 s of gap and the
+    # menu's 2.9 s must all be heard (5 s cut the menu off when the call started late; the
+    # menu's 10 s timeout repeats nothing within 7 s)
+    heard, _ = await listen(phone, "100", 7000)
     greeting, menu = await spoken(GREETING), await spoken(MENU)
     at, match = locate(heard, greeting)
     assert match > MATCH, (at, match)
