@@ -60,9 +60,12 @@ class FcrTracker:
     def contacted_again(self, closure: PendingClosure) -> None:
         """A pending closure has just been marked as contacted again (a hook)."""
 
-    def resolved_closure(self, customer_id: str, closed_at: datetime, dims: Dims) -> None:
-        """A contact of the customer was closed as resolved."""
-        self.track(PendingClosure(customer_id, closed_at, closed_at + self.window, dims))
+    def resolved_closure(self, customer_id: str, closed_at: datetime,
+                         dims: Dims) -> PendingClosure:
+        """A contact of the customer was closed as resolved: its closure, now tracked."""
+        closure = PendingClosure(customer_id, closed_at, closed_at + self.window, dims)
+        self.track(closure)
+        return closure
 
     def track(self, closure: PendingClosure) -> None:
         """Keep the closure pending until its deadline."""
@@ -97,12 +100,14 @@ class JournalingFcr(FcrTracker):
     flagged: set[int] = field(default_factory=set)
     removed: list[int] = field(default_factory=list)
 
-    def resolved_closure(self, customer_id: str, closed_at: datetime, dims: Dims) -> None:
+    def resolved_closure(self, customer_id: str, closed_at: datetime,
+                         dims: Dims) -> PendingClosure:
         """Track a new resolved closure under the seq of the event that closed it."""
-        seq = self.fold.last_seq if self.fold is not None else self.counter + 1
-        closure = PendingClosure(customer_id, closed_at, closed_at + self.window, dims, seq=seq)
-        self.track(closure)
-        self.added[seq] = closure
+        # no super(): slots
+        closure = FcrTracker.resolved_closure(self, customer_id, closed_at, dims)
+        closure.seq = self.fold.last_seq if self.fold is not None else self.counter
+        self.added[closure.seq] = closure
+        return closure
 
     def contacted_again(self, closure: PendingClosure) -> None:
         """Note a stored closure that this contact marks as contacted again."""

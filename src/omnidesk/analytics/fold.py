@@ -206,7 +206,8 @@ class ContactFold:
         return touched, missing
 
     def forget_idle(self, keep: set[str]) -> None:
-        """Bound memory: drop closed dims and idle contacts not in `keep` (see above)."""
+        """Bound memory: drop closed dims and idle contacts not in `keep` (a later reference
+        finds them missing, and the fill rebuilds them from the log)."""
         self.closed_dims.clear()
         idle = [interaction_id for interaction_id, record in self.records.items()
                 if interaction_id not in keep and record.open_queue_segment() is None

@@ -92,7 +92,8 @@ class IntervalSink:
         self._last_span = {}
 
     def take_rows(self) -> dict[RowKey, Measures]:
-        """The rows so far; the sink goes on with none."""
+        """The rows so far; the sink goes on with none (replacing `rows` directly would leave
+        `_last_span` pointing at the old rows)."""
         rows, self.rows = self.rows, {}
         self._last_span = {}
         return rows
