@@ -15,13 +15,13 @@ from omnidesk.errors import Unauthorized
 from omnidesk.users.models import ApiKey
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     """The application's database."""
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The application's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -57,7 +57,7 @@ async def authenticate(db: Database, settings: Settings, users: KnownUsers,
     return await principal_from_token(db, settings, users, credential)
 
 
-def get_known_users(request: Request) -> KnownUsers:
+async def get_known_users(request: Request) -> KnownUsers:
     """The application's cache of users behind tokens."""
     users: KnownUsers = request.app.state.known_users
     return users

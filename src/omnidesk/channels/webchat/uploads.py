@@ -124,7 +124,7 @@ async def download(
     if x_visitor_token and not authorization and not x_api_key:
         visitor_id = (await visitor_from_token(db, settings, channel, x_visitor_token)).id
     else:
-        principal = await current_principal(db, settings, get_known_users(request),
+        principal = await current_principal(db, settings, await get_known_users(request),
                                             authorization, x_api_key)
         principal.require(*EVERYONE)
         if principal.tenant_id != channel.tenant_id:
