@@ -48,7 +48,10 @@ async def _next_seq(session: AsyncSession, tenant_id: uuid.UUID) -> int:
 
 @event.listens_for(Session, "before_commit")
 def _write_events(session: Session) -> None:
-    """Insert the transaction's events in one statement and store each tenant's last seq."""
+    """Insert the transaction's events in one statement and store each tenant's last seq
+    (at the outer commit: a savepoint's release leaves its events to it)."""
+    if session.in_nested_transaction():
+        return
     for tenant_id, (stored, last) in session.info.pop(_SEQS, {}).items():
         if last > stored:
             session.execute(update(_TENANTS).where(_TENANTS.c.id == tenant_id)
