@@ -108,18 +108,17 @@ def mark_background() -> None:
     _IN_BACKGROUND.set(True)
 
 
-def create_engine(url: str, *, for_writes: bool = True, inline: bool = True,
+def create_engine(url: str, *, for_writes: bool = True,
                   pool_timeout: float = POOL_TIMEOUT_S) -> AsyncEngine:
-    """An async engine; on SQLite, writers take the write lock at BEGIN (IMMEDIATE), and
-    statements run inline on the event loop (sqlite_inline.py) unless `inline` is False
-    (aiosqlite's threads: for reads that may be long).
+    """An async engine; on SQLite, writers take the write lock at BEGIN (IMMEDIATE) and run
+    inline on the event loop (sqlite_inline.py), readers on aiosqlite's threads.
 
     `pool_timeout`: how long a session waits for a pooled connection before giving up."""
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
         if path is None:
             engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S})
-        elif inline:
+        elif for_writes:
             engine = create_async_engine(
                 url, async_creator=inline_connector(path, timeout=SQLITE_TIMEOUT_S),
                 pool_timeout=pool_timeout)
@@ -170,24 +169,17 @@ class Database:
         self.bus = bus
         self.clock: Clock = clock or SystemClock()
         self.write_engine = create_engine(url, for_writes=True, pool_timeout=pool_timeout)
-        # SQLite: a request's reads run inline like its writes (a point read takes
-        # microseconds, a trip through a worker thread and back through the loop far more);
-        # reads that may be long (reports) and the server's own reads take worker threads.
         self.read_engine = (create_engine(url, for_writes=False, pool_timeout=pool_timeout)
                             if sqlite else self.write_engine)
-        self.long_read_engine = (
-            create_engine(url, for_writes=False, inline=False, pool_timeout=pool_timeout)
-            if sqlite else self.write_engine)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
-        self._long_reader = async_sessionmaker(self.long_read_engine, expire_on_commit=False)
         # The server's own work (bus followers, timers) has a patient pool of its own:
         # overload sheds requests, never an event being handled. SQLite's writers queue on
         # the writer lock anyway, so there only reads need it (and an in-memory database,
         # private to its connections, has none).
         self.background_engine = (
             None if sqlite and _sqlite_path(url) is None
-            else create_engine(url, for_writes=not sqlite, inline=False,
+            else create_engine(url, for_writes=not sqlite,
                                pool_timeout=BACKGROUND_POOL_TIMEOUT_S))
         self._background_reader = (
             self._reader if self.background_engine is None
@@ -215,13 +207,9 @@ class Database:
                 self.published_seq[record.tenant_id] = record.seq
 
     @asynccontextmanager
-    async def read(self, *, long: bool = False) -> AsyncIterator[AsyncSession]:
-        """A read-only session; `long` for queries that may take a while (reports, exports),
-        which on SQLite must not stop the event loop."""
-        if _IN_BACKGROUND.get():
-            sessions = self._background_reader
-        else:
-            sessions = self._long_reader if long else self._reader
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session."""
+        sessions = self._background_reader if _IN_BACKGROUND.get() else self._reader
         async with sessions() as session, _overload_as_error():
             session.info["clock"] = self.clock
             yield session
@@ -231,8 +219,8 @@ class Database:
         await self.write_engine.dispose()
         if self.background_engine is not None:
             await self.background_engine.dispose()
-        for engine in {self.read_engine, self.long_read_engine} - {self.write_engine}:
-            await engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
 
 
 @asynccontextmanager

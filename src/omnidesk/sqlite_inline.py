@@ -1,4 +1,4 @@
-"""SQLite statements run inline on the event loop: aiosqlite's interface over a sqlite3 connection.
+"""SQLite writes run inline on the event loop: aiosqlite's interface over a sqlite3 connection.
 
 aiosqlite runs each statement in a thread of its own and resumes the caller through the event
 loop. For writes that is the wrong trade: SQLite allows one writer at a time, and a write
@@ -8,8 +8,7 @@ for ≈ 1 ms of SQLite work, and every other writer waits behind it. Here each s
 once on the calling thread (a local SQLite statement takes microseconds), so a transaction
 holds the lock only as long as its own work. SQLAlchemy's aiosqlite dialect drives this
 object exactly as it drives aiosqlite's (`create_async_engine(..., async_creator=...)`).
-A request's reads run inline too; reads that may be long (reports, `Database.read(long=True)`)
-and the server's own reads keep aiosqlite: a long query must not stop the loop.
+Reads keep aiosqlite: a long report query must not stop the loop.
 """
 
 from __future__ import annotations

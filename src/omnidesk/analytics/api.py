@@ -60,7 +60,7 @@ async def _report(request: Request, db: DbDep, principal: Principal, start: str 
     group_by, granularity = parse_group_by(by), parse_granularity(interval)
     if refresh:
         await _service(request).fill_tenant(principal.tenant_id)
-    async with db.read(long=True) as session:
+    async with db.read() as session:
         zone = zone_of(await tenant_time_zone(session, principal.tenant_id))
         span = period(start, end, zone, db.clock.now().astimezone(zone).date())
         return await kpi_report(session, principal.tenant_id, span, group_by=group_by,

@@ -34,7 +34,7 @@ async def list_customers(
 ) -> list[Customer]:
     """Find customers by one identity (any channel) or by text in name and identities."""
     principal.require(*EVERYONE)
-    async with db.read(long=True) as session:
+    async with db.read() as session:
         if identity is None:
             return list(await service.search(session, tenant_id=principal.tenant_id, text=q,
                                               limit=limit))

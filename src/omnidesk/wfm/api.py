@@ -187,7 +187,7 @@ async def _forecast_from_history(db: Database, tenant_id: uuid.UUID, *,
                                  interval: str, weeks: int, days: int) -> _Forecast:
     """Forecast one queue, a channel's queues or the whole tenant from its queued events."""
     interval_s = _interval_seconds(interval)
-    async with db.read(long=True) as session:
+    async with db.read() as session:
         zone = ZoneInfo("UTC")
         queue_ids: list[uuid.UUID] | None = None
         queue_name: str | None = None
