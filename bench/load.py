@@ -4,7 +4,9 @@ Starts `omnidesk serve` on a fresh SQLite data directory (or OMNIDESK_DATABASE_U
 one tenant with N agents, connects every agent's desktop over the WebSocket stream, and posts
 signed contacts at a rising rate. Each simulated desktop accepts its offers, holds the contact
 for a handle time, then wraps up and closes it. Reported per step: contacts/s offered and
-accepted, and the time from posting a contact to its offer arriving on the agent's stream.
+accepted, and the time from posting a contact to its offer arriving on the agent's stream;
+for the run, the server's CPU time (user + system, from the first post until the last contact
+closed) per contact accepted.
 Every posted contact must be offered; the run reports those not offered within a minute of
 the last post (still queued in the database, not lost, but not served in time either).
 
@@ -249,8 +251,14 @@ def step_figures(steps: list[tuple[int, float, list[str]]], tally: Tally) -> lis
     return figures
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def drive(url: str, agents: int, rates: list[int], step_s: float,
-                handle_s: float) -> dict[str, object]:
+                handle_s: float, server_pid: int) -> dict[str, object]:
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     async with BoundedClient(base_url=url, timeout=60, limits=limits) as http:
         boss = await http.post("/api/v1/auth/login", json={
@@ -271,11 +279,13 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
         print(f"{len(roster) - tally.desktop_errors} desktops connected and available in "
               f"{time.perf_counter() - started:.1f} s ({tally.desktop_errors} failed)",
               flush=True)
+        cpu_before = cpu_seconds(server_pid)
         posted = await ramp(http, channel["id"], rates, step_s, tally)
         await drain(tally, 60)
         stop.set()
         await asyncio.gather(*desktops, return_exceptions=True)
         await finish_work(tally, handle_s * 5)
+        server_cpu = cpu_seconds(server_pid) - cpu_before  # the contacts' whole life
     steps = step_figures(posted, tally)
     for step in steps:
         print(f"  {step['target_per_s']:>4}/s: {step['offered']}/{step['posted']} offered, "
@@ -285,7 +295,7 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
             "post_errors": tally.post_errors, "post_shed": tally.post_shed,
             "work_errors": dict(tally.work_errors),
             "desktop_errors": tally.desktop_errors,
-            "accepted": tally.accepted}
+            "accepted": tally.accepted, "server_cpu_s": server_cpu}
 
 
 def main() -> None:
@@ -311,7 +321,7 @@ def main() -> None:
         try:
             url = f"http://127.0.0.1:{args.port}"
             wait_ready(url)
-            result = asyncio.run(drive(url, agents, rates, step_s, handle_s))
+            result = asyncio.run(drive(url, agents, rates, step_s, handle_s, server.pid))
         finally:
             server.terminate()
             server.wait(30)
@@ -331,7 +341,10 @@ def main() -> None:
                       "posts_shed_503": result["post_shed"],
                       "work_errors": sum(work_errors.values()),
                       "work_errors_by_kind": work_errors,
-                      "desktop_errors": result["desktop_errors"]}))
+                      "desktop_errors": result["desktop_errors"],
+                      "server_cpu_ms_per_contact": round(
+                          1000 * float(result["server_cpu_s"]) / max(1, int(result["accepted"])),
+                          2)}))
 
 
 if __name__ == "__main__":
