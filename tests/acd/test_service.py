@@ -419,3 +419,65 @@ async def test_a_batch_that_fails_still_counts_as_followed(
         await acd.on_events([queued])
     router = await acd.router(center["tenant_id"])
     assert router.seen_seq >= queued.seq  # requests waiting on the router are not held up
+
+
+async def set_profile(api: Api, center: dict[str, Any], name: str,
+                      profile: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Give the agent a routing profile (None: every queue again) through the API."""
+    response = await api.client.patch(f"/api/v1/agents/{center['agents'][name]['id']}",
+                                      headers=center["admin"], json={"routing_profile": profile})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def test_an_agent_serves_only_their_profiles_queues_and_a_delayed_one_late(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    admin = center["admin"]
+    sales = await api.client.post("/api/v1/queues", headers=admin, json={
+        "name": "sales", "channel": "chat", "skills": [{"skill": "english"}]})
+    assert sales.status_code == 201, sales.text
+    shop = await api.client.post("/api/v1/channels", headers=admin, json={
+        "kind": "api", "name": "shop", "default_queue": "sales"})
+    alice = await set_profile(api, center, "alice", [
+        {"queue": "support"}, {"queue": "sales", "priority": 2, "delay_seconds": 30}])
+    assert alice["routing_profile"] == [
+        {"queue": "support", "priority": 1, "delay_seconds": 0.0},
+        {"queue": "sales", "priority": 2, "delay_seconds": 30.0}]
+    await set_profile(api, center, "bob", [{"queue": "support"}])
+    await go_available(api, center, "bob")
+    await go_available(api, center, "alice")
+    contact = await post_contact(api, {**center, "channel": shop.json()}, clock)
+    await asyncio.sleep(0.3)
+    assert (await interaction(api, center, contact))["state"] == "queued"  # bob: not his queue
+    clock.advance(29)
+    await asyncio.sleep(0.3)
+    assert (await interaction(api, center, contact))["state"] == "queued"  # alice: 30 s delay
+    clock.advance(2)
+    await offered_to(api, center, contact, "alice")
+    support_contact = await post_contact(api, center, clock, phone="+14155550199")
+    await offered_to(api, center, support_contact, "bob")
+
+
+async def test_without_a_profile_an_agent_serves_every_queue_again(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    await set_profile(api, center, "alice", [])
+    await go_available(api, center, "alice")
+    contact = await post_contact(api, center, clock)
+    await asyncio.sleep(0.3)
+    assert (await interaction(api, center, contact))["state"] == "queued"
+    assert (await set_profile(api, center, "alice", None))["routing_profile"] is None
+    await offered_to(api, center, contact, "alice")
+
+
+@pytest.mark.parametrize(("profile", "field"), [
+    ([{"queue": "nowhere"}], "routing_profile[0].queue"),
+    ([{"queue": "support"}, {"queue": "support"}], "routing_profile"),
+    ([{"queue": "support", "delay_seconds": -1}], "routing_profile.0.delay_seconds"),
+    ([{"queue": "support", "priority": 0}], "routing_profile.0.priority"),
+])
+async def test_a_routing_profile_names_existing_queues_once_with_sane_numbers(
+        api: Api, center: dict[str, Any], profile: list[dict[str, Any]], field: str) -> None:
+    response = await api.client.patch(f"/api/v1/agents/{center['agents']['alice']['id']}",
+                                      headers=center["admin"], json={"routing_profile": profile})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field

@@ -148,3 +148,26 @@ async def test_a_tenant_admin_may_only_apply_their_own_tenant(db: Database) -> N
             await apply_center(session, load_center(
                 SMALL.replace("role: admin", "role: admin, platform_admin: true"), "x"),
                 actor="t", tenant_slug="acme")
+
+
+async def test_an_agents_routing_profile_is_applied_exported_and_changed(db: Database) -> None:
+    profiled = SMALL.replace("    queues:\n", "    queues:\n      - {name: sales}\n").replace(
+        "        skills: {english: 4}\n",
+        "        skills: {english: 4}\n        routing_profile:\n"
+        "          - {queue: support}\n"
+        "          - {queue: sales, priority: 2, delay_seconds: 30}\n")
+    await _apply(db, profiled)
+    exported = await _export(db)
+    assert "delay_seconds: 30" in exported
+    assert await _apply(db, exported, "export.yaml") == []
+    assert await _apply(db, profiled.replace("delay_seconds: 30", "delay_seconds: 60")) == [
+        "updated agent acme/ada@acme.example"]
+    assert "delay_seconds: 60" in await _export(db)
+
+
+async def test_a_routing_profile_must_name_queues_that_exist(db: Database) -> None:
+    broken = SMALL.replace(
+        "        skills: {english: 4}\n",
+        "        skills: {english: 4}\n        routing_profile: [{queue: sales}]\n")
+    with pytest.raises(Exception, match="unknown queue 'sales'"):
+        await _apply(db, broken)

@@ -92,15 +92,19 @@ def test_a_queue_and_an_agent_made_on_the_page_are_in_the_export(
     expect(zoe).to_contain_text("french 4")
     expect(zoe).to_contain_text("chat 2")
 
-    # Editing: Bob becomes a supervisor with more chats.
+    # Editing: Bob becomes a supervisor with more chats, serving support after 30 s only.
     page.get_by_role("button", name="Edit Bob").click()
     form = page.get_by_role("form", name="Edit Bob")
     form.get_by_label("Role", exact=True).select_option("supervisor")
     form.get_by_label("chat capacity").fill("5")
+    form.get_by_label("Every queue, by the queues' priority").uncheck()
+    form.get_by_label("support priority").fill("1")
+    form.get_by_label("support delay seconds").fill("30")
     form.get_by_role("button", name="Save user").click()
     bob = page.locator('tr[data-user-email="bob@acme.example"]')
     expect(bob).to_contain_text("supervisor")
     expect(bob).to_contain_text("chat 5")
+    expect(bob).to_contain_text("serves support 1 (after 30 s)")
 
     exported = omnidesk("export", "--tenant", "acme", env=server.env).stdout
     tenant = yaml.safe_load(exported)["tenants"][0]
@@ -118,6 +122,9 @@ def test_a_queue_and_an_agent_made_on_the_page_are_in_the_export(
     assert agent["skills"] == {"english": 2, "french": 4}
     assert agent["team"] == "frontline"
     assert {k: v for k, v in agent["capacity"].items() if v} == {"chat": 2, "email": 4}
+    assert "routing_profile" not in agent  # every queue
+    bob_agent = next(a for a in tenant["agents"] if a["user"] == "bob@acme.example")
+    assert bob_agent["routing_profile"] == [{"queue": "support", "delay_seconds": 30.0}]
     assert "french" in tenant["skills"]
     bob_user = next(u for u in tenant["users"] if u["email"] == "bob@acme.example")
     assert bob_user["role"] == "supervisor"

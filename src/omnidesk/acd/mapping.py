@@ -81,15 +81,25 @@ def queue_config(queue: Queue, names: Names) -> QueueConfig:
         hours=business_hours(queue), closed_outcome=_outcome(outcomes.get("closed")))
 
 
+def routing_profile(agent: Agent, queues: Iterable[Queue]) -> tuple[QueueMembership, ...]:
+    """The queues the agent serves: their routing profile (a queue renamed or deleted since
+    drops out), or, without one, every queue of the tenant in queue-priority order."""
+    if agent.routing_profile is None:
+        by_priority = sorted(queues, key=lambda q: -q.priority)
+        return tuple(QueueMembership(str(q.id), priority=rank + 1)
+                     for rank, q in enumerate(by_priority))
+    ids = {queue.name: queue.id for queue in queues}
+    return tuple(QueueMembership(str(ids[entry["queue"]]), priority=int(entry["priority"]),
+                                 delay_s=float(entry["delay_seconds"]))
+                 for entry in agent.routing_profile if entry["queue"] in ids)
+
+
 def agent_config(agent: Agent, skill_names: Mapping[uuid.UUID, str],
                  queues: Iterable[Queue]) -> AgentConfig:
-    """The engine's view of an agent: every queue of the tenant is in the routing profile,
-    served in queue-priority order, eligibility decided by skills."""
-    by_priority = sorted(queues, key=lambda q: -q.priority)
+    """The engine's view of an agent; eligibility for a queue it serves is decided by skills."""
     return AgentConfig(
         agent_id=str(agent.id),
         skills={skill_names[s.skill_id]: s.proficiency for s in agent.skills},
         team=str(agent.team_id) if agent.team_id else None,
-        profile=tuple(QueueMembership(str(q.id), priority=rank + 1)
-                      for rank, q in enumerate(by_priority)),
+        profile=routing_profile(agent, queues),
         capacity=dict(agent.capacity))

@@ -129,9 +129,9 @@ async def _queues(session: AsyncSession, tenant_id: uuid.UUID) -> Sequence[Queue
 
 async def _configuration(session: AsyncSession, router: TenantRouter, now: float,
                          agent_id: uuid.UUID | None = None) -> list[RoutingEvent]:
-    """Queues and agents as engine events (every agent serves every queue it is skilled for);
-    with `agent_id`, only that agent (a queue change reconfigures everyone: profiles hold
-    every queue). Keeps the router's list of the tenant's skills current."""
+    """Queues and agents as engine events (each agent serves the queues of their routing
+    profile, or every queue); with `agent_id`, only that agent (a queue change reconfigures
+    everyone: profiles name queues). Keeps the router's list of the tenant's skills current."""
     tenant_id = router.tenant_id
     queues = await _queues(session, tenant_id)
     names = await _names(session, tenant_id, queues)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.agents import service
 from omnidesk.agents.models import Agent, AgentSkill, AgentState, Skill, Team
-from omnidesk.agents.schemas import AgentCreate, AgentStateChange, AgentUpdate, SkillLevel
+from omnidesk.agents.schemas import (
+    AgentCreate,
+    AgentStateChange,
+    AgentUpdate,
+    QueueServed,
+    SkillLevel,
+)
 from omnidesk.db import session_now
 from omnidesk.errors import Conflict
 from omnidesk.events.log import record
@@ -52,9 +59,19 @@ async def _skill_rows(
             for level in levels]
 
 
+async def _profile_rows(session: AsyncSession, profile: list[QueueServed] | None, *,
+                        tenant_id: uuid.UUID) -> list[dict[str, Any]] | None:
+    """A routing profile as stored (its queues checked), or None: every queue."""
+    if profile is None:
+        return None
+    await service.check_profile_queues(session, tenant_id=tenant_id, profile=profile)
+    return [entry.model_dump() for entry in profile]
+
+
 def _agent_payload(agent: Agent, levels: list[SkillLevel] | None) -> dict[str, object]:
     payload: dict[str, object] = {"name": agent.name, "capacity": agent.capacity,
-                                  "team_id": str(agent.team_id) if agent.team_id else None}
+                                  "team_id": str(agent.team_id) if agent.team_id else None,
+                                  "routing_profile": agent.routing_profile}
     if levels is not None:
         payload["skills"] = {level.skill: level.proficiency for level in levels}
     return payload
@@ -71,7 +88,9 @@ async def create_agent(session: AsyncSession, data: AgentCreate, *, tenant_id: u
                                                         name=data.team),
                   capacity=data.capacity, state=AgentState.OFFLINE,
                   state_since=session_now(session),
-                  skills=await _skill_rows(session, data.skills, tenant_id=tenant_id))
+                  skills=await _skill_rows(session, data.skills, tenant_id=tenant_id),
+                  routing_profile=await _profile_rows(session, data.routing_profile,
+                                                      tenant_id=tenant_id))
     session.add(agent)
     await session.flush()
     await record(session, tenant_id=tenant_id, type="agent.created", subject=agent.id,
@@ -81,7 +100,7 @@ async def create_agent(session: AsyncSession, data: AgentCreate, *, tenant_id: u
 
 async def update_agent(session: AsyncSession, agent: Agent, data: AgentUpdate, *,
                        actor: str) -> Agent:
-    """Change an agent's name, team, skills or capacity."""
+    """Change an agent's name, team, skills, capacity or routing profile."""
     fields = data.model_fields_set
     if "name" in fields and data.name:
         agent.name = data.name
@@ -92,6 +111,9 @@ async def update_agent(session: AsyncSession, agent: Agent, data: AgentUpdate, *
         agent.capacity = data.capacity
     if data.skills is not None:
         agent.skills = await _skill_rows(session, data.skills, tenant_id=agent.tenant_id)
+    if "routing_profile" in fields:
+        agent.routing_profile = await _profile_rows(session, data.routing_profile,
+                                                    tenant_id=agent.tenant_id)
     await session.flush()
     await record(session, tenant_id=agent.tenant_id, type="agent.updated", subject=agent.id,
                  payload=_agent_payload(agent, data.skills), actor=actor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -62,6 +63,9 @@ class Agent(Base):
         ForeignKey("teams.id", ondelete="SET NULL"), default=None)
     name: Mapped[str] = mapped_column(String(200))
     capacity: Mapped[dict[str, int]] = mapped_column(JsonDocument, default=dict)
+    # [{queue, priority, delay_seconds}] by queue name; None: every queue, by queue priority
+    routing_profile: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDocument,
+                                                                        default=None)
     state: Mapped[AgentState] = mapped_column(
         Enum(AgentState, name="agent_state", native_enum=False, length=20,
              values_callable=lambda states: [s.value for s in states]),

@@ -64,23 +64,47 @@ Capacity = Annotated[dict[str, Annotated[int, Field(ge=0, le=100)]],
 DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5}
 
 
+class QueueServed(WriteModel):
+    """A queue in an agent's routing profile, by name: served in priority order (1 first),
+    and only for contacts that have waited `delay_seconds` (serve B after 30 s)."""
+
+    queue: Name
+    priority: Annotated[int, Field(ge=1, le=100)] = 1
+    delay_seconds: Annotated[float, Field(ge=0, le=86_400)] = 0.0
+
+
+def _each_queue_once(profile: list[QueueServed]) -> list[QueueServed]:
+    seen: set[str] = set()
+    for entry in profile:
+        if entry.queue in seen:
+            raise ValueError(f"queue {entry.queue!r} is listed twice")
+        seen.add(entry.queue)
+    return profile
+
+
+RoutingProfile = Annotated[list[QueueServed], AfterValidator(_each_queue_once)]
+"""The queues an agent serves; absent (null): every queue, in the queues' priority order."""
+
+
 class AgentCreate(WriteModel):
-    """A user becomes an agent, with skills and per-channel capacity."""
+    """A user becomes an agent, with skills, per-channel capacity and a routing profile."""
 
     user_id: uuid.UUID
     name: Name | None = None
     team: Name | None = None
     skills: list[SkillLevel] = []
     capacity: Capacity = DEFAULT_CAPACITY
+    routing_profile: RoutingProfile | None = None
 
 
 class AgentUpdate(WriteModel):
-    """Changes to an agent."""
+    """Changes to an agent (`routing_profile: null` serves every queue again)."""
 
     name: Name | None = None
     team: Name | None = None
     skills: list[SkillLevel] | None = None
     capacity: Capacity | None = None
+    routing_profile: RoutingProfile | None = None
 
 
 class AgentStateChange(WriteModel):
@@ -109,3 +133,4 @@ class AgentRead(ReadModel):
     state_reason: str | None
     state_since: datetime
     skills: list[AgentSkillRead]
+    routing_profile: list[QueueServed] | None

@@ -207,7 +207,8 @@ async def _apply_agent(session: AsyncSession, tenant: Tenant, spec: AgentSpec,
     if existing is None:
         await agents.create_agent(
             session, AgentCreate(user_id=user.id, name=spec.name, team=spec.team, skills=skills,
-                                 capacity=spec.capacity), tenant_id=tenant.id, actor=actor)
+                                 capacity=spec.capacity, routing_profile=spec.routing_profile),
+            tenant_id=tenant.id, actor=actor)
         report.note("created", "agent", tenant.slug, spec.user)
         return
     if existing.model_dump(exclude={"name"}) != spec.model_dump(exclude={"name"}) or (
@@ -215,7 +216,8 @@ async def _apply_agent(session: AsyncSession, tenant: Tenant, spec: AgentSpec,
         agent = await agent_for_user(session, tenant_id=tenant.id, user_id=user.id)
         assert agent is not None
         await agents.update_agent(session, agent, AgentUpdate(
-            name=spec.name, team=spec.team, skills=skills, capacity=spec.capacity), actor=actor)
+            name=spec.name, team=spec.team, skills=skills, capacity=spec.capacity,
+            routing_profile=spec.routing_profile), actor=actor)
         report.note("updated", "agent", tenant.slug, spec.user)
 
 

@@ -58,7 +58,7 @@ def agent_spec(agent: Agent, email: str, team_names: dict[uuid.UUID, str],
     return AgentSpec(user=email, name=agent.name,
                      team=team_names[agent.team_id] if agent.team_id else None,
                      skills={skill_names[s.skill_id]: s.proficiency for s in agent.skills},
-                     capacity=agent.capacity)
+                     capacity=agent.capacity, routing_profile=agent.routing_profile)
 
 
 async def export_tenant(session: AsyncSession, tenant: Tenant) -> TenantSpec:

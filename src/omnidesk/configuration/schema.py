@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
-from omnidesk.agents.schemas import DEFAULT_CAPACITY, Capacity, Proficiency
+from omnidesk.agents.schemas import DEFAULT_CAPACITY, Capacity, Proficiency, RoutingProfile
 from omnidesk.canned.schemas import Body, Shortcut, Title
 from omnidesk.interactions.schemas import DispositionCode
 from omnidesk.knowledge.config import ArticleSpec, duplicate_slugs
@@ -31,13 +31,15 @@ class UserSpec(WriteModel):
 
 
 class AgentSpec(WriteModel):
-    """An agent: one of the file's (or existing) users, with skills and capacity."""
+    """An agent: one of the file's (or existing) users, with skills, capacity and the queues
+    they serve (no `routing_profile`: every queue)."""
 
     user: Email
     name: Name | None = None
     team: Name | None = None
     skills: dict[str, Proficiency] = {}
     capacity: Capacity = DEFAULT_CAPACITY
+    routing_profile: RoutingProfile | None = None
 
 
 class ChannelSpec(WriteModel):

@@ -1,4 +1,5 @@
-// Users and agents: create, edit role and password, make an agent with skills and capacity.
+// Users and agents: create, edit role and password, make an agent with skills, capacity and the
+// queues they serve.
 import { api, el, notify } from "../common/omnidesk.js";
 import { errorLine, field, select, showError, table } from "./forms.js";
 
@@ -19,7 +20,7 @@ export async function peopleView(container, data) {
       el("td", {}, agent ? [
         agent.skills.map((s) => `${skillName.get(s.skill_id)} ${s.proficiency}`).join(", ") || "no skills",
         el("div", { class: "small" }, Object.entries(agent.capacity).map(([k, v]) => `${k} ${v}`).join(" · ")
-          + (agent.team_id ? ` · team ${teamName.get(agent.team_id)}` : ""))] : "–"),
+          + (agent.team_id ? ` · team ${teamName.get(agent.team_id)}` : "") + profileText(agent))] : "–"),
       el("td", {}, el("button", { type: "button", "aria-label": `Edit ${user.name}`,
         onclick: () => formBox.replaceChildren(userForm(data, user, agent, reload)) }, "Edit")));
   });
@@ -28,6 +29,33 @@ export async function peopleView(container, data) {
   container.replaceChildren(el("h2", {}, "Users and agents"), el("div", { class: "adm-split" },
     table("Users", ["Name", "Email", "Role", "Active", "Agent: skills and capacity", ""], rows),
     formBox));
+}
+
+function profileText(agent) {
+  if (agent.routing_profile === null) return "";
+  const queues = agent.routing_profile.map((entry) => `${entry.queue} ${entry.priority}`
+    + (entry.delay_seconds ? ` (after ${entry.delay_seconds} s)` : ""));
+  return ` · serves ${queues.join(", ") || "no queue"}`;
+}
+
+function profileInputs(data, agent) {
+  const profile = agent?.routing_profile ?? null;
+  const served = new Map((profile || []).map((entry) => [entry.queue, entry]));
+  const everyQueue = el("input", { type: "checkbox", name: "every_queue", checked: profile === null });
+  const rows = data.queues.map((queue) => [queue,
+    el("input", { type: "number", min: 0, max: 100, value: served.get(queue.name)?.priority ?? 0,
+                  "aria-label": `${queue.name} priority` }),
+    el("input", { type: "number", min: 0, max: 86400, value: served.get(queue.name)?.delay_seconds ?? 0,
+                  "aria-label": `${queue.name} delay seconds` })]);
+  const body = () => (everyQueue.checked ? null : rows.filter(([, priority]) => Number(priority.value) > 0)
+    .map(([queue, priority, delay]) => ({ queue: queue.name, priority: Number(priority.value),
+                                          delay_seconds: Number(delay.value) })));
+  const inputs = [
+    el("p", { class: "hint" }, "Queues served: priority 1 first, 0 = not served; delay: only contacts waiting that many seconds"),
+    el("label", {}, everyQueue, " Every queue, by the queues' priority"),
+    el("div", { class: "levels" }, rows.map(([queue, priority, delay]) => el("label", {},
+      queue.name, priority, delay)))];
+  return { inputs, body };
 }
 
 function userForm(data, user, agent, done) {
@@ -51,6 +79,7 @@ function userForm(data, user, agent, done) {
   const capacityInputs = MEDIA.map((media) => [media, el("input", {
     type: "number", min: 0, max: 100, value: capacity[media] ?? 0,
     "aria-label": `${media} capacity` })]);
+  const profile = profileInputs(data, agent);
   const error = errorLine();
   const form = el("form", { class: "adm-form", "aria-label": editing ? `Edit ${user.name}` : "New user" },
     el("h3", {}, editing ? `Edit ${user.name}` : "New user"),
@@ -66,7 +95,8 @@ function userForm(data, user, agent, done) {
         skill.name, input))),
       el("p", { class: "hint" }, "Capacity: contacts at once per channel"),
       el("div", { class: "levels" }, capacityInputs.map(([media, input]) => el("label", {},
-        media, input)))),
+        media, input))),
+      ...profile.inputs),
     el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" },
       editing ? "Save user" : "Create user"),
       editing ? el("button", { type: "button", onclick: done }, "Cancel") : null),
@@ -79,6 +109,7 @@ function userForm(data, user, agent, done) {
       skills: skillInputs.filter(([, input]) => Number(input.value) > 0)
         .map(([skill, input]) => ({ skill: skill.name, proficiency: Number(input.value) })),
       capacity: Object.fromEntries(capacityInputs.map(([media, input]) => [media, Number(input.value)])),
+      routing_profile: profile.body(),
     };
     try {
       let saved = user;
