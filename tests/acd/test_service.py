@@ -481,3 +481,19 @@ async def test_a_routing_profile_names_existing_queues_once_with_sane_numbers(
                                       headers=center["admin"], json={"routing_profile": profile})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
+
+
+async def test_a_renamed_queue_stays_in_the_profiles_that_name_it(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    await set_profile(api, center, "alice", [{"queue": "support", "delay_seconds": 5}])
+    renamed = await api.client.patch(f"/api/v1/queues/{center['queue']}",
+                                     headers=center["admin"], json={"name": "help"})
+    assert renamed.status_code == 200, renamed.text
+    alice = await api.client.get(f"/api/v1/agents/{center['agents']['alice']['id']}",
+                                 headers=center["admin"])
+    assert alice.json()["routing_profile"] == [
+        {"queue": "help", "priority": 1, "delay_seconds": 5.0}]
+    await go_available(api, center, "alice")
+    contact = await post_contact(api, center, clock)
+    clock.advance(6)
+    await offered_to(api, center, contact, "alice")

@@ -82,8 +82,8 @@ def queue_config(queue: Queue, names: Names) -> QueueConfig:
 
 
 def routing_profile(agent: Agent, queues: Iterable[Queue]) -> tuple[QueueMembership, ...]:
-    """The queues the agent serves: their routing profile (a queue renamed or deleted since
-    drops out), or, without one, every queue of the tenant in queue-priority order."""
+    """The queues the agent serves: their routing profile (a name no queue has any more is
+    skipped), or, without one, every queue of the tenant in queue-priority order."""
     if agent.routing_profile is None:
         by_priority = sorted(queues, key=lambda q: -q.priority)
         return tuple(QueueMembership(str(q.id), priority=rank + 1)

@@ -130,3 +130,17 @@ async def change_state(session: AsyncSession, agent: Agent, change: AgentStateCh
                  subject=agent.id, payload={"state": change.state.value, "reason": change.reason},
                  actor=actor)
     return agent
+
+
+async def rename_in_profiles(session: AsyncSession, *, tenant_id: uuid.UUID, old: str, new: str,
+                             actor: str) -> None:
+    """A queue was renamed: the routing profiles that name it follow (`agent.updated`)."""
+    agents = await session.scalars(select(Agent).where(Agent.tenant_id == tenant_id,
+                                                       Agent.routing_profile.is_not(None)))
+    for agent in agents:
+        profile = agent.routing_profile or []
+        if any(entry["queue"] == old for entry in profile):
+            agent.routing_profile = [{**entry, "queue": new} if entry["queue"] == old else entry
+                                     for entry in profile]
+            await record(session, tenant_id=tenant_id, type="agent.updated", subject=agent.id,
+                         payload=_agent_payload(agent, None), actor=actor)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omnidesk.agents.actions import rename_in_profiles
 from omnidesk.agents.service import skill_ids_by_name, team_id_by_name
 from omnidesk.errors import Conflict, InvalidInput
 from omnidesk.events.log import record
@@ -65,11 +66,15 @@ async def create_queue(session: AsyncSession, data: QueueCreate, *, tenant_id: u
 
 async def update_queue(session: AsyncSession, queue: Queue, data: QueueUpdate, *,
                        actor: str) -> Queue:
-    """Change a queue's settings."""
-    if data.name and data.name != queue.name and await service.find_by_name(
+    """Change a queue's settings (a new name is carried into the routing profiles naming it)."""
+    old_name = queue.name
+    if data.name and data.name != old_name and await service.find_by_name(
             session, tenant_id=queue.tenant_id, name=data.name):
         raise Conflict(f"queue {data.name!r} exists already", field="name")
     await _apply_settings(session, queue, data)
+    if queue.name != old_name:
+        await rename_in_profiles(session, tenant_id=queue.tenant_id, old=old_name,
+                                 new=queue.name, actor=actor)
     await session.flush()
     await record(session, tenant_id=queue.tenant_id, type="queue.updated", subject=queue.id,
                  payload=_payload(data), actor=actor)
