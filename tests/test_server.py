@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,15 @@ def test_serve_demo_on_a_fresh_directory_prints_the_url_and_the_logins(tmp_path:
     assert "admin@demo.example" in printed and DEMO_PASSWORD in printed
     assert (tmp_path / "omnidesk-data" / "omnidesk.db").exists()
     assert (tmp_path / "omnidesk-data" / "secret_key").exists()
+
+
+def test_an_idle_connection_outlives_a_clients_five_second_keep_alive(
+        server: ServerProcess) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(6)  # longer than httpx's keep-alive expiry (and uvicorn's default)
+        connection.sendall(request)
+        assert connection.recv(4096).startswith(b"HTTP/1.1 200")

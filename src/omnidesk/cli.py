@@ -45,6 +45,11 @@ app.add_typer(users_app, name="users")
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 CLI_ACTOR = "cli"
+# An idle HTTP connection stays open this long. Clients and proxies drop theirs sooner
+# (httpx after 5 s, nginx's upstream keep-alive 60 s): had the server closed it first, at the
+# same 5 s as httpx, a request sent just then would have met a closed socket (seen under load
+# as dropped connections).
+KEEP_ALIVE_SECONDS = 75
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -103,7 +108,8 @@ def serve(
                       "admin@demo.example, supervisor@demo.example, alice@demo.example, "
                       "bob@demo.example, chloe@demo.example", highlight=False)
     uvicorn.run(create_app(settings, migrate=False), host=host, port=port,
-                log_level=settings.log_level, ws="websockets-sansio")
+                log_level=settings.log_level, ws="websockets-sansio",
+                timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 @db_app.command("upgrade")
