@@ -483,12 +483,20 @@ async def test_a_routing_profile_names_existing_queues_once_with_sane_numbers(
     assert response.json()["error"]["field"] == field
 
 
-async def test_a_renamed_queue_stays_in_the_profiles_that_name_it(
+async def test_a_renamed_queue_stays_in_the_profiles_and_overflows_that_name_it(
         api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    admin = center["admin"]
     await set_profile(api, center, "alice", [{"queue": "support", "delay_seconds": 5}])
+    await api.client.post("/api/v1/skills", headers=admin, json={"name": "german"})
+    german = await api.client.post("/api/v1/queues", headers=admin, json={
+        "name": "german-desk", "skills": [{"skill": "german", "min_proficiency": 3}],
+        "escalation": [{"after_seconds": 30, "overflow_to": "support"}]})
+    assert german.status_code == 201, german.text
     renamed = await api.client.patch(f"/api/v1/queues/{center['queue']}",
-                                     headers=center["admin"], json={"name": "help"})
+                                     headers=admin, json={"name": "help"})
     assert renamed.status_code == 200, renamed.text
+    german_now = await api.client.get(f"/api/v1/queues/{german.json()['id']}", headers=admin)
+    assert german_now.json()["escalation"][0]["overflow_to"] == "help"
     alice = await api.client.get(f"/api/v1/agents/{center['agents']['alice']['id']}",
                                  headers=center["admin"])
     assert alice.json()["routing_profile"] == [

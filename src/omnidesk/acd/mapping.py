@@ -81,25 +81,23 @@ def queue_config(queue: Queue, names: Names) -> QueueConfig:
         hours=business_hours(queue), closed_outcome=_outcome(outcomes.get("closed")))
 
 
-def routing_profile(agent: Agent, queues: Iterable[Queue]) -> tuple[QueueMembership, ...]:
-    """The queues the agent serves: their routing profile (a name no queue has any more is
-    skipped), or, without one, every queue of the tenant in queue-priority order."""
-    if agent.routing_profile is None:
-        by_priority = sorted(queues, key=lambda q: -q.priority)
-        return tuple(QueueMembership(str(q.id), priority=rank + 1)
-                     for rank, q in enumerate(by_priority))
-    ids = {queue.name: queue.id for queue in queues}
-    return tuple(QueueMembership(str(ids[entry["queue"]]), priority=int(entry["priority"]),
-                                 delay_s=float(entry["delay_seconds"]))
-                 for entry in agent.routing_profile if entry["queue"] in ids)
+def every_queue(queues: Iterable[Queue]) -> tuple[QueueMembership, ...]:
+    """The profile of an agent without one: every queue of the tenant, by queue priority."""
+    by_priority = sorted(queues, key=lambda q: -q.priority)
+    return tuple(QueueMembership(str(q.id), priority=rank + 1)
+                 for rank, q in enumerate(by_priority))
 
 
-def agent_config(agent: Agent, skill_names: Mapping[uuid.UUID, str],
-                 queues: Iterable[Queue]) -> AgentConfig:
-    """The engine's view of an agent; eligibility for a queue it serves is decided by skills."""
+def agent_config(agent: Agent, names: Names,
+                 default_profile: tuple[QueueMembership, ...]) -> AgentConfig:
+    """The engine's view of an agent: the queues of their routing profile (else the default);
+    eligibility for a queue they serve is decided by skills."""
+    profile = default_profile if agent.routing_profile is None else tuple(
+        QueueMembership(str(names.queues[entry["queue"]]), priority=int(entry["priority"]),
+                        delay_s=float(entry["delay_seconds"]))
+        for entry in agent.routing_profile)
     return AgentConfig(
         agent_id=str(agent.id),
-        skills={skill_names[s.skill_id]: s.proficiency for s in agent.skills},
+        skills={names.skills[s.skill_id]: s.proficiency for s in agent.skills},
         team=str(agent.team_id) if agent.team_id else None,
-        profile=routing_profile(agent, queues),
-        capacity=dict(agent.capacity))
+        profile=profile, capacity=dict(agent.capacity))

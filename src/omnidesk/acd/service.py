@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnidesk.acd.mapping import Names, agent_config, queue_config
+from omnidesk.acd.mapping import Names, agent_config, every_queue, queue_config
 from omnidesk.acd.writes import ACD_ACTOR, apply_decision
 from omnidesk.agents.models import Agent, Skill, Team
 from omnidesk.db import Database, mark_background
@@ -143,7 +143,9 @@ async def _configuration(session: AsyncSession, router: TenantRouter, now: float
     else:
         query = query.where(Agent.id == agent_id)
     agents = (await session.scalars(query)).all()
-    return events + [AgentConfigured(now, agent_config(a, names.skills, queues)) for a in agents]
+    default_profile = every_queue(queues)
+    return events + [AgentConfigured(now, agent_config(a, names, default_profile))
+                     for a in agents]
 
 
 def _queued_event(router: TenantRouter, row: Interaction, now: float) -> InteractionQueued:

@@ -20,6 +20,7 @@ from omnidesk.agents.schemas import (
 from omnidesk.db import session_now
 from omnidesk.errors import Conflict
 from omnidesk.events.log import record
+from omnidesk.queues import service as queue_service
 from omnidesk.scoping import get_in_tenant
 from omnidesk.users.models import User
 
@@ -64,7 +65,9 @@ async def _profile_rows(session: AsyncSession, profile: list[QueueServed] | None
     """A routing profile as stored (its queues checked), or None: every queue."""
     if profile is None:
         return None
-    await service.check_profile_queues(session, tenant_id=tenant_id, profile=profile)
+    for index, entry in enumerate(profile):
+        await queue_service.id_by_name(session, tenant_id=tenant_id, name=entry.queue,
+                                       field=f"routing_profile[{index}].queue")
     return [entry.model_dump() for entry in profile]
 
 

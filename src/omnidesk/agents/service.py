@@ -9,9 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.agents.models import Agent, Skill, Team
-from omnidesk.agents.schemas import QueueServed
 from omnidesk.errors import InvalidInput
-from omnidesk.queues.models import Queue
 
 
 async def list_skills(session: AsyncSession, *, tenant_id: uuid.UUID) -> Sequence[Skill]:
@@ -43,18 +41,6 @@ async def skill_ids_by_name(
         if name not in found:
             raise InvalidInput(f"unknown skill {name!r}", field=f"{field}[{index}].skill")
     return found
-
-
-async def check_profile_queues(
-    session: AsyncSession, *, tenant_id: uuid.UUID, profile: list[QueueServed],
-) -> None:
-    """Every queue a routing profile names must exist in the tenant (else an error naming it)."""
-    names = [entry.queue for entry in profile]
-    found = set(await session.scalars(
-        select(Queue.name).where(Queue.tenant_id == tenant_id, Queue.name.in_(names))))
-    for index, name in enumerate(names):
-        if name not in found:
-            raise InvalidInput(f"unknown queue {name!r}", field=f"routing_profile[{index}].queue")
 
 
 async def team_id_by_name(

@@ -45,6 +45,21 @@ async def _apply_settings(session: AsyncSession, queue: Queue, data: QueueSettin
             for s in data.skills]
 
 
+async def _carry_rename(session: AsyncSession, queue: Queue, old_name: str, *,
+                        actor: str) -> None:
+    """What names the queue follows its new name: other queues' overflow steps
+    (`queue.updated`) and agents' routing profiles (`agent.updated`)."""
+    for other in await service.list_queues(session, tenant_id=queue.tenant_id):
+        if any(step.get("overflow_to") == old_name for step in other.escalation):
+            other.escalation = [{**step, "overflow_to": queue.name}
+                                if step.get("overflow_to") == old_name else step
+                                for step in other.escalation]
+            await record(session, tenant_id=queue.tenant_id, type="queue.updated",
+                         subject=other.id, payload={"escalation": other.escalation}, actor=actor)
+    await rename_in_profiles(session, tenant_id=queue.tenant_id, old=old_name, new=queue.name,
+                             actor=actor)
+
+
 def _payload(data: QueueSettings) -> dict[str, Any]:
     return data.model_dump(exclude_none=True, mode="json")
 
@@ -73,8 +88,7 @@ async def update_queue(session: AsyncSession, queue: Queue, data: QueueUpdate, *
         raise Conflict(f"queue {data.name!r} exists already", field="name")
     await _apply_settings(session, queue, data)
     if queue.name != old_name:
-        await rename_in_profiles(session, tenant_id=queue.tenant_id, old=old_name,
-                                 new=queue.name, actor=actor)
+        await _carry_rename(session, queue, old_name, actor=actor)
     await session.flush()
     await record(session, tenant_id=queue.tenant_id, type="queue.updated", subject=queue.id,
                  payload=_payload(data), actor=actor)
