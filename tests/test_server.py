@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,10 +151,15 @@ def test_serve_demo_on_a_fresh_directory_prints_the_url_and_the_logins(tmp_path:
 def test_an_idle_connection_outlives_a_clients_five_second_keep_alive(
         server: ServerProcess) -> None:
     host, port = server.url.removeprefix("http://").split(":")
-    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
-        connection.sendall(request)
-        assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().read() and connection.sock is not None
+        first = connection.sock
         time.sleep(6)  # longer than httpx's keep-alive expiry (and uvicorn's default)
-        connection.sendall(request)
-        assert connection.recv(4096).startswith(b"HTTP/1.1 200")
+        connection.request("GET", "/healthz")  # on the same socket: closed, it would fail
+        response = connection.getresponse()
+        assert response.status == 200 and response.read()
+        assert connection.sock is first
+    finally:
+        connection.close()
