@@ -129,11 +129,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         settings.resolved_secret_key  # noqa: B018 - generate and persist it on first start
         bus = create_bus(settings.redis_url)
         app.state.db = Database(settings.resolved_database_url, bus, clock,
-                                pool_timeout=settings.database_pool_timeout_seconds)
+                                pool_timeout=settings.database_pool_timeout_seconds,
+                                max_routing_lag=settings.max_routing_lag_seconds)
         app.state.known_users = KnownUsers(app.state.db)
         await app.state.known_users.start()
         app.state.acd = AcdService(app.state.db)
         app.state.hub = StreamHub(app.state.db)
+        app.state.db.intake.watch(app.state.acd.lag_seconds)
+        app.state.db.intake.watch(app.state.hub.lag_seconds)
         app.state.analytics = AnalyticsService(app.state.db)
         app.state.outbound = OutboundService(app.state.db, data_dir=settings.data_dir)
         await app.state.acd.start()

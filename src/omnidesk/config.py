@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from omnidesk.intake import DEFAULT_MAX_LAG_SECONDS
+
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
@@ -45,6 +47,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # How long a request waits for a database connection before the server answers 503.
     database_pool_timeout_seconds: float = Field(default=10, gt=0)
+    # New contacts are refused (503, retry) while routing is further behind than this.
+    max_routing_lag_seconds: float = Field(default=DEFAULT_MAX_LAG_SECONDS, gt=0)
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -32,6 +32,7 @@ from omnidesk.clock import Clock, SystemClock
 from omnidesk.errors import Overloaded
 from omnidesk.events.bus import EventBus
 from omnidesk.events.record import EventRecord
+from omnidesk.intake import DEFAULT_MAX_LAG_SECONDS, INTAKE, Intake
 from omnidesk.sqlite_inline import inline_connector
 
 PENDING_EVENTS = "omnidesk_pending_events"
@@ -163,7 +164,8 @@ class Database:
     """Sessions for reads and for writes; a write publishes its events after the commit."""
 
     def __init__(self, url: str, bus: EventBus, clock: Clock | None = None, *,
-                 pool_timeout: float = POOL_TIMEOUT_S) -> None:
+                 pool_timeout: float = POOL_TIMEOUT_S,
+                 max_routing_lag: float = DEFAULT_MAX_LAG_SECONDS) -> None:
         sqlite = url.startswith("sqlite")
         self.url = url
         self.bus = bus
@@ -187,6 +189,7 @@ class Database:
         self._background_writer = self._writer if sqlite else self._background_reader
         # per tenant, the last event seq this process has published (read-your-writes)
         self.published_seq: dict[uuid.UUID, int] = {}
+        self.intake = Intake(max_routing_lag)  # whether new contacts are taken
         # SQLite has one writer at a time: this process's writers of the file queue in turn.
         self._sqlite_file = _sqlite_file(url) if sqlite else None
 
@@ -198,6 +201,7 @@ class Database:
         sessions = self._background_writer if _IN_BACKGROUND.get() else self._writer
         async with one_writer, sessions() as session, _overload_as_error():
             session.info["clock"] = self.clock
+            session.info[INTAKE] = self.intake
             async with session.begin():
                 yield session
             pending: list[EventRecord] = session.info.pop(PENDING_EVENTS, [])

@@ -52,8 +52,14 @@ class Forbidden(OmnideskError):
 
 
 class Overloaded(OmnideskError):
-    """The server could not get a database connection in time; the client should retry."""
+    """The server is too busy (no database connection in time, routing far behind); the
+    client should retry after `retry_after_s`."""
 
     status_code = 503
     code = "overloaded"
     retry_after_s = 1
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 retry_after_s: int = 1) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_s = retry_after_s

@@ -37,6 +37,14 @@ async def test_a_call_the_server_has_no_connection_for_gets_503_with_retry_after
     assert len(await phone.interactions()) == 1
 
 
+async def test_a_new_call_while_routing_lags_gets_503_with_retry_after(phone: Phone) -> None:
+    phone.api.db.intake.watch(lambda: 4.2)  # as if the router were 4.2 s behind
+    result = await phone.sipp("overloaded.xml", "-s", "100")
+    assert result.returncode == 0, phone.explain("overloaded.xml")
+    assert "Retry-After: 5" in phone.explain("overloaded.xml")
+    assert await phone.interactions() == []
+
+
 async def test_a_call_taken_before_the_overload_still_has_its_end_recorded(
         phone: Phone) -> None:
     call = asyncio.create_task(phone.sipp("call_info.xml", "-s", "100", "-d", "1500"))

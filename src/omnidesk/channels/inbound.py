@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.channels.models import Channel
 from omnidesk.customers.actions import find_or_create
 from omnidesk.customers.schemas import IdentityIn
+from omnidesk.intake import admit_new_contact
 from omnidesk.interactions.actions import add_message, change_state, create_interaction
 from omnidesk.interactions.models import Interaction, Message
 from omnidesk.interactions.schemas import StateChange
@@ -44,7 +45,8 @@ class Accepted:
 async def accept_inbound(session: AsyncSession, channel: Channel, inbound: InboundMessage,
                          *, actor: str) -> Accepted:
     """Store the message on the customer's open interaction, or open a new one and queue it
-    (or start self-service when the channel names a flow)."""
+    (or start self-service when the channel names a flow); a new one only while routing
+    keeps up (`Overloaded` otherwise, see omnidesk.intake)."""
     customer = await find_or_create(
         session, tenant_id=channel.tenant_id, display_name=inbound.display_name, actor=actor,
         identity=IdentityIn(kind=inbound.identity_kind, value=inbound.identity_value))
@@ -58,6 +60,7 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
             return Accepted(interaction=reply.interaction, message=reply.message)
     is_new = interaction is None
     if interaction is None:
+        admit_new_contact(session)
         interaction = await create_interaction(
             session, tenant_id=channel.tenant_id, channel=channel.kind, channel_id=channel.id,
             customer_id=customer.id, subject=inbound.subject, attributes=inbound.attributes,

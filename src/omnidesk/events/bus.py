@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -32,13 +33,15 @@ class Subscription:
     """One reader's buffered view of a tenant's events."""
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[EventRecord] = asyncio.Queue(SUBSCRIBER_BUFFER)
+        # each event with when it was buffered (time.monotonic())
+        self._queue: asyncio.Queue[tuple[float, EventRecord]] = asyncio.Queue(SUBSCRIBER_BUFFER)
         self._lost_events = False
+        self.received_was_buffered_at = 0.0  # of the event `receive` returned last
 
     def offer(self, record: EventRecord) -> None:
         """Buffer an event; past the buffer's size, remember that events were lost."""
         try:
-            self._queue.put_nowait(record)
+            self._queue.put_nowait((time.monotonic(), record))
         except asyncio.QueueFull:
             self._lost_events = True
 
@@ -51,7 +54,7 @@ class Subscription:
         lost after them (told once the buffer is empty)."""
         records: list[EventRecord] = []
         while not self._queue.empty() and (limit is None or len(records) < limit):
-            records.append(self._queue.get_nowait())
+            records.append(self._queue.get_nowait()[1])
         if not self._queue.empty():
             return records, False
         lost, self._lost_events = self._lost_events, False
@@ -62,7 +65,8 @@ class Subscription:
         if self._lost_events and self._queue.empty():
             self._lost_events = False
             return None
-        return await self._queue.get()
+        self.received_was_buffered_at, record = await self._queue.get()
+        return record
 
 
 class EventBus(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from omnidesk.db import Database, mark_background
 from omnidesk.events.record import EventRecord
@@ -19,6 +20,9 @@ class BusFollower:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._follower: asyncio.Task[None] | None = None
+        # when the oldest event in hand (handed over, not yet handled) reached this process's
+        # bus (time.monotonic()); the events still buffered behind it came later
+        self._oldest_in_hand: float | None = None
 
     async def start(self) -> None:
         """Subscribe, prepare, and return once events are being followed."""
@@ -35,6 +39,12 @@ class BusFollower:
             with contextlib.suppress(asyncio.CancelledError):
                 self._follower.result()
             self._follower = None
+
+    def lag_seconds(self) -> float:
+        """How far behind the service is: how long ago the oldest event it has not handled
+        yet was published (0 while it waits for events)."""
+        oldest = self._oldest_in_hand
+        return 0.0 if oldest is None else time.monotonic() - oldest
 
     async def prepare(self) -> None:
         """Load what the service needs once subscribed (events meanwhile wait in the queue)."""
@@ -59,7 +69,11 @@ class BusFollower:
             while True:
                 first = await live.receive()
                 more, lost = live.drain(BATCH_EVENTS - 1) if first is not None else ([], False)
+                self._oldest_in_hand = (live.received_was_buffered_at if first is not None
+                                        else None)
                 try:
                     await self.on_events([first, *more, *([None] if lost else [])])
                 except Exception:  # a failed batch must not stop the service
                     log.exception("%s could not handle a batch of events", type(self).__name__)
+                finally:
+                    self._oldest_in_hand = None

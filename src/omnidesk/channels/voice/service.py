@@ -174,6 +174,7 @@ class VoiceService:
             call.reject(404)
             return None
         channel_id, tenant_id, settings = found
+        self.db.intake.admit()  # a new contact: refused while routing lags (omnidesk.intake)
         call.ring()
         leg = CallLeg(self, call, channel_id, tenant_id, settings)
         try:
