@@ -45,6 +45,7 @@ from omnidesk.customers.api import router as customers_router
 from omnidesk.db import Database, upgrade
 from omnidesk.events.api import router as events_router
 from omnidesk.events.bus import create_bus
+from omnidesk.intake import REQUEST_ARRIVED
 from omnidesk.interactions.api import dispositions_router
 from omnidesk.interactions.api import router as interactions_router
 from omnidesk.knowledge.api import router as knowledge_router
@@ -96,6 +97,7 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        arrival = REQUEST_ARRIVED.set(started)
         status = 500
 
         async def send_and_note(message: Message) -> None:
@@ -107,6 +109,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
+            REQUEST_ARRIVED.reset(arrival)
             handler = getattr(scope.get("route"), "name", "unmatched")
             REQUESTS.labels(scope["method"], handler, str(status)).inc()
             LATENCY.labels(scope["method"], handler).observe(time.perf_counter() - started)

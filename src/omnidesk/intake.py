@@ -1,17 +1,20 @@
 """Admission of new contacts: refused, to be retried, while routing lags behind.
 
 A server that takes every new contact under sustained overload only queues contacts it
-cannot route: minutes later they still wait, unoffered. Instead, while the oldest event
-that the router or the desktops' streams have not handled yet was published more than
-`OMNIDESK_MAX_ROUTING_LAG_SECONDS` ago, a new contact is refused with `Overloaded` (HTTP
-503 with Retry-After, SIP 503, SMTP 451) before anything is stored: the sender retries, and
+cannot route: minutes later they still wait, unoffered. Instead, a new contact is refused
+with `Overloaded` (HTTP 503 with Retry-After, SIP 503, SMTP 451) before anything is stored
+while the server is more than `OMNIDESK_MAX_ROUTING_LAG_SECONDS` behind: the oldest event
+that the router or the desktops' streams have not handled yet was published longer ago, or
+the contact's own HTTP request has waited longer in the server. The sender retries, and
 nothing it was told was accepted is lost. Messages on open conversations are always taken.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +24,9 @@ DEFAULT_MAX_LAG_SECONDS = 2.0
 INTAKE = "omnidesk_intake"  # session.info key: the Intake of the session's Database
 
 Lag = Callable[[], float]  # seconds behind, in real time (not the server clock's)
+# when the HTTP request being handled reached the server (time.perf_counter())
+REQUEST_ARRIVED: ContextVar[float | None] = ContextVar("omnidesk_request_arrived",
+                                                       default=None)
 
 
 class Intake:
@@ -42,9 +48,11 @@ class Intake:
     def admit(self) -> None:
         """Return if a new contact may be taken; Overloaded (retry after about the lag)
         otherwise."""
-        lag = self.lag_seconds()
+        arrived = REQUEST_ARRIVED.get()
+        waited = 0.0 if arrived is None else time.perf_counter() - arrived
+        lag = max(self.lag_seconds(), waited)
         if lag > self.max_lag_s:
-            raise Overloaded(f"routing is {lag:.1f} s behind; retry shortly",
+            raise Overloaded(f"the server is {lag:.1f} s behind; retry shortly",
                              retry_after_s=math.ceil(lag))
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from omnidesk.channels.api_channel.signature import sign
 from omnidesk.clock import FixedClock
+from omnidesk.events.log import record
 from tests.conftest import Api, make_tenant
 
 SECRET = "a-channel-secret-of-enough-length"
@@ -116,6 +117,30 @@ async def test_while_routing_lags_a_new_contact_is_503_and_an_open_conversation_
     retried = await _post(api, channel["id"], *signed(message(phone="+14155550177"), clock))
     assert retried.status_code == 202, retried.text
     assert len(await _interactions(api, channel["admin"])) == 3
+
+
+async def test_a_new_contact_whose_request_waited_in_the_server_past_the_limit_is_503(
+        api: Api, channel: dict[str, Any], clock: FixedClock) -> None:
+    api.db.intake.max_lag_s = 0.2
+    (router,) = api.app.state.acd.routers.values()
+    holding = asyncio.Event()
+
+    async def hold_the_tenant() -> None:  # writes to the tenant wait behind this one
+        async with api.db.write() as session:
+            await record(session, tenant_id=router.tenant_id, type="test.held",
+                         subject=router.tenant_id)
+            holding.set()
+            await asyncio.sleep(0.4)
+
+    holder = asyncio.create_task(hold_the_tenant())
+    await holding.wait()
+    refused = await _post(api, channel["id"], *signed(message(), clock))
+    await holder
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["message"].startswith("the server is 0.")
+    assert await _interactions(api, channel["admin"]) == []
+    taken = await _post(api, channel["id"], *signed(message(), clock))
+    assert taken.status_code == 202, taken.text
 
 
 @pytest.mark.parametrize("headers_key", ["Idempotency-Key", None])
