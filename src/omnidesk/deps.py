@@ -46,7 +46,7 @@ async def principal_from_token(db: Database, settings: Settings, users: KnownUse
     if user is None or not user.active or user.tenant_id != claims.tenant_id:
         raise Unauthorized("user no longer active", field="authorization")
     return Principal(tenant_id=user.tenant_id, role=user.role, user_id=claims.user_id,
-                     platform_admin=user.platform_admin)
+                     platform_admin=user.platform_admin, agent_id=user.agent_id)
 
 
 async def authenticate(db: Database, settings: Settings, users: KnownUsers,

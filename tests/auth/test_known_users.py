@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select, update
 
+from omnidesk.agents.actions import create_agent
+from omnidesk.agents.schemas import AgentCreate
 from omnidesk.auth.known_users import KnownUsers
 from omnidesk.db import Database
 from omnidesk.users.actions import update_user
@@ -53,6 +55,17 @@ async def test_a_user_event_forgets_that_user(db: Database, known: KnownUsers,
         assert user is not None
         await update_user(session, user, UserUpdate(active=False), actor="test")
     assert (await known.get(admin_id)).active is False  # type: ignore[union-attr]
+
+
+async def test_a_user_made_an_agent_is_known_with_their_agent_record(
+        db: Database, known: KnownUsers, admin_id: uuid.UUID) -> None:
+    assert (await known.get(admin_id)).agent_id is None  # type: ignore[union-attr]
+    async with db.write() as session:
+        user = await session.get(User, admin_id)
+        assert user is not None
+        agent = await create_agent(session, AgentCreate(user_id=admin_id),
+                                   tenant_id=user.tenant_id, actor="test")
+    assert (await known.get(admin_id)).agent_id == agent.id  # type: ignore[union-attr]
 
 
 async def test_a_gap_in_the_bus_forgets_everyone(db: Database, known: KnownUsers,

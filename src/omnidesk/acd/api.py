@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request, status
 
 from omnidesk.acd.service import AcdService
 from omnidesk.agents.models import Agent
-from omnidesk.agents.service import agent_id_of_user
 from omnidesk.auth.principal import EVERYONE, Principal
 from omnidesk.channels.voice import consult as voice_consult
 from omnidesk.db import Database
@@ -41,8 +40,7 @@ async def _my_offer(db: Database, principal: Principal,
     async with db.read() as session:
         interaction = await get_in_tenant(session, Interaction, interaction_id,
                                           tenant_id=principal.tenant_id, what="interaction")
-        agent_id = await agent_id_of_user(session, tenant_id=principal.tenant_id,
-                                          user_id=principal.user_id)
+    agent_id = principal.agent_id
     if agent_id is None:
         raise Forbidden("only an agent can answer an offer")
     if interaction.state is not InteractionState.OFFERED or interaction.agent_id != agent_id:

@@ -48,7 +48,7 @@ async def _offer(session: AsyncSession, decision: OfferCreated) -> None:
     if row is not None:
         await change_state(session, row, StateChange(state=S.OFFERED,
                                                      agent_id=uuid.UUID(decision.agent_id)),
-                           actor=ACD_ACTOR,
+                           actor=ACD_ACTOR, known_targets=True,
                            details={"expires_at": decision.expires_at,
                                     "channel": decision.channel})
 

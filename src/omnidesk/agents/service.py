@@ -62,12 +62,3 @@ async def agent_for_user(
     return await session.scalar(
         select(Agent).where(Agent.tenant_id == tenant_id, Agent.user_id == user_id))
 
-
-async def agent_id_of_user(
-    session: AsyncSession, *, tenant_id: uuid.UUID, user_id: uuid.UUID | None,
-) -> uuid.UUID | None:
-    """The id of a user's agent record, if the user is an agent (no row, no skills loaded)."""
-    if user_id is None:
-        return None
-    return await session.scalar(
-        select(Agent.id).where(Agent.tenant_id == tenant_id, Agent.user_id == user_id))

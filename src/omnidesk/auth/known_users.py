@@ -1,9 +1,10 @@
 """The users behind recent requests, so that a request with a token needs no read to authenticate.
 
 Before each lookup the cache reads the events published since the last one: a `user.*` event
-forgets that user (on the in-process bus, the change's own events are here before its request
-has answered; through Redis, every process gets them within the bus's delay); a gap in the bus
-forgets everyone; an entry is trusted for TTL seconds at most in any case.
+forgets that user, an `agent.created` everyone (each user's agent record is kept too; one is
+never removed, nor moved to another user). On the in-process bus, the change's own events are
+here before its request has answered; through Redis, every process gets them within the bus's
+delay. A gap in the bus forgets everyone; an entry is trusted for TTL seconds at most anyway.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from omnidesk.agents.models import Agent
 from omnidesk.db import Database
 from omnidesk.events.bus import Subscription
 from omnidesk.users.models import Role, User
@@ -30,6 +32,7 @@ class KnownUser:
     role: Role
     active: bool
     platform_admin: bool
+    agent_id: uuid.UUID | None  # the user's agent record, if the user is an agent
 
 
 class KnownUsers:
@@ -60,14 +63,17 @@ class KnownUsers:
         if entry is not None and entry[0] > now:
             return entry[1]
         forgets = self._forgets
-        query = select(User.tenant_id, User.role, User.active, User.is_platform_admin).where(
-            User.id == user_id)
+        query = (select(User.tenant_id, User.role, User.active, User.is_platform_admin,
+                        Agent.id.label("agent_id"))
+                 .outerjoin(Agent, (Agent.user_id == User.id)
+                            & (Agent.tenant_id == User.tenant_id))
+                 .where(User.id == user_id))
         async with self.db.read() as session:
             row = (await session.execute(query)).one_or_none()
         if row is None:
             return None
         user = KnownUser(tenant_id=row.tenant_id, role=row.role, active=row.active,
-                         platform_admin=row.is_platform_admin)
+                         platform_admin=row.is_platform_admin, agent_id=row.agent_id)
         self._forget_changed()
         if forgets == self._forgets:
             self._known[user_id] = (now + self._ttl_s, user)
@@ -80,10 +86,11 @@ class KnownUsers:
         records, lost = self._changes.drain()
         changed = [uuid.UUID(record.subject) for record in records
                    if record.type.startswith("user.")]
-        if not (lost or changed):
+        new_agent = any(record.type == "agent.created" for record in records)
+        if not (lost or changed or new_agent):
             return
         self._forgets += 1
-        if lost:
+        if lost or new_agent:
             self._known.clear()
         for user_id in changed:
             self._known.pop(user_id, None)

@@ -18,6 +18,7 @@ class Principal:
     user_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     platform_admin: bool = False
+    agent_id: uuid.UUID | None = None  # the user's agent record, if the caller is an agent
 
     @property
     def actor(self) -> str:

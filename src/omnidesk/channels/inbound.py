@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.channels.models import Channel
-from omnidesk.customers.actions import find_or_create
+from omnidesk.customers.actions import create_unless_twin
 from omnidesk.customers.schemas import IdentityIn
+from omnidesk.customers.service import find_by_identity
 from omnidesk.intake import admit_new_contact
 from omnidesk.interactions.actions import add_message, change_state, create_interaction
 from omnidesk.interactions.models import Interaction, Message
@@ -47,9 +48,14 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
     """Store the message on the customer's open interaction, or open a new one and queue it
     (or start self-service when the channel names a flow); a new one only while routing
     keeps up (`Overloaded` otherwise, see omnidesk.intake)."""
-    customer = await find_or_create(
-        session, tenant_id=channel.tenant_id, display_name=inbound.display_name, actor=actor,
-        identity=IdentityIn(kind=inbound.identity_kind, value=inbound.identity_value))
+    identity = IdentityIn(kind=inbound.identity_kind, value=inbound.identity_value)
+    customer = await find_by_identity(session, tenant_id=channel.tenant_id, kind=identity.kind,
+                                      value=identity.value)
+    if customer is None:  # a new customer is a new contact: refused before anything is written
+        admit_new_contact(session)
+        customer = await create_unless_twin(session, tenant_id=channel.tenant_id,
+                                            identity=identity, actor=actor,
+                                            display_name=inbound.display_name)
     interaction = await open_interaction_for(session, tenant_id=channel.tenant_id,
                                              customer_id=customer.id, channel_id=channel.id)
     if interaction is None:  # the answer to a post-contact survey is not a new contact
@@ -76,5 +82,6 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
         await change_state(session, interaction,
                            StateChange(state=InteractionState.QUEUED,
                                        queue_id=channel.default_queue_id,
-                                       priority=inbound.priority), actor=actor)
+                                       priority=inbound.priority), actor=actor,
+                           known_targets=True)
     return Accepted(interaction=interaction, message=message)

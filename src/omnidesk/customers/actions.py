@@ -74,6 +74,15 @@ async def find_or_create(
                                            value=identity.value)
     if found is not None:
         return found
+    return await create_unless_twin(session, tenant_id=tenant_id, identity=identity,
+                                    display_name=display_name, actor=actor)
+
+
+async def create_unless_twin(
+    session: AsyncSession, *, tenant_id: uuid.UUID, identity: IdentityIn, display_name: str,
+    actor: str,
+) -> Customer:
+    """A new customer with this identity, or the concurrent twin's if that committed first."""
     try:
         async with savepoint(session):
             return await create_customer(

@@ -98,12 +98,12 @@ async def add_message(
 
 
 async def _check_targets(session: AsyncSession, interaction: Interaction,
-                         change: StateChange) -> None:
+                         change: StateChange, *, look_up: bool) -> None:
     tenant_id = interaction.tenant_id
-    if change.queue_id is not None:
+    if look_up and change.queue_id is not None:
         await require_in_tenant(session, Queue, change.queue_id, tenant_id=tenant_id,
                                 what="queue")
-    if change.agent_id is not None:
+    if look_up and change.agent_id is not None:
         await require_in_tenant(session, Agent, change.agent_id, tenant_id=tenant_id,
                                 what="agent")
     if change.state is S.QUEUED and (change.queue_id or interaction.queue_id) is None:
@@ -140,12 +140,15 @@ def _stamp(interaction: Interaction, target: InteractionState, change: StateChan
 
 async def change_state(session: AsyncSession, interaction: Interaction, change: StateChange, *,
                        actor: str, event_type: str | None = None,
-                       details: dict[str, Any] | None = None) -> Interaction:
+                       details: dict[str, Any] | None = None,
+                       known_targets: bool = False) -> Interaction:
     """Move the interaction to a new state, if the state machine allows it, and record it
-    (as `event_type` when the caller knows better, e.g. offer.timed_out, with `details`)."""
+    (as `event_type` when the caller knows better, e.g. offer.timed_out, with `details`).
+    `known_targets`: the change's queue and agent come from the tenant's own configuration
+    (the router's engine, a channel's default queue), so they are not looked up again."""
     previous = interaction.state
     target = check_transition(previous, change.state)
-    await _check_targets(session, interaction, change)
+    await _check_targets(session, interaction, change, look_up=not known_targets)
     now = session_now(session)
     _stamp(interaction, target, change, now)
     interaction.state = target

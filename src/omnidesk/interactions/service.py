@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from omnidesk.agents.service import agent_id_of_user
 from omnidesk.auth.principal import STAFF, Principal
 from omnidesk.customers.models import Customer
 from omnidesk.customers.schemas import CustomerRead
@@ -128,7 +127,7 @@ async def held_by_caller(session: AsyncSession, principal: Principal,
     interaction = await get_in_tenant(session, Interaction, interaction_id,
                                       tenant_id=principal.tenant_id, what="interaction")
     if principal.role not in STAFF:
-        await _require_handler(session, principal, interaction, what)
+        _require_handler(principal, interaction, what)
     return interaction
 
 
@@ -142,14 +141,12 @@ async def workable_by_caller(session: AsyncSession, principal: Principal,
     if (principal.role not in STAFF and principal.user_id is not None
             and interaction.agent_id is not None
             and interaction.state not in TERMINAL_STATES):
-        await _require_handler(session, principal, interaction, what)
+        _require_handler(principal, interaction, what)
     return interaction
 
 
-async def _require_handler(session: AsyncSession, principal: Principal,
-                           interaction: Interaction, what: str) -> None:
-    mine = await agent_id_of_user(session, tenant_id=principal.tenant_id,
-                                  user_id=principal.user_id)
+def _require_handler(principal: Principal, interaction: Interaction, what: str) -> None:
+    mine = principal.agent_id
     if mine is None or mine != interaction.agent_id:
         raise Forbidden(f"only the agent handling it (or a supervisor) may {what} it",
                         field="interaction_id")

@@ -31,7 +31,6 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from omnidesk.acd.service import AcdService
-from omnidesk.agents.service import agent_id_of_user
 from omnidesk.analytics.service import AnalyticsService
 from omnidesk.auth.principal import STAFF, Principal
 from omnidesk.config import Settings
@@ -172,12 +171,6 @@ async def _follow(cursor: EventCursor, live: Subscription) -> None:
         await cursor.deliver(record)
 
 
-async def _agent_id(db: Database, principal: Principal) -> uuid.UUID | None:
-    if principal.user_id is None:
-        return None
-    async with db.read() as session:
-        return await agent_id_of_user(session, tenant_id=principal.tenant_id,
-                                      user_id=principal.user_id)
 
 
 @contextlib.asynccontextmanager
@@ -206,7 +199,7 @@ async def _open_stream(websocket: WebSocket, principal: Principal,
     """Staff: the tenant's stream. Agents: their own stream, and their desktop is online."""
     db: Database = websocket.app.state.db
     hub: StreamHub = websocket.app.state.hub
-    agent_id = await _agent_id(db, principal)
+    agent_id = principal.agent_id
     is_agent = agent_id is not None and principal.role not in STAFF
     wants = await _agent_filter(db, principal.tenant_id, str(agent_id)) if is_agent else None
     stream = (hub.agent_stream(principal.tenant_id, str(agent_id)) if is_agent

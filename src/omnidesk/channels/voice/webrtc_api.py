@@ -10,11 +10,9 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from omnidesk.agents.service import agent_id_of_user
 from omnidesk.auth.principal import EVERYONE, Principal
 from omnidesk.channels.voice.dialout import DialOut, check_number, open_interaction, trunk_of
 from omnidesk.channels.voice.webrtc import SDP_ERRORS, BrowserPhones
-from omnidesk.db import Database
 from omnidesk.deps import DbDep, PrincipalDep
 from omnidesk.errors import Conflict, Forbidden, InvalidInput
 
@@ -61,13 +59,11 @@ def _phones(request: Request) -> BrowserPhones | None:
     return phones if isinstance(phones, BrowserPhones) else None
 
 
-async def _my_agent_id(db: Database, principal: Principal) -> uuid.UUID:
+def _my_agent_id(principal: Principal) -> uuid.UUID:
     principal.require(*EVERYONE)
     if principal.user_id is None:
         raise Forbidden("only an agent has a browser phone")
-    async with db.read() as session:
-        agent_id = await agent_id_of_user(session, tenant_id=principal.tenant_id,
-                                          user_id=principal.user_id)
+    agent_id = principal.agent_id
     if agent_id is None:
         raise Forbidden("only an agent has a browser phone")
     return agent_id
@@ -84,7 +80,7 @@ def _running(request: Request) -> BrowserPhones:
 @router.get("", response_model=PhoneStatus)
 async def phone_status(request: Request, db: DbDep, principal: PrincipalDep) -> PhoneStatus:
     """Is the browser phone available (the voice service runs), is yours on, on which call."""
-    agent_id = await _my_agent_id(db, principal)
+    agent_id = _my_agent_id(principal)
     phones = _phones(request)
     phone = phones.online(agent_id) if phones is not None else None
     return PhoneStatus(available=phones is not None, online=phone is not None,
@@ -96,7 +92,7 @@ async def phone_on(body: SessionDescription, request: Request, db: DbDep,
                    principal: PrincipalDep) -> SessionDescription:
     """Turn your browser phone on: your SDP offer in, our SDP answer out (G.711). A phone you
     had on elsewhere is turned off (a call on it is hung up)."""
-    agent_id = await _my_agent_id(db, principal)
+    agent_id = _my_agent_id(principal)
     phones = _running(request)
     if body.type != "offer":
         raise InvalidInput("send an SDP offer", field="type")
@@ -111,7 +107,7 @@ async def phone_on(body: SessionDescription, request: Request, db: DbDep,
 @router.delete("", status_code=204)
 async def phone_off(request: Request, db: DbDep, principal: PrincipalDep) -> Response:
     """Turn your browser phone off (a call on it is hung up)."""
-    agent_id = await _my_agent_id(db, principal)
+    agent_id = _my_agent_id(principal)
     phones = _phones(request)
     if phones is not None:
         await phones.disconnect(agent_id)
@@ -122,7 +118,7 @@ async def phone_off(request: Request, db: DbDep, principal: PrincipalDep) -> Res
 async def phone_hang_up(request: Request, db: DbDep, principal: PrincipalDep) -> Response:
     """Hang up the call on your browser phone (409 when there is none): the caller is hung up
     (or asked the survey) and the interaction goes to wrap-up, as with a SIP phone."""
-    agent_id = await _my_agent_id(db, principal)
+    agent_id = _my_agent_id(principal)
     phone = _running(request).online(agent_id)
     if phone is None or not phone.hang_up():
         raise Conflict("your browser phone is not on a call", field="phone")
@@ -138,7 +134,7 @@ async def phone_call(body: PlaceCall, request: Request, db: DbDep,
     attempt failed (`call.dial_failed`, the interaction closed); hang up with /hangup, also
     while it rings. 422 for a number that is not one, 409 when there is no trunk to call
     through or your phone is off or busy."""
-    agent_id = await _my_agent_id(db, principal)
+    agent_id = _my_agent_id(principal)
     phones = _running(request)
     voice = request.app.state.voice
     number = check_number(body.number)
