@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import BrowserContext, WebSocketRoute, expect
 from websockets.sync.client import connect
 
 from tests.server import ServerProcess
@@ -124,3 +125,51 @@ def _chat_and_reload(server: ServerProcess, client: httpx.Client,
                             headers=admin).json()
         assert [m["body"] for m in stored] == ["Where is my order 1234?",
                                                "Hello Ana, it ships tomorrow."]
+
+
+def test_a_message_a_busy_server_refused_is_sent_again_after_retry_after(
+        server: ServerProcess, new_context: Callable[[], BrowserContext]) -> None:
+    refused: list[str] = []
+
+    def refuse_the_first_message(socket: WebSocketRoute) -> None:
+        """Between the widget and the real server: the first message is answered as an
+        overloaded server answers it (tests/channels/webchat/test_socket.py makes the server
+        itself refuse one), the rest goes through."""
+        upstream = socket.connect_to_server()
+
+        def from_page(raw: str | bytes) -> None:
+            frame = json.loads(raw)
+            if frame["type"] == "message" and not refused:
+                refused.append(frame["client_id"])
+                socket.send(json.dumps({"type": "error", "code": "overloaded", "field": None,
+                                        "message": "the server is 3.2 s behind; retry shortly",
+                                        "ref": frame["client_id"], "retry_after_s": 1}))
+            else:
+                upstream.send(raw)
+
+        socket.on_message(from_page)
+
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        admin = _login(client, "ann@acme.example")
+        channel = next(c for c in client.get("/api/v1/channels", headers=admin).json()
+                       if c["kind"] == "webchat")
+        page = new_context().new_page()
+        page.route_web_socket(re.compile(r".*/webchat/.*/ws$"), refuse_the_first_message)
+        page.goto(f"{server.url}/widget/demo?channel={channel['id']}")
+        page.get_by_role("button", name="Chat with us").click()
+        page.get_by_label("Name", exact=True).fill("Ana Lima")
+        page.get_by_label("Email", exact=True).fill("ana@example.com")
+        page.get_by_role("button", name="Start chat").click()
+        page.get_by_label("Message", exact=True).fill("Is anyone there?")
+        page.get_by_role("button", name="Send", exact=True).click()
+        expect(page.get_by_role("alert")).to_contain_text("very busy")
+        log = page.get_by_role("log", name="Conversation")
+        expect(log).not_to_contain_text("sending…")  # sent again, stored, acknowledged
+        expect(page.get_by_role("alert")).to_be_empty()
+        rows = [r for r in client.get("/api/v1/interactions", headers=admin).json()
+                if r["channel"] == "webchat"]
+        assert len(refused) == 1 and len(rows) == 1
+        stored = client.get(f"/api/v1/interactions/{rows[0]['id']}/messages",
+                            headers=admin).json()
+        assert [(m["body"], m["external_id"]) for m in stored] == [
+            ("Is anyone there?", refused[0])]

@@ -44,6 +44,21 @@ async def test_a_message_is_acked_after_it_is_stored_and_the_chat_is_queued(
     assert echoed["author"] == "customer" and echoed["client_id"] == "c-1"
 
 
+async def test_a_new_chat_while_the_server_is_behind_is_refused_then_taken_when_resent(
+        api: Api, admin: dict[str, str], visitor: Visitor) -> None:
+    behind = [4.5]
+    api.db.intake.watch(lambda: behind[0])
+    await visitor.start()
+    await visitor.send({"type": "message", "client_id": "c-1", "text": "hello"})
+    refused = await visitor.next("error", ref="c-1")
+    assert (refused["code"], refused["retry_after_s"]) == ("overloaded", 5)
+    assert [row for row in await interactions(api, admin) if row["channel"] == "webchat"] == []
+    behind[0] = 0.0
+    ack = await visitor.say("hello", "c-1")  # the widget sends it again after retry_after_s
+    assert ack["duplicate"] is False
+    assert (await _only_interaction(api, admin))["id"] == ack["interaction_id"]
+
+
 async def test_a_resent_client_id_is_acked_again_and_never_stored_twice(
         api: Api, admin: dict[str, str], visitor: Visitor) -> None:
     await visitor.start()

@@ -41,11 +41,14 @@ CLOSE_CODES = {Unauthorized: CLOSE_UNAUTHORIZED, Forbidden: CLOSE_FORBIDDEN,
 
 
 def error_frame(error: OmnideskError, ref: str | None = None) -> dict[str, Any]:
-    """The frame that reports a refused request (the socket stays open)."""
+    """The frame that reports a refused request (the socket stays open); `retry_after_s`
+    when the server is overloaded and the same frame should be sent again after it."""
     frame: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message,
                              "field": error.field}
     if ref is not None:
         frame["ref"] = ref
+    if error.retry_after_s is not None:
+        frame["retry_after_s"] = error.retry_after_s
     return frame
 
 

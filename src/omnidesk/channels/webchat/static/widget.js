@@ -6,7 +6,8 @@
  * It speaks the protocol of docs/channels/webchat.md over
  * /api/v1/channels/webchat/CHANNEL_ID/ws, keeps the visitor token in localStorage (the same
  * browser is the same visitor across page loads), resends unacknowledged messages with their
- * client ids after a reconnect, and resumes from the last message it showed.
+ * client ids after a reconnect (or after `retry_after_s` when a busy server refused one), and
+ * resumes from the last message it showed.
  */
 (function () {
   "use strict";
@@ -313,7 +314,15 @@
     send(Object.assign({ type: "message" }, item));
     body.scrollTop = body.scrollHeight;
   }
+  function resendLater(frame) {
+    var item = stored.outbox.filter(function (kept) { return kept.client_id === frame.ref; })[0];
+    if (!item) { return; }
+    setError("We are very busy: your message will be sent in a moment.");
+    window.setTimeout(function () { send(Object.assign({ type: "message" }, item)); },
+                      1000 * (frame.retry_after_s || 1));
+  }
   function acknowledged(frame) {
+    setError("");
     stored.outbox = stored.outbox.filter(function (item) { return item.client_id !== frame.client_id; });
     save();
   }
@@ -387,7 +396,9 @@
       case "continued":
         setStatus(frame.via === "email" ? "We will continue by email." : "We will call you back.");
         break;
-      case "error": setError(frame.message); break;
+      case "error":
+        if (frame.code === "overloaded" && frame.ref) { resendLater(frame); } else { setError(frame.message); }
+        break;
       case "pong": break;
     }
   }
