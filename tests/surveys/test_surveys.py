@@ -145,6 +145,25 @@ async def test_no_survey_without_the_setting_or_without_an_agent(
     assert await _events(api, center, "survey.sent") == []
 
 
+async def test_a_survey_turned_on_later_is_sent_from_the_next_close(
+        api: Api, clock: FixedClock) -> None:
+    center = await _center(api, {})
+    first = await _write(api, center, clock, "hello")
+    await _handle_and_close(api, center, first)
+    async def close_seen() -> bool:  # the survey service has looked at the tenant's channels
+        return center["tenant_id"] in api.app.state.surveys._surveying  # type: ignore[no-any-return]
+
+    await eventually(close_seen, "the survey service to handle the close")
+    turned_on = await api.client.patch(f"/api/v1/channels/{center['channel']}",
+                                       headers=center["admin"],
+                                       json={"settings": {"survey": "csat"}})
+    assert turned_on.status_code == 200, turned_on.text
+    second = await _write(api, center, clock, "another question")
+    await _handle_and_close(api, center, second)
+    await _surveyed(api, center, second)
+    assert [e["subject"] for e in await _events(api, center, "survey.sent")] == [second]
+
+
 async def test_the_kpis_count_the_answers(api: Api, clock: FixedClock) -> None:
     center = await _center(api, {"survey": "csat"})
     interaction = await _write(api, center, clock, "my order is late")

@@ -27,12 +27,17 @@ class SurveyService(BusFollower):
         self._key = key
         self._public_url = public_url
         self._outbound = OutboundService(db)
+        # per tenant: whether any of its channels sends surveys (until a channel changes)
+        self._surveying: dict[uuid.UUID, bool] = {}
 
     async def on_event(self, record: EventRecord | None) -> None:
         """Send on close; deliver the survey's bot messages; ignore the rest."""
         if record is None:
+            self._surveying.clear()
             return  # a gap: surveys of contacts closed meanwhile are not sent
-        if record.type == "interaction.closed":
+        if record.type.startswith("channel."):
+            self._surveying.pop(record.tenant_id, None)
+        elif record.type == "interaction.closed" and await self._surveys_in(record.tenant_id):
             await self.send(uuid.UUID(record.subject))
         elif record.type == "message.created" and record.actor == ACTOR:
             try:
@@ -40,6 +45,17 @@ class SurveyService(BusFollower):
             except Exception:
                 log.exception("could not deliver survey message %s",
                               record.payload.get("message_id"))
+
+    async def _surveys_in(self, tenant_id: uuid.UUID) -> bool:
+        """Whether any channel of the tenant sends surveys (most closes then need no read)."""
+        known = self._surveying.get(tenant_id)
+        if known is None:
+            async with self.db.read() as reader:
+                every = (await reader.scalars(
+                    select(Channel.settings).where(Channel.tenant_id == tenant_id))).all()
+            known = self._surveying[tenant_id] = any(
+                settings and survey_config(settings) is not None for settings in every)
+        return known
 
     async def send(self, interaction_id: uuid.UUID) -> None:
         """Send the survey of one closed contact, if its channel asks for one."""
