@@ -110,6 +110,9 @@ class SelfServiceService(BusFollower):
         self._users: dict[uuid.UUID, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._firing: set[uuid.UUID] = set()  # interactions the timer runs a turn for
+        # the interactions in self-service, kept from the events: a customer's message on any
+        # other (most of them) costs no read
+        self._in_flow: set[uuid.UUID] = set()
         self._timer: asyncio.Task[None] | None = None
         self.sweep_seconds = SWEEP_SECONDS
 
@@ -118,17 +121,31 @@ class SelfServiceService(BusFollower):
         await super().start()
         self._timer = asyncio.create_task(self._sweep_forever())
 
+    async def prepare(self) -> None:
+        """The interactions in self-service now (the events tell of later ones)."""
+        self._in_flow = set(await self._candidates(catch_up=True))
+
     async def on_event(self, record: EventRecord | None) -> None:
-        """Start a turn when self-service begins or a customer writes; ignore the rest."""
+        """Start a turn when self-service begins or a customer writes in it; ignore the
+        rest."""
         if record is None:  # a gap: catch up on every self-service interaction
-            self._fire(await self._candidates(catch_up=True))
+            self._in_flow = set(await self._candidates(catch_up=True))
+            self._fire(list(self._in_flow))
             return
-        if record.type == "interaction.self_service_started" or (
-                record.type == "message.created"
-                and record.payload.get("author_kind") == "customer"):
-            task = asyncio.create_task(self.run(uuid.UUID(record.subject)))
-            self._tasks.add(task)
-            task.add_done_callback(self._finished)
+        if record.type == "interaction.self_service_started":
+            self._in_flow.add(uuid.UUID(record.subject))
+            self._start_turn(uuid.UUID(record.subject))
+        elif record.payload.get("from") == S.SELF_SERVICE.value:  # it left self-service
+            self._in_flow.discard(uuid.UUID(record.subject))
+        elif (record.type == "message.created"
+              and record.payload.get("author_kind") == "customer"
+              and uuid.UUID(record.subject) in self._in_flow):
+            self._start_turn(uuid.UUID(record.subject))
+
+    def _start_turn(self, interaction_id: uuid.UUID) -> None:
+        task = asyncio.create_task(self.run(interaction_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
 
     def running_turns(self) -> int:
         """Turns started and not finished yet (from events or the timer)."""
