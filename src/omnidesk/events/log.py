@@ -1,11 +1,17 @@
 """Appending to and reading the event log. Every write action calls `record`.
 
-A transaction's events are inserted together when it commits (one statement), after its
-other rows; reads inside the transaction do not see them yet."""
+A transaction's events are numbered and inserted together when it commits: one UPDATE of
+each tenant's `event_seq` (whose row lock orders the commits of a tenant, so seqs follow
+commit order) and one INSERT, after its other rows. Until then reads inside the transaction
+do not see them, and the tenant's row is not locked: concurrent writers of a tenant wait for
+each other only while committing.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -22,63 +28,60 @@ from omnidesk.tenants.models import Tenant
 SYSTEM_ACTOR = "system"
 _TENANTS = cast(Table, Tenant.__table__)
 _EVENTS = cast(Table, Event.__table__)
-# session.info keys: the events recorded but not yet inserted, and per tenant the seq stored
-# in its row and the last seq handed out by this transaction
-_UNWRITTEN = "omnidesk_unwritten_events"
-_SEQS = "omnidesk_event_seqs"
+_RECORDED = "omnidesk_recorded_events"  # session.info: the events recorded, not numbered yet
 
 
-async def _next_seq(session: AsyncSession, tenant_id: uuid.UUID) -> int:
-    """The tenant's next sequence number. The transaction's first event of a tenant takes
-    it from the tenant's row, whose lock then orders commits per tenant; later ones count on
-    in memory, and the row is moved past them once, at commit (`_write_events`)."""
-    seqs: dict[uuid.UUID, list[int]] = session.info.setdefault(_SEQS, {})
-    taken = seqs.get(tenant_id)
-    if taken is not None:
-        taken[1] += 1
-        return taken[1]
-    result = await session.execute(
-        update(_TENANTS).where(_TENANTS.c.id == tenant_id)
-        .values(event_seq=_TENANTS.c.event_seq + 1).returning(_TENANTS.c.event_seq)
-    )
-    seq = int(result.scalar_one())
-    seqs[tenant_id] = [seq, seq]
-    return seq
+def _numbered(session: Session, recorded: list[EventRecord]) -> list[EventRecord]:
+    """The events with their seqs: each tenant's counter moved past them in one statement."""
+    counts = Counter(r.tenant_id for r in recorded)
+    next_seq: dict[uuid.UUID, int] = {}
+    for tenant_id, count in counts.items():
+        last = session.execute(
+            update(_TENANTS).where(_TENANTS.c.id == tenant_id)
+            .values(event_seq=_TENANTS.c.event_seq + count).returning(_TENANTS.c.event_seq)
+        ).scalar_one()
+        next_seq[tenant_id] = int(last) - count + 1
+    numbered = []
+    for r in recorded:
+        numbered.append(dataclasses.replace(r, seq=next_seq[r.tenant_id]))
+        next_seq[r.tenant_id] += 1
+    return numbered
 
 
 @event.listens_for(Session, "before_commit")
 def _write_events(session: Session) -> None:
-    """Insert the transaction's events in one statement and store each tenant's last seq
-    (at the outer commit: a savepoint's release leaves its events to it)."""
+    """Number the transaction's events and insert them in one statement; they are published
+    after the commit (at the outer commit: a savepoint's release leaves its events to it)."""
     if session.in_nested_transaction():
         return
-    for tenant_id, (stored, last) in session.info.pop(_SEQS, {}).items():
-        if last > stored:
-            session.execute(update(_TENANTS).where(_TENANTS.c.id == tenant_id)
-                            .values(event_seq=last))
-    unwritten: list[EventRecord] = session.info.pop(_UNWRITTEN, [])
-    if unwritten:
-        session.execute(insert(_EVENTS), [
-            {"tenant_id": r.tenant_id, "seq": r.seq, "type": r.type, "subject": r.subject,
-             "actor": r.actor, "payload": r.payload, "occurred_at": r.occurred_at}
-            for r in unwritten])
+    recorded: list[EventRecord] = session.info.pop(_RECORDED, [])
+    if not recorded:
+        return
+    numbered = _numbered(session, recorded)
+    session.execute(insert(_EVENTS), [
+        {"tenant_id": r.tenant_id, "seq": r.seq, "type": r.type, "subject": r.subject,
+         "actor": r.actor, "payload": r.payload, "occurred_at": r.occurred_at}
+        for r in numbered])
+    session.info.setdefault(PENDING_EVENTS, []).extend(numbered)
 
 
 @asynccontextmanager
 async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
     """`session.begin_nested()` that also takes back the events recorded inside it when it
-    rolls back: they are neither stored nor published, and their seqs are handed out again."""
-    info = session.info
-    published, unwritten = len(info.get(PENDING_EVENTS, [])), len(info.get(_UNWRITTEN, []))
-    seqs = {tenant: list(taken) for tenant, taken in info.get(_SEQS, {}).items()}
+    rolls back: they are neither stored nor published."""
+    recorded = len(session.info.get(_RECORDED, []))
     try:
         async with session.begin_nested():
             yield
     except BaseException:
-        del info.get(PENDING_EVENTS, [])[published:]
-        del info.get(_UNWRITTEN, [])[unwritten:]
-        info[_SEQS] = seqs
+        del session.info.get(_RECORDED, [])[recorded:]
         raise
+
+
+def recorded_events(session: AsyncSession) -> list[EventRecord]:
+    """The events recorded in the session's transaction so far (numbered at its commit:
+    their `seq` is 0 until then)."""
+    return list(session.info.get(_RECORDED, []))
 
 
 async def last_seq(session: AsyncSession, tenant_id: uuid.UUID) -> int:
@@ -94,14 +97,12 @@ async def record(
     subject: uuid.UUID | str,
     payload: dict[str, Any] | None = None,
     actor: str = SYSTEM_ACTOR,
-) -> EventRecord:
-    """Append an event in the caller's transaction: stored at its commit, published after."""
-    event_record = EventRecord(tenant_id=tenant_id, seq=await _next_seq(session, tenant_id),
-                               type=type, subject=str(subject), payload=payload or {},
-                               occurred_at=session_now(session), actor=actor)
-    session.info.setdefault(_UNWRITTEN, []).append(event_record)
-    session.info.setdefault(PENDING_EVENTS, []).append(event_record)
-    return event_record
+) -> None:
+    """Append an event in the caller's transaction: numbered and stored at its commit,
+    published after."""
+    session.info.setdefault(_RECORDED, []).append(EventRecord(
+        tenant_id=tenant_id, seq=0, type=type, subject=str(subject), payload=payload or {},
+        occurred_at=session_now(session), actor=actor))
 
 
 def to_record(row: Event) -> EventRecord:

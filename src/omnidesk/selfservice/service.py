@@ -28,9 +28,9 @@ from omnidesk.acd.mapping import business_hours
 from omnidesk.channels.models import Channel
 from omnidesk.channels.outbound import OutboundService
 from omnidesk.customers.models import Customer
-from omnidesk.db import PENDING_EVENTS, Database, mark_background, session_now
+from omnidesk.db import Database, mark_background, session_now
 from omnidesk.events.follower import BusFollower
-from omnidesk.events.log import record
+from omnidesk.events.log import record, recorded_events
 from omnidesk.events.record import EventRecord
 from omnidesk.flows import (
     Action,
@@ -277,7 +277,7 @@ class SelfServiceService(BusFollower):
                                          await flow_context(session, interaction),
                                          public_url=self.public_url)
             request = await conversation.turn(result)
-            events = [event for event in session.info.get(PENDING_EVENTS, [])
+            events = [event for event in recorded_events(session)
                       if event.type == "message.created" and event.actor == ACTOR]
         return request, events
 
