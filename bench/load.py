@@ -57,6 +57,7 @@ class Tally:
     post_shed: int = 0  # answered 503 (overloaded, retry later): not accepted, so not lost
     work_errors: Counter[str] = field(default_factory=Counter)  # by status or error type
     desktop_errors: int = 0
+    missed: int = 0  # offers an agent missed (the server put them in state `missed`)
     working: set[asyncio.Task[None]] = field(default_factory=set)
 
     def latency_ms(self, ids: list[str]) -> list[float]:
@@ -154,6 +155,12 @@ async def desktop(url: str, http: httpx.AsyncClient, headers: dict[str, str], ag
                 tally.offered_at[event["subject"]] = time.perf_counter()
                 tally.working.add(asyncio.create_task(
                     work(http, headers, event["subject"], tally, handle_s)))
+            elif (event.get("type") == "agent.state_changed" and event["subject"] == agent_id
+                  and event["payload"].get("state") == "missed"):
+                tally.missed += 1  # as a person would, the agent makes themselves available
+                tally.working.add(asyncio.create_task(http.put(
+                    f"/api/v1/agents/{agent_id}/state", headers=headers,
+                    json={"state": "available"})))
     finally:
         await socket.close()
 
@@ -294,7 +301,7 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
     return {"agents": len(roster), "steps": steps, "not_offered": not_offered,
             "post_errors": tally.post_errors, "post_shed": tally.post_shed,
             "work_errors": dict(tally.work_errors),
-            "desktop_errors": tally.desktop_errors,
+            "desktop_errors": tally.desktop_errors, "offers_missed": tally.missed,
             "accepted": tally.accepted, "server_cpu_s": server_cpu}
 
 
@@ -347,6 +354,7 @@ def main() -> None:
                       "work_errors": sum(work_errors.values()),
                       "work_errors_by_kind": work_errors,
                       "desktop_errors": result["desktop_errors"],
+                      "offers_missed": result["offers_missed"],
                       "server_cpu_s": round(cpu_s, 1),
                       "server_cpu_ms_per_contact": round(1000 * cpu_s / accepted, 2)
                       if served_all else None}))
