@@ -6,7 +6,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -199,6 +199,16 @@ async def api(settings: Settings, clock: FixedClock) -> AsyncIterator[Api]:
     """The app in-process (lifespan running) behind an httpx client."""
     async with running_api(settings, clock) as running:
         yield running
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str,
+                     seconds: float = 5.0) -> None:
+    """Wait until the server's background work has done what the check looks for."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 async def make_tenant(db: Database, slug: str, *, admin_email: str | None = None,

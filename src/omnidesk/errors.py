@@ -57,7 +57,6 @@ class Overloaded(OmnideskError):
 
     status_code = 503
     code = "overloaded"
-    retry_after_s = 1
 
     def __init__(self, message: str, *, field: str | None = None,
                  retry_after_s: int = 1) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -16,17 +16,7 @@ from omnidesk.events.record import EventRecord
 from omnidesk.interactions.models import Interaction
 from omnidesk.routing import Decision
 from tests.channels.test_api_channel import message, signed
-from tests.conftest import PASSWORD, Api, make_tenant
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str,
-                     seconds: float = 5.0) -> None:
-    """Wait until the background ACD has done what the check looks for."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+from tests.conftest import PASSWORD, Api, eventually, make_tenant
 
 
 @pytest.fixture

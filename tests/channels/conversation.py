@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.acd.test_service import eventually
-from tests.conftest import Api
+from tests.conftest import Api, eventually
 
 
 async def interactions(api: Api, admin: dict[str, str]) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from omnidesk.channels.api_channel.signature import sign
 from omnidesk.channels.models import Channel
 from omnidesk.clock import FixedClock
 from omnidesk.db import Database
-from tests.conftest import Api, make_tenant
+from tests.conftest import Api, eventually, make_tenant
 
 SECRET = "a-channel-secret-of-enough-length"
 
@@ -88,26 +87,23 @@ async def test_a_second_message_joins_the_open_interaction(
     assert len(await _interactions(api, channel["admin"])) == 1
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    """Let the server's background work run until the condition holds (a few seconds at
-    most)."""
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never held")
-
-
 async def test_while_routing_lags_a_new_contact_is_503_and_an_open_conversation_still_taken(
         api: Api, channel: dict[str, Any], clock: FixedClock) -> None:
     acd = api.app.state.acd
     api.db.intake.max_lag_s = 0.2
+
+    async def lagging() -> bool:
+        return bool(acd.lag_seconds() > 0.2)
+
+    async def caught_up() -> bool:
+        return bool(acd.lag_seconds() == 0)
+
     first = (await _post(api, channel["id"], *signed(message("hello"), clock))).json()
     (router,) = acd.routers.values()
     async with router.lock:  # the router is stuck on the next contact's events
         stuck = await _post(api, channel["id"], *signed(message(phone="+14155550199"), clock))
         assert stuck.status_code == 202, stuck.text
-        await _until(lambda: acd.lag_seconds() > 0.2)
+        await eventually(lagging, "the router to lag")
         refused = await _post(api, channel["id"], *signed(message(phone="+14155550177"), clock))
         joined = await _post(api, channel["id"], *signed(message("still there?"), clock))
     assert refused.status_code == 503, refused.text
@@ -116,7 +112,7 @@ async def test_while_routing_lags_a_new_contact_is_503_and_an_open_conversation_
     assert joined.status_code == 202, joined.text
     assert joined.json()["interaction_id"] == first["interaction_id"]
     assert len(await _interactions(api, channel["admin"])) == 2  # the refused one stored nothing
-    await _until(lambda: acd.lag_seconds() == 0)
+    await eventually(caught_up, "the router to catch up")
     retried = await _post(api, channel["id"], *signed(message(phone="+14155550177"), clock))
     assert retried.status_code == 202, retried.text
     assert len(await _interactions(api, channel["admin"])) == 3

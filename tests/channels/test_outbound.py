@@ -13,8 +13,7 @@ from omnidesk.channels.actions import create_channel
 from omnidesk.channels.base import DeliveryError, OutboundMessage
 from omnidesk.channels.inbound import InboundMessage, accept_inbound
 from omnidesk.channels.schemas import ChannelCreate
-from tests.acd.test_service import eventually
-from tests.conftest import Api, make_tenant
+from tests.conftest import Api, eventually, make_tenant
 
 
 class RecordingAdapter:

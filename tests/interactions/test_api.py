@@ -9,8 +9,8 @@ import pytest
 
 from omnidesk.customers.models import Customer
 from omnidesk.interactions.actions import create_interaction
-from tests.acd.test_service import acd_of, eventually
-from tests.conftest import Api, make_tenant
+from tests.acd.test_service import acd_of
+from tests.conftest import Api, eventually, make_tenant
 
 
 @pytest.fixture

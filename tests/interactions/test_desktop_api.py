@@ -11,12 +11,11 @@ from omnidesk.interactions.models import Interaction
 from tests.acd.test_service import (  # noqa: F401 - center is a fixture
     acd_of,
     center,
-    eventually,
     go_available,
     interaction,
     post_contact,
 )
-from tests.conftest import PASSWORD, Api
+from tests.conftest import PASSWORD, Api, eventually
 
 
 async def _offered_to(api: Api, center: dict[str, Any], interaction_id: str,  # noqa: F811

@@ -8,9 +8,8 @@ from typing import Any
 from omnidesk.clock import FixedClock
 from omnidesk.configuration.apply import apply_center, load_center
 from omnidesk.demo import DEMO_CENTER, DEMO_PASSWORD
-from tests.acd.test_service import eventually
 from tests.channels.test_api_channel import message, signed
-from tests.conftest import Api
+from tests.conftest import Api, eventually
 from tests.selfservice.test_service import _channel, _events, _interaction, _messages, _say
 
 SHIPPING = {"title": "Shipping costs", "slug": "shipping-costs", "category": "delivery",

@@ -14,10 +14,10 @@ from starlette.routing import Route
 from omnidesk.clock import FixedClock
 from omnidesk.flows import Option, OptionsOutput, TextOutput
 from omnidesk.selfservice import BotMessage, bot_messages
-from tests.acd.test_service import eventually, go_available
+from tests.acd.test_service import go_available
 from tests.channels.loopback import Recorder, serve
 from tests.channels.test_api_channel import SECRET, message, signed
-from tests.conftest import PASSWORD, Api, make_tenant
+from tests.conftest import PASSWORD, Api, eventually, make_tenant
 
 
 @pytest.fixture

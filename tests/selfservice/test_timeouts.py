@@ -31,10 +31,9 @@ from omnidesk.queues.actions import create_queue
 from omnidesk.queues.schemas import QueueCreate
 from omnidesk.selfservice import SelfServiceService
 from omnidesk.selfservice import service as selfservice
-from tests.acd.test_service import eventually
 from tests.channels.loopback import Recorder, serve
 from tests.channels.test_outbound import RecordingAdapter
-from tests.conftest import Api, make_tenant, running_api
+from tests.conftest import Api, eventually, make_tenant, running_api
 
 # Asks for an order number, waits 60 s; one "are you still there?", then ends unresolved.
 QUIET_FLOW = """\

@@ -12,13 +12,12 @@ from omnidesk.clock import FixedClock
 from tests.acd.test_service import (
     acd_of,
     center,  # noqa: F401 - the fixture
-    eventually,
     go_available,
     interaction,
     offered_to,
     post_contact,
 )
-from tests.conftest import PASSWORD, Api
+from tests.conftest import PASSWORD, Api, eventually
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from omnidesk.events.log import events_since
 from omnidesk.interactions.models import Interaction
 from omnidesk.surveys.actions import survey_config
 from omnidesk.surveys.tokens import sign, verify
-from tests.acd.test_service import eventually
 from tests.channels.test_api_channel import SECRET, message, signed
-from tests.conftest import TEST_SECRET_KEY, Api, make_tenant
+from tests.conftest import TEST_SECRET_KEY, Api, eventually, make_tenant
 
 PHONE = "+1 415 555 0134"
 

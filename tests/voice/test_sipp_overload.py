@@ -11,7 +11,7 @@ from sqlalchemy import select
 from omnidesk.config import Settings
 from omnidesk.db import mark_background
 from omnidesk.events.models import Event
-from tests.acd.test_service import eventually
+from tests.conftest import eventually
 from tests.test_overload import POOL_TIMEOUT_S, every_read_connection_taken
 from tests.voice.conftest import Phone
 

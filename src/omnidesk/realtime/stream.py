@@ -171,8 +171,6 @@ async def _follow(cursor: EventCursor, live: Subscription) -> None:
         await cursor.deliver(record)
 
 
-
-
 @contextlib.asynccontextmanager
 async def _desktop(acd: AcdService, principal: Principal,
                    agent_id: uuid.UUID | None) -> AsyncIterator[None]:

@@ -13,9 +13,8 @@ import pytest
 
 from omnidesk.config import Settings
 from omnidesk.interactions import attachments
-from tests.acd.test_service import eventually
 from tests.channels.email.conftest import Mailroom, Sink, fixture
-from tests.conftest import make_tenant
+from tests.conftest import eventually, make_tenant
 
 UPLOAD_LIMIT = 4096
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"

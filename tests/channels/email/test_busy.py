@@ -1,4 +1,5 @@
-"""An SMTP server too busy to reach its database answers 451 (the sender retries), quietly."""
+"""An SMTP server too busy to reach its database, or too far behind to take a new contact,
+answers 451 (the sender retries), quietly."""
 
 from __future__ import annotations
 
@@ -55,5 +56,20 @@ async def test_a_message_the_server_is_too_busy_to_store_is_451_and_stored_on_re
     assert answer == BUSY
     assert warned_without_traceback(caplog, "not stored")
     assert await mailroom.interactions() == []
+    assert await mailroom.send(fixture(MAIL)) == {}
+    assert len(await mailroom.interactions()) == 1
+
+
+async def test_a_mail_starting_a_conversation_while_routing_lags_is_451_and_stored_on_retry(
+        mailroom: Mailroom, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="omnidesk.channels.email")
+    behind = [3.5]
+    mailroom.api.db.intake.watch(lambda: behind[0])
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        await mailroom.send(fixture(MAIL))
+    assert (refused.value.smtp_code, refused.value.smtp_error) == BUSY
+    assert warned_without_traceback(caplog, "not stored")
+    assert await mailroom.interactions() == []
+    behind[0] = 0.0
     assert await mailroom.send(fixture(MAIL)) == {}
     assert len(await mailroom.interactions()) == 1

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from omnidesk.channels.email.imap import ImapService
-from tests.acd.test_service import eventually
 from tests.channels.email.conftest import ADDRESS, Mailroom, crlf, fixture
 from tests.channels.email.dovecot import Dovecot, start_dovecot
+from tests.conftest import eventually
 
 MAILBOX_PASSWORD = "mailbox-secret-4711"
 PASSWORD_ENV = "OMNIDESK_TEST_IMAP_PASSWORD"

@@ -10,8 +10,8 @@ from omnidesk.interactions.actions import change_state
 from omnidesk.interactions.models import Interaction
 from omnidesk.interactions.schemas import StateChange
 from omnidesk.interactions.states import InteractionState
-from tests.acd.test_service import eventually
 from tests.channels.email.conftest import ADDRESS, Mailroom, Sink, fixture
+from tests.conftest import eventually
 
 FIRST_ID = "<b3c1f9e2-7d1a-4c55-9a0e-2f1d3c4b5a6e@example.com>"
 

@@ -26,10 +26,9 @@ from omnidesk.channels.models import Channel
 from omnidesk.channels.twilio.signature import compute
 from omnidesk.events.record import EventRecord
 from omnidesk.flows import load_flow
-from tests.acd.test_service import eventually
 from tests.channels.conversation import events, interactions, messages
 from tests.channels.loopback import Recorder, serve
-from tests.conftest import PASSWORD, Api
+from tests.conftest import PASSWORD, Api, eventually
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT_SID = "AC20b8c61b0ac17cc78b9ce25fa414cdec"

@@ -9,10 +9,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.acd.test_service import eventually
 from tests.channels.conversation import events, interactions, messages
 from tests.channels.webchat.conftest import Visitor
-from tests.conftest import Api
+from tests.conftest import Api, eventually
 
 
 async def _only_interaction(api: Api, admin: dict[str, str]) -> dict[str, Any]:

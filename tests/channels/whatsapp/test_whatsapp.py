@@ -22,10 +22,9 @@ from omnidesk.channels.inbound import InboundMessage, accept_inbound
 from omnidesk.channels.models import Channel
 from omnidesk.channels.whatsapp import adapter as whatsapp
 from omnidesk.clock import FixedClock
-from tests.acd.test_service import eventually
 from tests.channels.conversation import events, interactions, messages, reply_and_settle
 from tests.channels.loopback import Recorder, serve
-from tests.conftest import Api
+from tests.conftest import Api, eventually
 
 FIXTURES = Path(__file__).parent / "fixtures"
 APP_SECRET = "3f6c9a1e8b2d4c7f9a0b1c2d3e4f5a6b"  # the shape of a Meta app secret

@@ -314,15 +314,16 @@
     send(Object.assign({ type: "message" }, item));
     body.scrollTop = body.scrollHeight;
   }
+  var BUSY = "We are very busy: your message will be sent in a moment.";
   function resendLater(frame) {
     var item = stored.outbox.filter(function (kept) { return kept.client_id === frame.ref; })[0];
     if (!item) { return; }
-    setError("We are very busy: your message will be sent in a moment.");
+    setError(BUSY);
     window.setTimeout(function () { send(Object.assign({ type: "message" }, item)); },
                       1000 * (frame.retry_after_s || 1));
   }
   function acknowledged(frame) {
-    setError("");
+    if (errorLine.textContent === BUSY) { setError(""); }
     stored.outbox = stored.outbox.filter(function (item) { return item.client_id !== frame.client_id; });
     save();
   }
