@@ -41,9 +41,13 @@ import heapq
 import itertools
 import json
 import random
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -74,6 +78,7 @@ from omnidesk.routing import (
     RoutingEvent,
     StrategyName,
 )
+from omnidesk.routing import engine as engine_module
 
 SKILLS = [f"skill{n:02d}" for n in range(50)]
 CHANNELS = (("voice", 0.5, 240.0), ("chat", 0.3, 420.0), ("email", 0.2, 600.0))
@@ -401,6 +406,74 @@ def measure(agents: int, calls: int, warmup_s: float, freeze: bool,
     return result
 
 
+HANDLE_SYMBOL = "CPyDef_engine___RoutingEngine___handle"
+"""The compiled ``RoutingEngine.handle``: callgrind counts only inside it (callees included)."""
+CALLGRIND_EVENTS = ("Ir", "Dr", "Dw", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw")
+BASE_CALLS = 2_000
+
+
+def engine_calls_only(agents: int, calls: int, warmup_s: float) -> None:
+    """Build, warm up, then make ``calls`` more engine calls, untimed (run under callgrind)."""
+    driver = Driver(agents, 7)
+    driver.setup()
+    driver.run_until(START + warmup_s)
+    driver.run(calls, None)
+
+
+def callgrind_totals(agents: int, calls: int, warmup_s: float, folder: str) -> dict[str, int]:
+    """Callgrind's counts inside ``handle`` over a warm-up and ``calls`` calls at this size."""
+    out = f"{folder}/callgrind.{agents}.{calls}"
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", "--cache-sim=yes", f"--toggle-collect={HANDLE_SYMBOL}",
+         f"--callgrind-out-file={out}", sys.executable, __file__, "--engine-calls-only",
+         "--sizes", str(agents), "--calls", str(calls), "--warmup", str(warmup_s)],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(out, encoding="utf-8") as results:
+        summary = next(line for line in results if line.startswith("summary:"))
+    return dict(zip(CALLGRIND_EVENTS, map(int, summary.split()[1:]), strict=True))
+
+
+def instructions_per_call(agents: int, calls: int, warmup_s: float) -> dict[str, float]:
+    """Instructions and simulated cache misses per engine call, machine-independent.
+
+    Two runs with the same seed and warm-up, ``BASE_CALLS`` and ``BASE_CALLS + calls`` calls
+    after it, side by side on two cores; their difference is the work of ``calls`` calls.
+    """
+    with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(2) as pool:
+        short, long = pool.map(lambda n: callgrind_totals(agents, n, warmup_s, folder),
+                               (BASE_CALLS, BASE_CALLS + calls))
+    per_call = {name: (long[name] - short[name]) / calls for name in CALLGRIND_EVENTS}
+    return {"instructions": per_call["Ir"], "data_refs": per_call["Dr"] + per_call["Dw"],
+            "d1_misses": per_call["D1mr"] + per_call["D1mw"],
+            "ll_misses": per_call["DLmr"] + per_call["DLmw"]}
+
+
+def report_instructions(sizes: tuple[int, ...], calls: int, warmup_s: float) -> None:
+    """The ``--instructions`` run: a table, then the JSON line."""
+    if not engine_module.__file__ or not engine_module.__file__.endswith(".so"):
+        sys.exit("--instructions counts inside the compiled engine: run scripts/compile first "
+                 "(and leave OMNIDESK_INTERPRETED unset)")
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (Debian package valgrind)")
+    results = {n: instructions_per_call(n, calls, warmup_s) for n in sizes}
+    print(f"callgrind inside RoutingEngine.handle, per engine call, over {calls:,} calls after "
+          f"{warmup_s:,.0f} simulated seconds of warm-up; D1 and LL misses are callgrind's "
+          "simulation of this machine's L1 data and last-level caches (it has no L2)")
+    print(f"{'agents':>7} {'instructions':>12} {'data refs':>9} {'D1 misses':>9} {'LL misses':>9}")
+    for n, r in results.items():
+        print(f"{n:>7} {r['instructions']:>12,.0f} {r['data_refs']:>9,.0f} "
+              f"{r['d1_misses']:>9,.0f} {r['ll_misses']:>9,.1f}")
+    figures: dict[str, float | int] = {}
+    for n, r in results.items():
+        figures[f"instructions_per_call_{n}_agents"] = round(r["instructions"])
+        figures[f"d1_misses_per_call_{n}_agents"] = round(r["d1_misses"], 1)
+        figures[f"ll_misses_per_call_{n}_agents"] = round(r["ll_misses"], 2)
+    counts = [r["instructions"] for r in results.values()]
+    figures["spread_instructions_per_call"] = round(max(counts) / min(counts), 3)
+    figures["calls_per_size"] = calls
+    print(json.dumps(figures))
+
+
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     """The median of every figure over repeated runs."""
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
@@ -417,11 +490,22 @@ def main() -> None:
                         help="gc.freeze() after warm-up, as a server may do after loading")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
                         help="agent counts to run (default 10000 1000 100)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions and cache misses per engine call under "
+                        "valgrind instead of timing (about 20 minutes with --quick)")
+    parser.add_argument("--engine-calls-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = tuple(args.sizes)
     calls = args.calls or (20_000 if args.quick else 200_000)
     repeat = args.repeat or (1 if args.quick else 3)
-    warmup_s = WARMUP_S / 2 if args.quick else WARMUP_S
+    warmup_s = args.warmup or (WARMUP_S / 2 if args.quick else WARMUP_S)
+    if args.engine_calls_only:
+        engine_calls_only(sizes[0], calls, warmup_s)
+        return
+    if args.instructions:
+        report_instructions(sizes, args.calls or 20_000, warmup_s)
+        return
     runs: dict[int, list[dict[str, float]]] = {n: [] for n in sizes}
     for _ in range(repeat):
         for n in sizes:
