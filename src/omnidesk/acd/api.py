@@ -31,18 +31,21 @@ from omnidesk.users.models import User
 router = APIRouter(tags=["routing"])
 
 
+def _answering_agent(principal: Principal) -> uuid.UUID:
+    """The caller's agent id: only an agent answers an offer."""
+    principal.require(*EVERYONE)
+    if principal.user_id is None or principal.agent_id is None:
+        raise Forbidden("only an agent can answer an offer")
+    return principal.agent_id
+
+
 async def _my_offer(db: Database, principal: Principal,
                     interaction_id: uuid.UUID) -> tuple[Interaction, uuid.UUID]:
     """The interaction and the caller's agent id, if the caller holds its live offer."""
-    principal.require(*EVERYONE)
-    if principal.user_id is None:
-        raise Forbidden("only an agent can answer an offer")
+    agent_id = _answering_agent(principal)
     async with db.read() as session:
         interaction = await get_in_tenant(session, Interaction, interaction_id,
                                           tenant_id=principal.tenant_id, what="interaction")
-    agent_id = principal.agent_id
-    if agent_id is None:
-        raise Forbidden("only an agent can answer an offer")
     if interaction.state is not InteractionState.OFFERED or interaction.agent_id != agent_id:
         raise Conflict("there is no live offer of this interaction to you", field="state")
     return interaction, agent_id
@@ -59,10 +62,18 @@ async def _read(db: Database, interaction_id: uuid.UUID) -> Interaction:
 @router.post("/interactions/{interaction_id}/accept", response_model=InteractionRead)
 async def accept_offer(interaction_id: uuid.UUID, request: Request, db: DbDep,
                        principal: PrincipalDep) -> Interaction:
-    """Take the interaction offered to you; 409 when the offer is gone (timed out)."""
-    interaction, agent_id = await _my_offer(db, principal, interaction_id)
+    """Take the interaction offered to you; 409 when the offer is gone (timed out).
+
+    The tenant's engine knows the live offers: it answers without a read first (the hot
+    path of every contact); only a refusal reads, to say 404 for an unknown interaction."""
+    agent_id = _answering_agent(principal)
     acd: AcdService = request.app.state.acd
-    return await acd.accept(interaction, agent_id, actor=principal.actor)
+    try:
+        return await acd.accept(principal.tenant_id, interaction_id, agent_id,
+                                actor=principal.actor)
+    except Conflict:
+        await _my_offer(db, principal, interaction_id)  # 404, or 409 naming the state
+        raise
 
 
 @router.post("/interactions/{interaction_id}/reject", response_model=InteractionRead)

@@ -503,22 +503,22 @@ class AcdService(BusFollower):
             return int(ahead or 0) + 1, None
         return estimate.position, estimate.estimated_wait_s
 
-    async def accept(self, interaction: Interaction, agent_id: uuid.UUID, *,
-                     actor: str) -> Interaction:
+    async def accept(self, tenant_id: uuid.UUID, interaction_id: uuid.UUID,
+                     agent_id: uuid.UUID, *, actor: str) -> Interaction:
         """The agent takes the offer: the engine first (409 if it is gone), then the rows;
         the interaction as committed."""
-        router = await self.current_router(interaction.tenant_id)
+        router = await self.current_router(tenant_id)
         async with router.lock:
-            directed = router.transfers.get(str(interaction.id))
+            directed = router.transfers.get(str(interaction_id))
             if directed is not None and directed.agent_id == str(agent_id):
-                del router.transfers[str(interaction.id)]
+                del router.transfers[str(interaction_id)]
                 decisions = router.engine.handle(InteractionAssigned(
-                    self.now(), str(interaction.id), directed.agent_id, directed.queue_id))
+                    self.now(), str(interaction_id), directed.agent_id, directed.queue_id))
             else:
                 decisions = router.engine.handle(
-                    OfferAccepted(self.now(), str(interaction.id), str(agent_id)))
+                    OfferAccepted(self.now(), str(interaction_id), str(agent_id)))
             async with self.db.write() as session:
-                row = await _answered_interaction(session, interaction.id)
+                row = await _answered_interaction(session, interaction_id)
                 await record(session, tenant_id=row.tenant_id, type="offer.accepted",
                              subject=row.id, payload={"agent_id": str(agent_id),
                                                       "channel": row.channel}, actor=actor)

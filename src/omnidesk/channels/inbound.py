@@ -51,14 +51,16 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
     identity = IdentityIn(kind=inbound.identity_kind, value=inbound.identity_value)
     customer = await find_by_identity(session, tenant_id=channel.tenant_id, kind=identity.kind,
                                       value=identity.value)
+    created = False
     if customer is None:  # a new customer is a new contact: refused before anything is written
         admit_new_contact(session)
-        customer = await create_unless_twin(session, tenant_id=channel.tenant_id,
-                                            identity=identity, actor=actor,
-                                            display_name=inbound.display_name)
-    interaction = await open_interaction_for(session, tenant_id=channel.tenant_id,
-                                             customer_id=customer.id, channel_id=channel.id)
-    if interaction is None:  # the answer to a post-contact survey is not a new contact
+        customer, created = await create_unless_twin(
+            session, tenant_id=channel.tenant_id, identity=identity, actor=actor,
+            display_name=inbound.display_name)
+    # a customer created just now has no open interaction and no survey to answer
+    interaction = None if created else await open_interaction_for(
+        session, tenant_id=channel.tenant_id, customer_id=customer.id, channel_id=channel.id)
+    if interaction is None and not created:  # a survey's answer is not a new contact
         reply = await take_survey_reply(
             session, channel=channel, customer_id=customer.id, body=inbound.body, actor=actor,
             author_id=str(customer.id), external_id=inbound.external_id)
@@ -70,7 +72,7 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
         interaction = await create_interaction(
             session, tenant_id=channel.tenant_id, channel=channel.kind, channel_id=channel.id,
             customer_id=customer.id, subject=inbound.subject, attributes=inbound.attributes,
-            actor=actor)
+            actor=actor, deferred=True)
     message = await add_message(session, interaction, author_kind="customer", body=inbound.body,
                                 actor=actor, author_id=str(customer.id),
                                 attachments=inbound.attachments, external_id=inbound.external_id)
@@ -84,4 +86,5 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
                                        queue_id=channel.default_queue_id,
                                        priority=inbound.priority), actor=actor,
                            known_targets=True)
+    await session.flush()  # the rows exist for what the caller writes next
     return Accepted(interaction=interaction, message=message)

@@ -20,10 +20,10 @@ from omnidesk.interactions.models import Interaction
 
 
 async def _add_identity(session: AsyncSession, customer: Customer, identity: IdentityIn,
-                        *, field: str) -> None:
+                        *, field: str, known_free: bool = False) -> None:
     kind, value = normalise(identity.kind, identity.value, field=field)
-    owner = await service.find_by_identity(session, tenant_id=customer.tenant_id,
-                                           kind=kind, value=value)
+    owner = None if known_free else await service.find_by_identity(
+        session, tenant_id=customer.tenant_id, kind=kind, value=value)
     if owner is not None and owner.id != customer.id:
         raise Conflict(f"{kind} {value} belongs to customer {owner.id}", field=field)
     if owner is None:
@@ -33,14 +33,17 @@ async def _add_identity(session: AsyncSession, customer: Customer, identity: Ide
 
 
 async def create_customer(session: AsyncSession, data: CustomerCreate, *, tenant_id: uuid.UUID,
-                          actor: str) -> Customer:
-    """Create a customer with identities (each must be free in the tenant)."""
+                          actor: str, identities_known_free: bool = False) -> Customer:
+    """Create a customer with identities (each must be free in the tenant; with
+    `identities_known_free` the caller has just looked, and the unique index catches a
+    concurrent twin)."""
     customer = Customer(tenant_id=tenant_id, display_name=data.display_name,
                         attributes=data.attributes, created_at=session_now(session),
                         identities=[])
     session.add(customer)
     for index, identity in enumerate(data.identities):
-        await _add_identity(session, customer, identity, field=f"identities[{index}]")
+        await _add_identity(session, customer, identity, field=f"identities[{index}]",
+                            known_free=identities_known_free)
     await session.flush()
     await record(session, tenant_id=tenant_id, type="customer.created", subject=customer.id,
                  payload={"identities": [[i.kind, i.value] for i in customer.identities]},
@@ -74,26 +77,28 @@ async def find_or_create(
                                            value=identity.value)
     if found is not None:
         return found
-    return await create_unless_twin(session, tenant_id=tenant_id, identity=identity,
-                                    display_name=display_name, actor=actor)
+    customer, _ = await create_unless_twin(session, tenant_id=tenant_id, identity=identity,
+                                           display_name=display_name, actor=actor)
+    return customer
 
 
 async def create_unless_twin(
     session: AsyncSession, *, tenant_id: uuid.UUID, identity: IdentityIn, display_name: str,
     actor: str,
-) -> Customer:
-    """A new customer with this identity, or the concurrent twin's if that committed first."""
+) -> tuple[Customer, bool]:
+    """A new customer with this identity, which the caller has just found unowned, or the
+    concurrent twin's if that committed first; and whether it is new."""
     try:
         async with savepoint(session):
             return await create_customer(
                 session, CustomerCreate(display_name=display_name, identities=[identity]),
-                tenant_id=tenant_id, actor=actor)
+                tenant_id=tenant_id, actor=actor, identities_known_free=True), True
     except IntegrityError:
         found = await service.find_by_identity(session, tenant_id=tenant_id, kind=identity.kind,
                                                value=identity.value)
         if found is None:
             raise
-        return found
+        return found, False
 
 
 async def merge(session: AsyncSession, survivor: Customer, other: Customer, *,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from omnidesk.agents.models import Agent
-from omnidesk.db import session_now
+from omnidesk.db import new_id, session_now
 from omnidesk.errors import Conflict, InvalidInput
 from omnidesk.events.log import record
 from omnidesk.interactions.models import Disposition, Interaction, InteractionNote, Message
@@ -40,16 +40,20 @@ EVENT_OF_STATE = {
 async def create_interaction(
     session: AsyncSession, *, tenant_id: uuid.UUID, channel: str, customer_id: uuid.UUID,
     actor: str, channel_id: uuid.UUID | None = None, direction: str = "inbound",
-    subject: str = "", attributes: dict[str, Any] | None = None,
+    subject: str = "", attributes: dict[str, Any] | None = None, deferred: bool = False,
 ) -> Interaction:
-    """A new interaction in state `new`."""
+    """A new interaction in state `new`; `deferred`: inserted at the session's next flush,
+    so that its first message and state go into the INSERT rather than UPDATEs after it
+    (the caller flushes before writing rows that refer to it)."""
     now = session_now(session)
     interaction = Interaction(
-        tenant_id=tenant_id, channel=channel, channel_id=channel_id, direction=direction,
-        customer_id=customer_id, state=S.NEW, subject=subject, attributes=attributes or {},
-        priority=0, message_count=0, created_at=now, updated_at=now)
+        id=new_id(), tenant_id=tenant_id, channel=channel, channel_id=channel_id,
+        direction=direction, customer_id=customer_id, state=S.NEW, subject=subject,
+        attributes=attributes or {}, priority=0, message_count=0, created_at=now,
+        updated_at=now)
     session.add(interaction)
-    await session.flush()
+    if not deferred:
+        await session.flush()
     await record(session, tenant_id=tenant_id, type="interaction.created", subject=interaction.id,
                  payload={"channel": channel, "direction": direction,
                           "customer_id": str(customer_id),
@@ -59,7 +63,11 @@ async def create_interaction(
 
 async def _take_position(session: AsyncSession, interaction: Interaction) -> None:
     """Count the new message in the database: the row lock orders concurrent writers (a
-    customer's message and a bot's timeout reply) so that each gets its own position."""
+    customer's message and a bot's timeout reply) so that each gets its own position. An
+    interaction not inserted yet is this transaction's alone: counted in memory."""
+    if interaction in session.new:
+        interaction.message_count += 1
+        return
     await session.flush()
     taken = await session.scalar(
         update(Interaction).where(Interaction.id == interaction.id)
@@ -79,14 +87,13 @@ async def add_message(
     of the body, carried by the event to the channel's adapter; `options`: a bot message's
     choices, which the body lists too)."""
     await _take_position(session, interaction)
-    message = Message(tenant_id=interaction.tenant_id, interaction_id=interaction.id,
-                      position=interaction.message_count, author_kind=author_kind,
-                      author_id=author_id, body=body, attachments=attachments or [],
-                      external_id=external_id, options=options or None,
-                      created_at=session_now(session))
-    session.add(message)
+    message = Message(id=new_id(), tenant_id=interaction.tenant_id,
+                      interaction_id=interaction.id, position=interaction.message_count,
+                      author_kind=author_kind, author_id=author_id, body=body,
+                      attachments=attachments or [], external_id=external_id,
+                      options=options or None, created_at=session_now(session))
+    session.add(message)  # inserted at the next flush (a twin's IntegrityError then)
     interaction.updated_at = message.created_at
-    await session.flush()
     payload: dict[str, Any] = {"message_id": str(message.id), "position": message.position,
                                "author_kind": author_kind, "author_id": author_id,
                                "body": body, "attachments": len(message.attachments)}

@@ -10,6 +10,8 @@ between (a break) is never overridden.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
@@ -24,14 +26,12 @@ S = InteractionState
 ACW_REASON = "wrap_up"
 
 
-async def _others(session: AsyncSession, interaction: Interaction,
-                  *states: InteractionState) -> int:
-    """How many other interactions the agent holds in these states."""
-    count = await session.scalar(select(func.count()).select_from(Interaction).where(
+def _others(interaction: Interaction, states: tuple[InteractionState, ...]) -> Any:
+    """How many other interactions the agent holds in these states (a scalar subquery)."""
+    return select(func.count()).select_from(Interaction).where(
         Interaction.tenant_id == interaction.tenant_id,
         Interaction.agent_id == interaction.agent_id, Interaction.id != interaction.id,
-        Interaction.state.in_(states)))
-    return int(count or 0)
+        Interaction.state.in_(states)).scalar_subquery()
 
 
 async def follow_wrap_up(session: AsyncSession, interaction: Interaction,
@@ -39,15 +39,22 @@ async def follow_wrap_up(session: AsyncSession, interaction: Interaction,
     """Apply the after-contact-work rules after `interaction` moved from `previous`."""
     if interaction.agent_id is None:
         return
-    agent = await session.get(Agent, interaction.agent_id, options=[raiseload(Agent.skills)])
-    if agent is None:
+    if interaction.state is S.WRAP_UP:
+        live: tuple[InteractionState, ...] = (S.CONNECTED, S.ON_HOLD)
+    elif interaction.state is S.CLOSED and previous is S.WRAP_UP:
+        live = (S.WRAP_UP,)
+    else:
         return
-    if (interaction.state is S.WRAP_UP and agent.state is AgentState.AVAILABLE
-            and not await _others(session, interaction, S.CONNECTED, S.ON_HOLD)):
+    found = (await session.execute(  # the agent and their other contacts in one statement
+        select(Agent, _others(interaction, live)).where(Agent.id == interaction.agent_id)
+        .options(raiseload(Agent.skills)))).first()
+    if found is None:
+        return
+    agent, others = found
+    if interaction.state is S.WRAP_UP and agent.state is AgentState.AVAILABLE and not others:
         await change_agent_state(session, agent, AgentStateChange(
             state=AgentState.AFTER_CALL_WORK, reason=ACW_REASON), actor=actor)
-    elif (interaction.state is S.CLOSED and previous is S.WRAP_UP
-          and agent.state is AgentState.AFTER_CALL_WORK and agent.state_reason == ACW_REASON
-          and not await _others(session, interaction, S.WRAP_UP)):
+    elif (interaction.state is S.CLOSED and agent.state is AgentState.AFTER_CALL_WORK
+          and agent.state_reason == ACW_REASON and not others):
         await change_agent_state(session, agent, AgentStateChange(state=AgentState.AVAILABLE),
                                  actor=actor)

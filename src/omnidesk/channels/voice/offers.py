@@ -28,7 +28,7 @@ async def take_offer(db: Database, acd: AcdService | None, interaction_id: uuid.
     if interaction.state is not S.OFFERED or acd is None:
         return False
     try:
-        await acd.accept(interaction, agent_id, actor=ACTOR)
+        await acd.accept(interaction.tenant_id, interaction.id, agent_id, actor=ACTOR)
     except Conflict:
         return False
     return True
