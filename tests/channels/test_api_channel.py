@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from omnidesk.channels import inbound
 from omnidesk.channels.api_channel import adapter
 from omnidesk.channels.api_channel.signature import sign
 from omnidesk.channels.models import Channel
@@ -84,6 +85,22 @@ async def test_a_second_message_joins_the_open_interaction(
         message("anyone?", phone="whatsapp:14155550134"), clock))).json()
     assert second["interaction_id"] == first["interaction_id"]
     assert second["customer_id"] == first["customer_id"]
+    assert len(await _interactions(api, channel["admin"])) == 1
+
+
+async def test_a_first_message_racing_its_twin_joins_the_twins_customer_and_interaction(
+        api: Api, channel: dict[str, Any], clock: FixedClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    first = (await _post(api, channel["id"], *signed(message("hello"), clock))).json()
+
+    async def looked_before_the_twin_committed(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    monkeypatch.setattr(inbound, "find_by_identity", looked_before_the_twin_committed)
+    second = await _post(api, channel["id"], *signed(message("anyone?"), clock))
+    assert second.status_code == 202, second.text
+    assert second.json()["customer_id"] == first["customer_id"]
+    assert second.json()["interaction_id"] == first["interaction_id"]
     assert len(await _interactions(api, channel["admin"])) == 1
 
 
