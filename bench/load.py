@@ -12,6 +12,7 @@ the last post (still queued in the database, not lost, but not served in time ei
 
     python bench/load.py            # 2,000 agents, 50 → 400 contacts/s
     python bench/load.py --quick    # 200 agents, a short ramp
+    python bench/load.py --quick --rates 8 8 8   # CPU per contact below saturation
 """
 
 from __future__ import annotations
@@ -310,9 +311,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200 agents, a short ramp")
     parser.add_argument("--agents", type=int)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--rates", type=int, nargs="+",
+                        help="contacts/s of each step (default 10 20 40 with --quick, "
+                        "else 50 100 200 300 400); a low rate measures CPU per contact unsaturated")
     args = parser.parse_args()
     agents = args.agents or (200 if args.quick else 2000)
-    rates = [10, 20, 40] if args.quick else [50, 100, 200, 300, 400]
+    rates = args.rates or ([10, 20, 40] if args.quick else [50, 100, 200, 300, 400])
     step_s, handle_s = (5.0, 2.0) if args.quick else (10.0, 4.0)
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
