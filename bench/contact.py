@@ -159,7 +159,7 @@ async def run(contacts: int) -> dict[str, dict[str, float]]:
         meter = Meter()
         async with app.router.lifespan_context(app):
             db = app.state.db
-            for engine in {db.write_engine, db.read_engine}:
+            for engine in {db.write_engine, db.read_engine, db.background_engine} - {None}:
                 event.listen(engine.sync_engine, "before_cursor_execute", meter.on_statement)
             transport = httpx.ASGITransport(app=app)
             async with (httpx.AsyncClient(transport=transport, base_url="http://bench") as client,

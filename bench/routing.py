@@ -371,12 +371,18 @@ class Driver:
         return DesktopConnected(at, agent)
 
 
-def measure(agents: int, calls: int, warmup_s: float, freeze: bool,
-            seed: int = 7) -> dict[str, float]:
-    """Build, warm up for ``warmup_s`` simulated seconds, then time ``calls`` engine calls."""
+def warmed_up(agents: int, warmup_s: float, seed: int = 7) -> Driver:
+    """A driver built and run (untimed) for ``warmup_s`` simulated seconds."""
     driver = Driver(agents, seed)
     driver.setup()
     driver.run_until(START + warmup_s)
+    return driver
+
+
+def measure(agents: int, calls: int, warmup_s: float, freeze: bool,
+            seed: int = 7) -> dict[str, float]:
+    """Build, warm up for ``warmup_s`` simulated seconds, then time ``calls`` engine calls."""
+    driver = warmed_up(agents, warmup_s, seed)
     gc.collect()
     if freeze:
         gc.freeze()
@@ -408,16 +414,12 @@ def measure(agents: int, calls: int, warmup_s: float, freeze: bool,
 
 HANDLE_SYMBOL = "CPyDef_engine___RoutingEngine___handle"
 """The compiled ``RoutingEngine.handle``: callgrind counts only inside it (callees included)."""
-CALLGRIND_EVENTS = ("Ir", "Dr", "Dw", "I1mr", "D1mr", "D1mw", "ILmr", "DLmr", "DLmw")
 BASE_CALLS = 2_000
 
 
 def engine_calls_only(agents: int, calls: int, warmup_s: float) -> None:
     """Build, warm up, then make ``calls`` more engine calls, untimed (run under callgrind)."""
-    driver = Driver(agents, 7)
-    driver.setup()
-    driver.run_until(START + warmup_s)
-    driver.run(calls, None)
+    warmed_up(agents, warmup_s).run(calls, None)
 
 
 def callgrind_totals(agents: int, calls: int, warmup_s: float, folder: str) -> dict[str, int]:
@@ -429,8 +431,9 @@ def callgrind_totals(agents: int, calls: int, warmup_s: float, folder: str) -> d
          "--sizes", str(agents), "--calls", str(calls), "--warmup", str(warmup_s)],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(out, encoding="utf-8") as results:
-        summary = next(line for line in results if line.startswith("summary:"))
-    return dict(zip(CALLGRIND_EVENTS, map(int, summary.split()[1:]), strict=True))
+        lines = {line.split(":")[0]: line.split()[1:] for line in results
+                 if line.startswith(("events:", "summary:"))}
+    return dict(zip(lines["events"], map(int, lines["summary"]), strict=True))
 
 
 def instructions_per_call(agents: int, calls: int, warmup_s: float) -> dict[str, float]:
@@ -442,7 +445,7 @@ def instructions_per_call(agents: int, calls: int, warmup_s: float) -> dict[str,
     with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(2) as pool:
         short, long = pool.map(lambda n: callgrind_totals(agents, n, warmup_s, folder),
                                (BASE_CALLS, BASE_CALLS + calls))
-    per_call = {name: (long[name] - short[name]) / calls for name in CALLGRIND_EVENTS}
+    per_call = {name: (long[name] - short[name]) / calls for name in long}
     return {"instructions": per_call["Ir"], "data_refs": per_call["Dr"] + per_call["Dw"],
             "d1_misses": per_call["D1mr"] + per_call["D1mw"],
             "ll_misses": per_call["DLmr"] + per_call["DLmw"]}

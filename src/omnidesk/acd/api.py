@@ -34,7 +34,7 @@ router = APIRouter(tags=["routing"])
 def _answering_agent(principal: Principal) -> uuid.UUID:
     """The caller's agent id: only an agent answers an offer."""
     principal.require(*EVERYONE)
-    if principal.user_id is None or principal.agent_id is None:
+    if principal.agent_id is None:  # an API key, or a user without an agent record
         raise Forbidden("only an agent can answer an offer")
     return principal.agent_id
 

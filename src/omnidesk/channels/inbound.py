@@ -57,15 +57,17 @@ async def accept_inbound(session: AsyncSession, channel: Channel, inbound: Inbou
         customer, created = await create_unless_twin(
             session, tenant_id=channel.tenant_id, identity=identity, actor=actor,
             display_name=inbound.display_name)
-    # a customer created just now has no open interaction and no survey to answer
-    interaction = None if created else await open_interaction_for(
-        session, tenant_id=channel.tenant_id, customer_id=customer.id, channel_id=channel.id)
-    if interaction is None and not created:  # a survey's answer is not a new contact
-        reply = await take_survey_reply(
-            session, channel=channel, customer_id=customer.id, body=inbound.body, actor=actor,
-            author_id=str(customer.id), external_id=inbound.external_id)
-        if reply is not None:
-            return Accepted(interaction=reply.interaction, message=reply.message)
+    interaction: Interaction | None = None
+    if not created:  # only a customer known before has an open interaction or a survey
+        interaction = await open_interaction_for(
+            session, tenant_id=channel.tenant_id, customer_id=customer.id,
+            channel_id=channel.id)
+        if interaction is None:  # the answer to a post-contact survey is not a new contact
+            reply = await take_survey_reply(
+                session, channel=channel, customer_id=customer.id, body=inbound.body,
+                actor=actor, author_id=str(customer.id), external_id=inbound.external_id)
+            if reply is not None:
+                return Accepted(interaction=reply.interaction, message=reply.message)
     is_new = interaction is None
     if interaction is None:
         admit_new_contact(session)

@@ -10,11 +10,10 @@ between (a break) is never overridden.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from omnidesk.agents.actions import change_state as change_agent_state
 from omnidesk.agents.models import Agent, AgentState
@@ -26,7 +25,8 @@ S = InteractionState
 ACW_REASON = "wrap_up"
 
 
-def _others(interaction: Interaction, states: tuple[InteractionState, ...]) -> Any:
+def _others(interaction: Interaction,
+            states: tuple[InteractionState, ...]) -> ScalarSelect[int]:
     """How many other interactions the agent holds in these states (a scalar subquery)."""
     return select(func.count()).select_from(Interaction).where(
         Interaction.tenant_id == interaction.tenant_id,
