@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from omnidesk.channels.email import imap
 from omnidesk.channels.email.imap import ImapService
 from tests.channels.email.conftest import ADDRESS, Mailroom, crlf, fixture
 from tests.channels.email.dovecot import Dovecot, start_dovecot
@@ -135,6 +136,33 @@ async def test_idle_brings_new_mail_without_waiting_for_the_next_poll(
         return len(await mailroom.interactions()) == 2
 
     await eventually(both_stored, "the idle push", 20)
+    await eventually(lambda: all_seen(dovecot, 2), "both seen", 20)
+
+
+@pytest.mark.usefixtures("mailbox_password")
+async def test_mail_that_arrives_while_a_message_is_stored_is_read_before_idling(
+        mailroom: Mailroom, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The second mail arrives while the first is being stored: the server announces it in its
+    # answer to the UID STORE that flags the first (which aioimaplib drops), not to the IDLE
+    # after it, and the poll is an hour away.
+    store_first = imap.deliver
+    arrivals = [crlf(fixture("html_only.eml"))]
+
+    async def deliver_then_receive_another(*args: Any, **kwargs: Any) -> Any:
+        stored = await store_first(*args, **kwargs)
+        if arrivals:
+            await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD, arrivals.pop())
+        return stored
+
+    monkeypatch.setattr(imap, "deliver", deliver_then_receive_another)
+    await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
+                            crlf(fixture("latin1.eml")))
+    await read_by_imap(mailroom, dovecot, poll_seconds=3600)
+
+    async def both_stored() -> bool:
+        return len(await mailroom.interactions()) == 2
+
+    await eventually(both_stored, "the mail that arrived during the STORE", 20)
     await eventually(lambda: all_seen(dovecot, 2), "both seen", 20)
 
 

@@ -120,23 +120,35 @@ class MailboxReader:
             _close(client)
 
     async def read_unseen(self, client: IMAP4) -> None:
-        """Store every unseen message, flagging each \\Seen after its commit."""
-        found = _checked(await client.uid_search("UNSEEN", charset=None), "UID SEARCH")
-        for uid in _uids(found):
-            fetched = _checked(await client.uid("fetch", uid, "(BODY.PEEK[])"), "UID FETCH")
-            raw = message_bytes(fetched)
-            if raw is None:
-                continue  # expunged meanwhile
-            flag = "(\\Seen)"
-            try:
-                await deliver(self.db, raw, mail_from=envelope_sender(raw),
-                              channel_ids=[self.channel_id], data_dir=self.data_dir)
-                self.stored += 1
-            except Unacceptable as refusal:
-                log.warning("IMAP message %s in %s refused: %s", uid,
-                            self.settings.mailbox, refusal)
-                flag = f"(\\Seen {REFUSED_FLAG})"
-            _checked(await client.uid("store", uid, "+FLAGS.SILENT", flag), "UID STORE")
+        """Store every unseen message, flagging each \\Seen after its commit, until a search
+        finds none: the server announces mail that arrives meanwhile in its answers to FETCH
+        and STORE, which aioimaplib drops, not later to the IDLE. A message still unseen after
+        its turn (a server that keeps no flag) is not read again until the next wake-up."""
+        done: set[str] = set()
+        while True:
+            found = _checked(await client.uid_search("UNSEEN", charset=None), "UID SEARCH")
+            uids = [uid for uid in _uids(found) if uid not in done]
+            if not uids:
+                return
+            for uid in uids:
+                await self._store(client, uid)
+                done.add(uid)
+
+    async def _store(self, client: IMAP4, uid: str) -> None:
+        fetched = _checked(await client.uid("fetch", uid, "(BODY.PEEK[])"), "UID FETCH")
+        raw = message_bytes(fetched)
+        if raw is None:
+            return  # expunged meanwhile
+        flag = "(\\Seen)"
+        try:
+            await deliver(self.db, raw, mail_from=envelope_sender(raw),
+                          channel_ids=[self.channel_id], data_dir=self.data_dir)
+            self.stored += 1
+        except Unacceptable as refusal:
+            log.warning("IMAP message %s in %s refused: %s", uid,
+                        self.settings.mailbox, refusal)
+            flag = f"(\\Seen {REFUSED_FLAG})"
+        _checked(await client.uid("store", uid, "+FLAGS.SILENT", flag), "UID STORE")
 
     async def _wait_for_mail(self, client: IMAP4) -> None:
         """IDLE until the server announces a change or poll_seconds pass; else just sleep."""
