@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import uuid
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -33,7 +32,7 @@ from omnidesk.errors import Overloaded
 from omnidesk.events.bus import EventBus
 from omnidesk.events.record import EventRecord
 from omnidesk.intake import DEFAULT_MAX_LAG_SECONDS, INTAKE, Intake
-from omnidesk.sqlite_inline import inline_connector
+from omnidesk.sqlite_inline import InlineConnection, Turn, inline_connector, write_groups
 
 PENDING_EVENTS = "omnidesk_pending_events"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -94,7 +93,11 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
+        driver = connection.connection.driver_connection
+        if isinstance(driver, InlineConnection):
+            driver.begin()  # a savepoint in its write group's transaction
+        else:
+            connection.exec_driver_sql(begin)
 
 
 SQLITE_TIMEOUT_S = 30
@@ -121,7 +124,8 @@ def create_engine(url: str, *, for_writes: bool = True,
             engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S})
         elif for_writes:
             engine = create_async_engine(
-                url, async_creator=inline_connector(path, timeout=SQLITE_TIMEOUT_S),
+                url, async_creator=inline_connector(path, _sqlite_file(url),
+                                                    timeout=SQLITE_TIMEOUT_S),
                 pool_timeout=pool_timeout)
         else:
             engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S},
@@ -130,10 +134,6 @@ def create_engine(url: str, *, for_writes: bool = True,
         return engine
     return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True,
                                pool_timeout=pool_timeout)
-
-
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]]
-_SQLITE_WRITERS = weakref.WeakKeyDictionary()
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -146,18 +146,6 @@ def _sqlite_file(url: str) -> str:
     """What names one SQLite database: its file's resolved path (the URL for :memory:)."""
     path = _sqlite_path(url)
     return str(Path(path).resolve()) if path else url
-
-
-def _sqlite_writer(file: str) -> asyncio.Lock:
-    """The one lock of a SQLite file's writers on this event loop, shared by its Databases.
-
-    Writes run inline (they block the loop while SQLite works), so a writer must never wait
-    on SQLite's own lock for a transaction of this process that is itself waiting on the
-    loop: every writer of the file in this process queues here first. Waiting here costs
-    nothing, while SQLite's busy handler sleeps in steps of up to 100 ms.
-    """
-    locks = _SQLITE_WRITERS.setdefault(asyncio.get_running_loop(), {})
-    return locks.setdefault(file, asyncio.Lock())
 
 
 class Database:
@@ -195,17 +183,31 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: rows and their events commit together, then the events go out."""
-        one_writer = (contextlib.nullcontext() if self._sqlite_file is None
-                      else _sqlite_writer(self._sqlite_file))
+        """One transaction: rows and their events commit together, then the events go out.
+
+        On SQLite, this process's writers of the file take turns and commit in groups
+        (sqlite_inline.py): the block returns, and its events go out, once the group's COMMIT
+        is done."""
         sessions = self._background_writer if _IN_BACKGROUND.get() else self._writer
-        async with one_writer, sessions() as session, _overload_as_error():
-            session.info["clock"] = self.clock
-            session.info[INTAKE] = self.intake
-            async with session.begin():
-                yield session
-            pending: list[EventRecord] = session.info.pop(PENDING_EVENTS, [])
-        for record in pending:
+        async with self._turn() as turn:
+            async with sessions() as session, _overload_as_error():
+                session.info["clock"] = self.clock
+                session.info[INTAKE] = self.intake
+                async with session.begin():
+                    yield session
+                pending: list[EventRecord] = session.info.pop(PENDING_EVENTS, [])
+            if pending:
+                turn.after_commit(functools.partial(self._publish, pending))
+        await turn.done()
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[Turn]:
+        """A writer's turn: SQLite's writers of the file one at a time, others side by side."""
+        if self._sqlite_file is None:
+            return contextlib.nullcontext(Turn(None))
+        return write_groups(self._sqlite_file).turn()
+
+    async def _publish(self, records: list[EventRecord]) -> None:
+        for record in records:
             await self.bus.publish(record)
             if record.seq > self.published_seq.get(record.tenant_id, 0):
                 self.published_seq[record.tenant_id] = record.seq

@@ -9,14 +9,25 @@ once on the calling thread (a local SQLite statement takes microseconds), so a t
 holds the lock only as long as its own work. SQLAlchemy's aiosqlite dialect drives this
 object exactly as it drives aiosqlite's (`create_async_engine(..., async_creator=...)`).
 Reads keep aiosqlite: a long report query must not stop the loop.
+
+Writers of one file in one process take turns (`WriteGroups`), and their transactions commit
+together: a transaction ends with a savepoint released, and the file's one COMMIT (one fsync
+with `synchronous=FULL`) is issued when no other writer waits, or after `GROUP_MAX_WRITES`
+transactions. Each writer acknowledges only once that COMMIT is done (`Turn.done()`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
+
+GROUP_MAX_WRITES = 16  # transactions one COMMIT makes durable at most: bounds the first's wait
+SAVEPOINT = "omnidesk_write"  # what one writer's transaction is, inside the file's transaction
 
 
 class InlineCursor:
@@ -108,12 +119,34 @@ class _InlineQueue:
 
 
 class InlineConnection:
-    """aiosqlite's Connection over a sqlite3 connection, used on the event loop's thread."""
+    """aiosqlite's Connection over a sqlite3 connection, used on the event loop's thread.
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    A transaction SQLAlchemy begins, commits or rolls back is one writer's savepoint inside
+    the transaction its `WriteGroups` keeps open; outside one, commit and rollback (the pool's
+    reset on return) do nothing.
+    """
+
+    def __init__(self, connection: sqlite3.Connection, groups: WriteGroups) -> None:
         self._conn = connection
         self._connection: sqlite3.Connection | None = connection
         self._tx = _InlineQueue()
+        self._groups = groups
+        self._writing = False
+
+    def begin(self) -> None:
+        """Begin a writer's transaction (the `begin` event of the write engine calls this)."""
+        self._groups.open_on(self)
+        self._conn.execute(f"SAVEPOINT {SAVEPOINT}")
+        self._writing = True
+
+    def execute_now(self, sql: str) -> None:
+        """Run one statement of the group's own (BEGIN, COMMIT, ROLLBACK)."""
+        self._conn.execute(sql)
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether SQLite has a transaction open on this connection."""
+        return self._conn.in_transaction
 
     @property
     def isolation_level(self) -> str | None:
@@ -125,12 +158,22 @@ class InlineConnection:
         return _CursorContext(self._conn)
 
     async def commit(self) -> None:
-        """Commit."""
-        self._conn.commit()
+        """End the writer's transaction: durable with the group's COMMIT."""
+        if self._writing:
+            self._writing = False
+            self._conn.execute(f"RELEASE {SAVEPOINT}")
+            self._groups.joined()
 
     async def rollback(self) -> None:
-        """Roll back."""
-        self._conn.rollback()
+        """Undo the writer's transaction, and only it."""
+        if not self._writing:
+            return
+        self._writing = False
+        if self._conn.in_transaction:
+            self._conn.execute(f"ROLLBACK TO {SAVEPOINT}")
+            self._conn.execute(f"RELEASE {SAVEPOINT}")
+        else:  # SQLite ended the whole transaction itself (disk full, I/O error)
+            self._groups.lost(self)
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         """Register a SQL function."""
@@ -141,16 +184,158 @@ class InlineConnection:
         self.stop()
 
     def stop(self) -> None:
-        """Close at once (also SQLAlchemy's forced termination); later calls do nothing."""
+        """Close at once (also SQLAlchemy's forced termination), committing the group open on
+        it first; later calls do nothing."""
         if self._connection is not None:
+            self._groups.close_on(self)
             self._connection = None
             self._conn.close()
 
 
-def inline_connector(path: str, *, timeout: float) -> Callable[[], Any]:
-    """An `async_creator` for create_async_engine: inline connections to the database file."""
+def inline_connector(path: str, file: str, *, timeout: float) -> Callable[[], Any]:
+    """An `async_creator` for create_async_engine: inline connections to the database file
+    (`file` names it for `write_groups`)."""
 
     async def connect() -> InlineConnection:
-        return InlineConnection(sqlite3.connect(path, timeout=timeout, check_same_thread=False))
+        return InlineConnection(sqlite3.connect(path, timeout=timeout, check_same_thread=False),
+                                write_groups(file))
 
     return connect
+
+
+Job = Callable[[], Awaitable[None]]
+
+
+class _Group:
+    """Writers' transactions in one SQLite transaction, awaiting its COMMIT."""
+
+    def __init__(self, connection: InlineConnection) -> None:
+        self.connection = connection
+        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.writes = 0
+        self.jobs: list[Job] = []  # each writer's publishing, in commit order
+
+
+class Turn:
+    """One writer's turn. With write groups, what it committed joined a group, and `done()`
+    waits for the group's COMMIT, then runs what the writers left for after it, in commit
+    order; without (PostgreSQL), its jobs simply run at `done()`."""
+
+    def __init__(self, groups: WriteGroups | None) -> None:
+        self._groups = groups
+        self.group: _Group | None = None
+        self._jobs: list[Job] = []
+
+    def after_commit(self, job: Job) -> None:
+        """Run `job` once this turn's transaction is durable (and after earlier writers')."""
+        if self._groups is None:
+            self._jobs.append(job)
+            return
+        group = self._groups.joined_group()
+        (self._groups.outbox if group is None else group.jobs).append(job)
+
+    async def done(self) -> None:
+        """Wait for the COMMIT (raising its error), then run the jobs due."""
+        if self.group is not None:
+            await asyncio.shield(self.group.committed)
+        if self._groups is not None:
+            await self._groups.run_jobs()
+        for job in self._jobs:
+            await job()
+
+
+class WriteGroups:
+    """The writers of one SQLite file in one process: one at a time, committing together."""
+
+    def __init__(self, max_writes: int = GROUP_MAX_WRITES) -> None:
+        self._lock = asyncio.Lock()
+        self._max_writes = max_writes
+        self._queued = 0  # writers waiting for a turn
+        self._open: _Group | None = None
+        self._joined: _Group | None = None  # the group the current turn's commit joined
+        self.outbox: deque[Job] = deque()
+        self._running_jobs = asyncio.Lock()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[Turn]:
+        """Wait for this writer's turn; at its end, COMMIT unless another writer waits."""
+        self._queued += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._queued -= 1
+        turn = Turn(self)
+        try:
+            yield turn
+        finally:
+            turn.group, self._joined = self._joined, None
+            group = self._open
+            if group is not None and (self._queued == 0 or group.writes >= self._max_writes):
+                self._commit(group)
+            self._lock.release()
+            if self._open is not None:  # a waiter will commit; if it gave up, this does
+                asyncio.get_running_loop().call_soon(self._commit_if_idle)
+
+    def open_on(self, connection: InlineConnection) -> None:
+        """Make sure a transaction is open on `connection` (committing one on another)."""
+        if self._open is not None and self._open.connection is not connection:
+            self._commit(self._open)
+        if self._open is None:
+            connection.execute_now("BEGIN IMMEDIATE")
+            self._open = _Group(connection)
+
+    def joined(self) -> None:
+        """The current turn's transaction is in the open group."""
+        assert self._open is not None
+        self._open.writes += 1
+        self._joined = self._open
+
+    def joined_group(self) -> _Group | None:
+        """The group the current turn's transaction joined (None: it wrote nothing)."""
+        return self._joined
+
+    def lost(self, connection: InlineConnection) -> None:
+        """SQLite rolled back the open transaction: the group's writers fail."""
+        group = self._open
+        if group is not None and group.connection is connection:
+            self._open = None
+            group.committed.set_exception(
+                sqlite3.OperationalError("the transaction was rolled back by SQLite"))
+
+    def close_on(self, connection: InlineConnection) -> None:
+        """`connection` is closing: commit the group open on it."""
+        if self._open is not None and self._open.connection is connection:
+            self._commit(self._open)
+
+    async def run_jobs(self) -> None:
+        """Run every job whose transaction is durable, in commit order."""
+        async with self._running_jobs:
+            while self.outbox:
+                await self.outbox.popleft()()
+
+    def _commit_if_idle(self) -> None:
+        if self._open is not None and not self._lock.locked():
+            self._commit(self._open)
+
+    def _commit(self, group: _Group) -> None:
+        """COMMIT the group's transaction; its writers learn the outcome from its future."""
+        self._open = None
+        try:
+            group.connection.execute_now("COMMIT")
+        except sqlite3.Error as error:
+            if group.connection.in_transaction:
+                group.connection.execute_now("ROLLBACK")
+            group.committed.set_exception(error)
+            return
+        self.outbox.extend(group.jobs)
+        group.committed.set_result(None)
+
+
+_WRITE_GROUPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, WriteGroups]]
+_WRITE_GROUPS = weakref.WeakKeyDictionary()
+
+
+def write_groups(file: str) -> WriteGroups:
+    """The writers of a SQLite file (its resolved path) on the running event loop."""
+    groups = _WRITE_GROUPS.setdefault(asyncio.get_running_loop(), {})
+    return groups.setdefault(file, WriteGroups())
