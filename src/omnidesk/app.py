@@ -27,6 +27,7 @@ from omnidesk.channels.api import router as channels_router
 from omnidesk.channels.api_channel.adapter import router as api_channel_router
 from omnidesk.channels.email.imap import ImapService
 from omnidesk.channels.email.server import start_email_server
+from omnidesk.channels.known import KnownChannels
 from omnidesk.channels.outbound import OutboundService
 from omnidesk.channels.telegram.adapter import router as telegram_router
 from omnidesk.channels.twilio.adapter import router as twilio_router
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                                 max_routing_lag=settings.max_routing_lag_seconds)
         app.state.known_users = KnownUsers(app.state.db)
         await app.state.known_users.start()
+        app.state.known_channels = KnownChannels(app.state.db)
+        await app.state.known_channels.start()
         app.state.acd = AcdService(app.state.db)
         app.state.hub = StreamHub(app.state.db)
         app.state.db.intake.watch(app.state.acd.lag_seconds)
@@ -184,6 +187,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             await app.state.outbound.stop()
             await app.state.hub.stop()
             await app.state.acd.stop()
+            await app.state.known_channels.stop()
             await app.state.known_users.stop()
             await app.state.db.dispose()
             await bus.close()

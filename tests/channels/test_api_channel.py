@@ -18,6 +18,7 @@ from omnidesk.db import Database
 from tests.conftest import Api, eventually, make_tenant
 
 SECRET = "a-channel-secret-of-enough-length"
+NEW_SECRET = "a-rotated-channel-secret-of-enough-length"
 
 
 @pytest.fixture
@@ -242,3 +243,21 @@ def test_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
 
     expected = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
     assert sign("k", "1700000000", b"{}") == f"sha256={expected}"
+
+
+async def test_the_channel_is_read_once_and_a_change_through_the_api_is_seen_at_once(
+        api: Api, channel: dict[str, Any], clock: FixedClock) -> None:
+    assert (await _post(api, channel["id"], *signed(message(), clock))).status_code == 202
+    async with api.db.write() as session:  # behind the cache's back: no event
+        row = await session.get(Channel, uuid.UUID(channel["id"]))
+        assert row is not None
+        row.secret = "a-secret-changed-without-an-event"
+    again = await _post(api, channel["id"], *signed(message(text="again"), clock))
+    assert again.status_code == 202  # the channel came from memory
+    rotated = await api.client.patch(f"/api/v1/channels/{channel['id']}",
+                                     headers=channel["admin"], json={"secret": NEW_SECRET})
+    assert rotated.status_code == 200, rotated.text
+    stale = await _post(api, channel["id"], *signed(message(text="late"), clock))
+    assert stale.status_code == 403  # channel.updated forgot the channel: the new secret holds
+    fresh = await _post(api, channel["id"], *signed(message(text="late"), clock, NEW_SECRET))
+    assert fresh.status_code == 202, fresh.text

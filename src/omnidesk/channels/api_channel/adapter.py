@@ -13,6 +13,7 @@ from omnidesk.channels import registry, service
 from omnidesk.channels.api_channel.mapping import ApiAccepted, ApiInboundMessage, to_inbound
 from omnidesk.channels.api_channel.signature import verify
 from omnidesk.channels.inbound import accept_inbound
+from omnidesk.channels.known import KnownChannels
 from omnidesk.channels.models import Channel, IdempotencyRecord
 from omnidesk.db import Database, session_now
 from omnidesk.deps import DbDep
@@ -31,9 +32,9 @@ class ApiChannelSettings(BaseModel):
 registry.register_settings(KIND, ApiChannelSettings)
 
 
-async def _load_channel(db: Database, channel_id: uuid.UUID) -> Channel:
-    async with db.read() as session:
-        channel = await session.get(Channel, channel_id)
+async def _load_channel(request: Request, channel_id: uuid.UUID) -> Channel:
+    known: KnownChannels = request.app.state.known_channels
+    channel = await known.get(channel_id)
     if channel is None or channel.kind != KIND or not channel.enabled:
         raise NotFound(f"API channel {channel_id} not found", field="channel_id")
     return channel
@@ -78,7 +79,7 @@ async def receive_message(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ApiAccepted:
     """A customer message from an external system; answered 202 only after it is stored."""
-    channel = await _load_channel(db, channel_id)
+    channel = await _load_channel(request, channel_id)
     body = await request.body()
     verify(channel.secret, signature=x_omnidesk_signature, timestamp=x_omnidesk_timestamp,
            body=body, now=db.clock.now().timestamp())
