@@ -141,7 +141,7 @@ async def test_a_writer_that_fails_undoes_only_its_own_part_of_the_group(db: Dat
 
 
 async def test_a_failed_commit_fails_every_writer_of_the_group_and_publishes_nothing(
-        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     _sqlite_only(db)
     tenant_id = await make_tenant(db, "acme")
     start = await _seq_committed(db, tenant_id)
@@ -163,6 +163,8 @@ async def test_a_failed_commit_fails_every_writer_of_the_group_and_publishes_not
         results = await asyncio.gather(*(write(n) for n in range(4)), return_exceptions=True)
         assert all(isinstance(result, sqlite3.OperationalError) for result in results)
         assert events.drain() == ([], False)
+    assert [r.getMessage() for r in caplog.records if r.name == "omnidesk.db"] == [
+        "a SQLite transaction of 4 writes was not committed: database or disk is full"]
     monkeypatch.setattr(InlineConnection, "execute_now", run)
     assert await _seq_committed(db, tenant_id) == start
     async with db.write() as session:  # the file is writable again once the disk is

@@ -19,6 +19,8 @@ transactions. Each writer acknowledges only once that COMMIT is done (`Turn.done
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
 import weakref
 from collections import deque
@@ -26,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextlib import asynccontextmanager
 from typing import Any
 
+log = logging.getLogger("omnidesk.db")
 GROUP_MAX_WRITES = 16  # transactions one COMMIT makes durable at most: bounds the first's wait
 SAVEPOINT = "omnidesk_write"  # what one writer's transaction is, inside the file's transaction
 
@@ -299,8 +302,7 @@ class WriteGroups:
         group = self._open
         if group is not None and group.connection is connection:
             self._open = None
-            group.committed.set_exception(
-                sqlite3.OperationalError("the transaction was rolled back by SQLite"))
+            _fail(group, sqlite3.OperationalError("the transaction was rolled back by SQLite"))
 
     def close_on(self, connection: InlineConnection) -> None:
         """`connection` is closing: commit the group open on it."""
@@ -324,11 +326,19 @@ class WriteGroups:
             group.connection.execute_now("COMMIT")
         except sqlite3.Error as error:
             if group.connection.in_transaction:
-                group.connection.execute_now("ROLLBACK")
-            group.committed.set_exception(error)
+                with contextlib.suppress(sqlite3.Error):
+                    group.connection.execute_now("ROLLBACK")
+            _fail(group, error)
             return
         self.outbox.extend(group.jobs)
         group.committed.set_result(None)
+
+
+def _fail(group: _Group, error: sqlite3.Error) -> None:
+    """The group's transaction is lost: log it once, and each writer waiting gets the error."""
+    log.error("a SQLite transaction of %d writes was not committed: %s", group.writes, error)
+    group.committed.set_exception(error)
+    group.committed.exception()  # retrieved here: writers that gave up leave no second report
 
 
 _WRITE_GROUPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, WriteGroups]]
