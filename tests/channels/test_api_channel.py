@@ -14,7 +14,6 @@ from omnidesk.channels.api_channel import adapter
 from omnidesk.channels.api_channel.signature import sign
 from omnidesk.channels.models import Channel
 from omnidesk.clock import FixedClock
-from omnidesk.db import Database
 from tests.conftest import Api, eventually, make_tenant
 
 SECRET = "a-channel-secret-of-enough-length"
@@ -140,19 +139,19 @@ async def test_a_new_contact_whose_request_waited_in_the_server_past_the_limit_i
         api: Api, channel: dict[str, Any], clock: FixedClock,
         monkeypatch: pytest.MonkeyPatch) -> None:
     api.db.intake.max_lag_s = 0.2
-    load_channel = adapter._load_channel
+    load_channel = adapter.load_channel
 
-    async def slow_load_channel(db: Database, channel_id: uuid.UUID) -> Channel:
+    async def slow_load_channel(*args: Any) -> Channel:
         await asyncio.sleep(0.3)  # as a read waits for its connection on a busy server
-        return await load_channel(db, channel_id)
+        return await load_channel(*args)
 
-    monkeypatch.setattr(adapter, "_load_channel", slow_load_channel)
+    monkeypatch.setattr(adapter, "load_channel", slow_load_channel)
     refused = await _post(api, channel["id"], *signed(message(), clock))
     assert refused.status_code == 503, refused.text
     assert refused.json()["error"]["message"].startswith("the server is 0.3 s behind")
     assert refused.headers["Retry-After"] == "1"
     assert await _interactions(api, channel["admin"]) == []
-    monkeypatch.setattr(adapter, "_load_channel", load_channel)
+    monkeypatch.setattr(adapter, "load_channel", load_channel)
     taken = await _post(api, channel["id"], *signed(message(), clock))
     assert taken.status_code == 202, taken.text
 

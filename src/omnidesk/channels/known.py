@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
+from starlette.requests import HTTPConnection
+
 from omnidesk.channels.models import Channel
 from omnidesk.db import Database
 from omnidesk.events.cache import BusCache
@@ -33,3 +35,9 @@ class KnownChannels(BusCache[Channel]):
     async def _read(self, channel_id: uuid.UUID) -> Channel | None:
         async with self.db.read() as session:
             return await session.get(Channel, channel_id)
+
+
+def known_channels(connection: HTTPConnection) -> KnownChannels:
+    """The application's channels in memory (for a request or a WebSocket)."""
+    channels: KnownChannels = connection.app.state.known_channels
+    return channels

@@ -18,10 +18,12 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from omnidesk.channels import service
 from omnidesk.channels.base import DeliveryError
 from omnidesk.channels.inbound import Accepted, InboundMessage, accept_inbound
+from omnidesk.channels.known import known_channels
 from omnidesk.channels.models import Channel, IdempotencyRecord
 from omnidesk.channels.registry import own_settings
 from omnidesk.db import Database, session_now
@@ -59,10 +61,11 @@ def actor_of(channel: Channel) -> str:
     return f"channel:{channel.id}"
 
 
-async def load_channel(db: Database, channel_id: uuid.UUID, kind: str, what: str) -> Channel:
-    """The enabled channel of this kind, or 404 (also for another kind's channel)."""
-    async with db.read() as session:
-        channel = await session.get(Channel, channel_id)
+async def load_channel(connection: HTTPConnection, channel_id: uuid.UUID, kind: str,
+                       what: str) -> Channel:
+    """The enabled channel of this kind, or 404 (also for another kind's channel); kept in
+    memory until it changes (channels/known.py)."""
+    channel = await known_channels(connection).get(channel_id)
     if channel is None or channel.kind != kind or not channel.enabled:
         raise NotFound(f"{what} channel {channel_id} not found", field="channel_id")
     return channel

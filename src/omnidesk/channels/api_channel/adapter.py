@@ -13,11 +13,11 @@ from omnidesk.channels import registry, service
 from omnidesk.channels.api_channel.mapping import ApiAccepted, ApiInboundMessage, to_inbound
 from omnidesk.channels.api_channel.signature import verify
 from omnidesk.channels.inbound import accept_inbound
-from omnidesk.channels.known import KnownChannels
 from omnidesk.channels.models import Channel, IdempotencyRecord
+from omnidesk.channels.provider_webhook import load_channel
 from omnidesk.db import Database, session_now
 from omnidesk.deps import DbDep
-from omnidesk.errors import InvalidInput, NotFound
+from omnidesk.errors import InvalidInput
 
 router = APIRouter(prefix="/channels/api", tags=["channels"])
 KIND = "api"
@@ -30,14 +30,6 @@ class ApiChannelSettings(BaseModel):
 
 
 registry.register_settings(KIND, ApiChannelSettings)
-
-
-async def _load_channel(request: Request, channel_id: uuid.UUID) -> Channel:
-    known: KnownChannels = request.app.state.known_channels
-    channel = await known.get(channel_id)
-    if channel is None or channel.kind != KIND or not channel.enabled:
-        raise NotFound(f"API channel {channel_id} not found", field="channel_id")
-    return channel
 
 
 def _parse(body: bytes) -> ApiInboundMessage:
@@ -79,7 +71,7 @@ async def receive_message(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ApiAccepted:
     """A customer message from an external system; answered 202 only after it is stored."""
-    channel = await _load_channel(request, channel_id)
+    channel = await load_channel(request, channel_id, KIND, "API")
     body = await request.body()
     verify(channel.secret, signature=x_omnidesk_signature, timestamp=x_omnidesk_timestamp,
            body=body, now=db.clock.now().timestamp())

@@ -34,7 +34,7 @@ async def receive_update(
     x_telegram_bot_api_secret_token: Annotated[str | None, Header()] = None,
 ) -> dict[str, bool]:
     """One update from Telegram; answered 200 only after its message is stored."""
-    channel = await load_channel(db, channel_id, KIND, "Telegram")
+    channel = await load_channel(request, channel_id, KIND, "Telegram")
     if not x_telegram_bot_api_secret_token:
         raise Unauthorized(f"missing {WEBHOOK_HEADER} header", field=WEBHOOK_HEADER.lower())
     if not hmac.compare_digest(channel.secret.encode(),

@@ -47,7 +47,7 @@ async def receive_message(
     x_twilio_signature: Annotated[str | None, Header()] = None,
 ) -> Response:
     """An incoming SMS or WhatsApp message; answered (empty TwiML) only after it is stored."""
-    channel = await load_channel(db, channel_id, KIND, "Twilio")
+    channel = await load_channel(request, channel_id, KIND, "Twilio")
     settings = settings_of(channel, TwilioSettings)
     params = await _verified(request, channel, x_twilio_signature, settings.public_url)
     inbound = mapping.to_inbound(params)
@@ -66,7 +66,7 @@ async def receive_status(
     x_twilio_signature: Annotated[str | None, Header()] = None,
 ) -> Response:
     """A delivery status of a message sent through Twilio: message.delivered / failed / read."""
-    channel = await load_channel(db, channel_id, KIND, "Twilio")
+    channel = await load_channel(request, channel_id, KIND, "Twilio")
     settings = settings_of(channel, TwilioSettings)
     params = await _verified(request, channel, x_twilio_signature, settings.status_url())
     status = mapping.to_status(params)

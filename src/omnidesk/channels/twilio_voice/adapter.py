@@ -25,7 +25,6 @@ from omnidesk.channels.twilio_voice.config import (
 )
 from omnidesk.channels.twilio_voice.service import TwilioVoiceService
 from omnidesk.customers.identities import PHONE
-from omnidesk.deps import DbDep
 
 router = APIRouter(prefix=f"/channels/{KIND}", tags=["channels"])
 ANSWERS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 422: {}}
@@ -33,11 +32,11 @@ TWIML = "text/xml"
 Signature = Annotated[str | None, Header()]
 
 
-async def _verified(request: Request, channel_id: uuid.UUID, db: DbDep, header: str | None,
+async def _verified(request: Request, channel_id: uuid.UUID, header: str | None,
                     endpoint: str) -> tuple[Webhook, list[tuple[str, str]]]:
     """The channel and the POST parameters, once X-Twilio-Signature is proven Twilio's (over
     the URL as pasted into Twilio / put into our TwiML, or as this server received it)."""
-    channel = await load_channel(db, channel_id, KIND, "Twilio voice")
+    channel = await load_channel(request, channel_id, KIND, "Twilio voice")
     settings = settings_of(channel, TwilioVoiceSettings)
     params = parse_form(await request.body())
     received = str(request.url)
@@ -58,42 +57,42 @@ def _service(request: Request) -> TwilioVoiceService:
 
 @router.post(f"/{{channel_id}}/{VOICE_PATH}", status_code=200, responses=ANSWERS,
              response_class=Response)
-async def incoming_call(channel_id: uuid.UUID, request: Request, db: DbDep,
+async def incoming_call(channel_id: uuid.UUID, request: Request,
                         x_twilio_signature: Signature = None) -> Response:
     """Twilio's "A call comes in" webhook: the IVR's first TwiML (or the queue's)."""
-    hook, params = await _verified(request, channel_id, db, x_twilio_signature, VOICE_PATH)
+    hook, params = await _verified(request, channel_id, x_twilio_signature, VOICE_PATH)
     answer = await _service(request).calls.answer(hook, mapping.to_call(params))
     return Response(answer, media_type=TWIML)
 
 
 @router.post(f"/{{channel_id}}/{GATHER_PATH}", status_code=200, responses=ANSWERS,
              response_class=Response)
-async def gathered(channel_id: uuid.UUID, request: Request, db: DbDep, turn: int = 0,
+async def gathered(channel_id: uuid.UUID, request: Request, turn: int = 0,
                    x_twilio_signature: Signature = None) -> Response:
     """A <Gather>'s action: the caller's keys (Digits) or words (SpeechResult), or nothing;
     the flow goes on and answers with its next TwiML."""
-    hook, params = await _verified(request, channel_id, db, x_twilio_signature, GATHER_PATH)
+    hook, params = await _verified(request, channel_id, x_twilio_signature, GATHER_PATH)
     answer = await _service(request).calls.gather(hook, mapping.to_call(params), turn)
     return Response(answer, media_type=TWIML)
 
 
 @router.post(f"/{{channel_id}}/{WAIT_PATH}", status_code=200, responses=ANSWERS,
              response_class=Response)
-async def waiting(channel_id: uuid.UUID, request: Request, db: DbDep,
+async def waiting(channel_id: uuid.UUID, request: Request,
                   x_twilio_signature: Signature = None) -> Response:
     """The <Enqueue> waitUrl: position, estimated wait and hold music, fetched in a loop."""
-    hook, params = await _verified(request, channel_id, db, x_twilio_signature, WAIT_PATH)
+    hook, params = await _verified(request, channel_id, x_twilio_signature, WAIT_PATH)
     answer = await _service(request).calls.wait(hook, mapping.to_call(params))
     return Response(answer, media_type=TWIML)
 
 
 @router.post(f"/{{channel_id}}/{STATUS_PATH}", status_code=204, responses=ANSWERS,
              response_class=Response)
-async def call_status(channel_id: uuid.UUID, request: Request, db: DbDep,
+async def call_status(channel_id: uuid.UUID, request: Request,
                       x_twilio_signature: Signature = None) -> Response:
     """A call status callback (ringing … completed, busy, no-answer, failed, canceled);
     acknowledged only after it is recorded, once per CallSid, CallStatus and SequenceNumber."""
-    hook, params = await _verified(request, channel_id, db, x_twilio_signature, STATUS_PATH)
+    hook, params = await _verified(request, channel_id, x_twilio_signature, STATUS_PATH)
     await _service(request).calls.status(hook, mapping.to_status(params))
     return Response(status_code=204)
 

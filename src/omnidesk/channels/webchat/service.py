@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from omnidesk.acd.service import AcdService
+from omnidesk.channels.known import known_channels
 from omnidesk.channels.models import Channel
 from omnidesk.channels.provider_webhook import settings_of
 from omnidesk.channels.webchat.config import KIND, WebchatSettings
-from omnidesk.db import Database
 from omnidesk.errors import NotFound
 from omnidesk.interactions.models import Message
 from omnidesk.routing import UnknownRoutingObject
@@ -24,15 +25,15 @@ CHAT, LEAVE_MESSAGE = "chat", "leave_message"
 VISIBLE_AUTHORS = frozenset({"customer", "agent", "bot", "system"})
 
 
-async def load_channel(db: Database, channel_id: str | uuid.UUID) -> Channel:
-    """The enabled web chat channel with this id, or 404 naming channel_id."""
+async def load_channel(connection: HTTPConnection, channel_id: str | uuid.UUID) -> Channel:
+    """The enabled web chat channel with this id, or 404 naming channel_id (kept in memory
+    until it changes: channels/known.py)."""
     try:
         key = channel_id if isinstance(channel_id, uuid.UUID) else uuid.UUID(channel_id)
     except ValueError:
         raise NotFound(f"web chat channel {channel_id!r} not found", field="channel_id") \
             from None
-    async with db.read() as session:
-        channel = await session.get(Channel, key)
+    channel = await known_channels(connection).get(key)
     if channel is None or channel.kind != KIND or not channel.enabled:
         raise NotFound(f"web chat channel {channel_id} not found", field="channel_id")
     return channel

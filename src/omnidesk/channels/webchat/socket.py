@@ -344,7 +344,7 @@ async def visitor_socket(websocket: WebSocket, channel_id: str) -> None:
     """A web chat visitor's socket (the widget's, or any client that speaks the protocol)."""
     await websocket.accept()
     try:
-        channel = await service.load_channel(websocket.app.state.db, channel_id)
+        channel = await service.load_channel(websocket, channel_id)
         chat = service.settings(channel)
         if not origin_allowed(chat, websocket.headers.get("origin")):
             raise Forbidden("this page may not use this chat", field="origin")

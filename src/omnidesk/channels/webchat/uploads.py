@@ -85,7 +85,7 @@ async def upload(
     with the id to put in a message's `attachments`, only after the file and row are stored."""
     chat: WebchatSettings | None = None
     try:
-        channel = await service.load_channel(db, channel_id)
+        channel = await service.load_channel(request, channel_id)
         chat = service.settings(channel)
         visitor = await visitor_from_token(db, settings, channel, x_visitor_token)
         content_type = files.content_type_of(request)
@@ -119,7 +119,7 @@ async def download(
 ) -> Response:
     """The file, to the visitor who uploaded it (X-Visitor-Token) or the tenant's staff
     (Authorization / X-API-Key); anyone else gets 401 or 404."""
-    channel = await service.load_channel(db, channel_id)
+    channel = await service.load_channel(request, channel_id)
     visitor_id: uuid.UUID | None = None
     if x_visitor_token and not authorization and not x_api_key:
         visitor_id = (await visitor_from_token(db, settings, channel, x_visitor_token)).id

@@ -40,13 +40,13 @@ router = APIRouter(prefix="/channels/whatsapp", tags=["channels"])
             responses={200: {"content": {"text/plain": {}}}, 401: {}, 403: {}, 404: {},
                        422: {}})
 async def verify_webhook(
-    channel_id: uuid.UUID, db: DbDep,
+    channel_id: uuid.UUID, request: Request,
     hub_mode: Annotated[str | None, Query(alias="hub.mode")] = None,
     hub_verify_token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
     hub_challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
 ) -> Response:
     """Meta's verification request: echo hub.challenge when hub.verify_token is ours."""
-    channel = await load_channel(db, channel_id, KIND, "WhatsApp")
+    channel = await load_channel(request, channel_id, KIND, "WhatsApp")
     settings = settings_of(channel, WhatsAppSettings)
     if not hub_verify_token:
         raise Unauthorized("missing hub.verify_token", field="hub.verify_token")
@@ -88,7 +88,7 @@ async def receive_webhook(
     x_hub_signature_256: Annotated[str | None, Header()] = None,
 ) -> dict[str, int]:
     """Messages and statuses from the Cloud API; answered 200 only after they are stored."""
-    channel = await load_channel(db, channel_id, KIND, "WhatsApp")
+    channel = await load_channel(request, channel_id, KIND, "WhatsApp")
     raw = await request.body()
     signature.verify(channel.secret, signature=x_hub_signature_256, body=raw)
     parsed = mapping.parse(raw)
