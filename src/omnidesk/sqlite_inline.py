@@ -226,16 +226,15 @@ class Turn:
 
     def __init__(self, groups: WriteGroups | None) -> None:
         self._groups = groups
-        self.group: _Group | None = None
+        self.group: _Group | None = None  # the group its transaction joined, if it wrote
         self._jobs: list[Job] = []
 
     def after_commit(self, job: Job) -> None:
         """Run `job` once this turn's transaction is durable (and after earlier writers')."""
         if self._groups is None:
             self._jobs.append(job)
-            return
-        group = self._groups.joined_group()
-        (self._groups.outbox if group is None else group.jobs).append(job)
+        else:
+            (self._groups.outbox if self.group is None else self.group.jobs).append(job)
 
     async def done(self) -> None:
         """Wait for the COMMIT (raising its error), then run the jobs due."""
@@ -255,7 +254,7 @@ class WriteGroups:
         self._max_writes = max_writes
         self._queued = 0  # writers waiting for a turn
         self._open: _Group | None = None
-        self._joined: _Group | None = None  # the group the current turn's commit joined
+        self._current: Turn | None = None  # the turn under way
         self.outbox: deque[Job] = deque()
         self._running_jobs = asyncio.Lock()
 
@@ -267,11 +266,11 @@ class WriteGroups:
             await self._lock.acquire()
         finally:
             self._queued -= 1
-        turn = Turn(self)
+        self._current = turn = Turn(self)
         try:
             yield turn
         finally:
-            turn.group, self._joined = self._joined, None
+            self._current = None
             group = self._open
             if group is not None and (self._queued == 0 or group.writes >= self._max_writes):
                 self._commit(group)
@@ -289,13 +288,9 @@ class WriteGroups:
 
     def joined(self) -> None:
         """The current turn's transaction is in the open group."""
-        assert self._open is not None
+        assert self._open is not None and self._current is not None
         self._open.writes += 1
-        self._joined = self._open
-
-    def joined_group(self) -> _Group | None:
-        """The group the current turn's transaction joined (None: it wrote nothing)."""
-        return self._joined
+        self._current.group = self._open
 
     def lost(self, connection: InlineConnection) -> None:
         """SQLite rolled back the open transaction: the group's writers fail."""

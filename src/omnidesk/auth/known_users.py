@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from omnidesk.agents.models import Agent
-from omnidesk.db import Database
 from omnidesk.events.cache import EVERYTHING, BusCache
 from omnidesk.events.record import EventRecord
 from omnidesk.users.models import Role, User
-
-USER_TTL_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +30,7 @@ class KnownUser:
 
 
 class KnownUsers(BusCache[KnownUser]):
-    """Users by id, read once and kept until they change (or TTL seconds pass)."""
-
-    def __init__(self, db: Database, ttl_s: float = USER_TTL_S) -> None:
-        super().__init__(db, ttl_s)
+    """Users by id, read once and kept until they change (or `ttl_s` passes)."""
 
     def changed(self, records: list[EventRecord]) -> Collection[uuid.UUID] | None:
         """A `user.*` event changes that user, an `agent.created` anyone."""
@@ -45,11 +39,8 @@ class KnownUsers(BusCache[KnownUser]):
         return [uuid.UUID(record.subject) for record in records
                 if record.type.startswith("user.")]
 
-    async def get(self, user_id: uuid.UUID) -> KnownUser | None:
-        """The user (None if there is no such user), from memory when fresh."""
-        return await self.lookup(user_id, lambda: self._read(user_id))
-
-    async def _read(self, user_id: uuid.UUID) -> KnownUser | None:
+    async def read(self, user_id: uuid.UUID) -> KnownUser | None:
+        """The user's row and agent record (None if there is no such user)."""
         query = (select(User.tenant_id, User.role, User.active, User.is_platform_admin,
                         Agent.id.label("agent_id"))
                  .outerjoin(Agent, (Agent.user_id == User.id)

@@ -9,30 +9,21 @@ from collections.abc import Collection
 from starlette.requests import HTTPConnection
 
 from omnidesk.channels.models import Channel
-from omnidesk.db import Database
 from omnidesk.events.cache import BusCache
 from omnidesk.events.record import EventRecord
-
-CHANNEL_TTL_S = 30.0
 
 
 class KnownChannels(BusCache[Channel]):
     """Channel rows by id, read once. They are detached and shared between requests: read
     their columns, never add one to a session or change it."""
 
-    def __init__(self, db: Database, ttl_s: float = CHANNEL_TTL_S) -> None:
-        super().__init__(db, ttl_s)
-
     def changed(self, records: list[EventRecord]) -> Collection[uuid.UUID] | None:
         """A `channel.*` event changes that channel."""
         return [uuid.UUID(record.subject) for record in records
                 if record.type.startswith("channel.")]
 
-    async def get(self, channel_id: uuid.UUID) -> Channel | None:
-        """The channel (None if there is none), from memory when fresh."""
-        return await self.lookup(channel_id, lambda: self._read(channel_id))
-
-    async def _read(self, channel_id: uuid.UUID) -> Channel | None:
+    async def read(self, channel_id: uuid.UUID) -> Channel | None:
+        """The channel's row (None if there is none)."""
         async with self.db.read() as session:
             return await session.get(Channel, channel_id)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection
+from abc import ABC, abstractmethod
+from collections.abc import Collection
 from contextlib import AsyncExitStack
 from typing import Generic, TypeVar
 
@@ -20,12 +21,13 @@ from omnidesk.events.record import EventRecord
 
 V = TypeVar("V")
 EVERYTHING = None  # what `changed` returns when every entry may be stale
+TTL_S = 30.0
 
 
-class BusCache(Generic[V]):
+class BusCache(ABC, Generic[V]):
     """Values by id, read once and kept until an event names them (or `ttl_s` passes)."""
 
-    def __init__(self, db: Database, ttl_s: float) -> None:
+    def __init__(self, db: Database, ttl_s: float = TTL_S) -> None:
         self.db = db
         self._ttl_s = ttl_s
         self._known: dict[uuid.UUID, tuple[float, V]] = {}
@@ -33,9 +35,13 @@ class BusCache(Generic[V]):
         self._changes: Subscription | None = None
         self._subscribed = AsyncExitStack()
 
+    @abstractmethod
     def changed(self, records: list[EventRecord]) -> Collection[uuid.UUID] | None:
         """The ids these events may have changed (None: any)."""
-        raise NotImplementedError
+
+    @abstractmethod
+    async def read(self, key: uuid.UUID) -> V | None:
+        """The value from the database (None if there is none)."""
 
     async def start(self) -> None:
         """Follow the bus from now on."""
@@ -46,16 +52,15 @@ class BusCache(Generic[V]):
         await self._subscribed.aclose()
         self._changes = None
 
-    async def lookup(self, key: uuid.UUID,
-                     read: Callable[[], Awaitable[V | None]]) -> V | None:
-        """The value (None if there is none), from memory when fresh, else `read()`."""
+    async def get(self, key: uuid.UUID) -> V | None:
+        """The value (None if there is none), from memory when fresh."""
         self._forget_changed()
         now = time.monotonic()
         entry = self._known.get(key)
         if entry is not None and entry[0] > now:
             return entry[1]
         forgets = self._forgets
-        value = await read()
+        value = await self.read(key)
         if value is None:
             return None
         self._forget_changed()

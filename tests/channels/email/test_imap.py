@@ -166,6 +166,27 @@ async def test_mail_that_arrives_while_a_message_is_stored_is_read_before_idling
     await eventually(lambda: all_seen(dovecot, 2), "both seen", 20)
 
 
+@pytest.mark.usefixtures("mailbox_password")
+async def test_a_message_the_server_will_not_flag_is_not_read_again_in_a_loop(
+        mailroom: Mailroom, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    turns: list[str] = []
+
+    async def store_without_flagging(_reader: object, _client: object, uid: str) -> None:
+        turns.append(uid)  # as on a server that keeps no \\Seen: the next search finds it again
+
+    monkeypatch.setattr(imap.MailboxReader, "_store", store_without_flagging)
+    await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
+                            crlf(fixture("latin1.eml")))
+    await read_by_imap(mailroom, dovecot, poll_seconds=3600)
+
+    async def read_once() -> bool:
+        return bool(turns)
+
+    await eventually(read_once, "the first read", 20)
+    await asyncio.sleep(0.5)  # searches take about a millisecond: a loop would read it again
+    assert turns == ["1"]
+
+
 async def test_a_wrong_password_is_logged_without_it_and_retried(
         mailroom: Mailroom, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:

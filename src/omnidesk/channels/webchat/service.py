@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from omnidesk.acd.service import AcdService
-from omnidesk.channels.known import known_channels
+from omnidesk.channels import provider_webhook
 from omnidesk.channels.models import Channel
 from omnidesk.channels.provider_webhook import settings_of
 from omnidesk.channels.webchat.config import KIND, WebchatSettings
@@ -26,17 +26,14 @@ VISIBLE_AUTHORS = frozenset({"customer", "agent", "bot", "system"})
 
 
 async def load_channel(connection: HTTPConnection, channel_id: str | uuid.UUID) -> Channel:
-    """The enabled web chat channel with this id, or 404 naming channel_id (kept in memory
-    until it changes: channels/known.py)."""
+    """The enabled web chat channel with this id (a string from a URL too), or 404 naming
+    channel_id."""
     try:
         key = channel_id if isinstance(channel_id, uuid.UUID) else uuid.UUID(channel_id)
     except ValueError:
         raise NotFound(f"web chat channel {channel_id!r} not found", field="channel_id") \
             from None
-    channel = await known_channels(connection).get(key)
-    if channel is None or channel.kind != KIND or not channel.enabled:
-        raise NotFound(f"web chat channel {channel_id} not found", field="channel_id")
-    return channel
+    return await provider_webhook.load_channel(connection, key, KIND, "web chat")
 
 
 def settings(channel: Channel) -> WebchatSettings:
