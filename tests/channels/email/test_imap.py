@@ -69,6 +69,16 @@ async def all_seen(dovecot: Dovecot, count: int) -> bool:
     return len(flags) == count and all(flags)
 
 
+async def stored_and_seen(mailroom: Mailroom, dovecot: Dovecot, count: int, what: str) -> None:
+    """Wait until `count` interactions are stored and `count` messages flagged seen."""
+
+    async def stored() -> bool:
+        return len(await mailroom.interactions()) == count
+
+    await eventually(stored, what, 20)
+    await eventually(lambda: all_seen(dovecot, count), f"{count} seen", 20)
+
+
 @pytest.mark.usefixtures("mailbox_password")
 async def test_unseen_mail_becomes_interactions_and_is_then_flagged_seen(
         mailroom: Mailroom, dovecot: Dovecot) -> None:
@@ -131,12 +141,7 @@ async def test_idle_brings_new_mail_without_waiting_for_the_next_poll(
     # the reader is idling now: only the server's push can bring the next one within the hour
     await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
                             crlf(fixture("html_only.eml")))
-
-    async def both_stored() -> bool:
-        return len(await mailroom.interactions()) == 2
-
-    await eventually(both_stored, "the idle push", 20)
-    await eventually(lambda: all_seen(dovecot, 2), "both seen", 20)
+    await stored_and_seen(mailroom, dovecot, 2, "the idle push")
 
 
 @pytest.mark.usefixtures("mailbox_password")
@@ -158,12 +163,7 @@ async def test_mail_that_arrives_while_a_message_is_stored_is_read_before_idling
     await asyncio.to_thread(dovecot.deliver, ADDRESS, MAILBOX_PASSWORD,
                             crlf(fixture("latin1.eml")))
     await read_by_imap(mailroom, dovecot, poll_seconds=3600)
-
-    async def both_stored() -> bool:
-        return len(await mailroom.interactions()) == 2
-
-    await eventually(both_stored, "the mail that arrived during the STORE", 20)
-    await eventually(lambda: all_seen(dovecot, 2), "both seen", 20)
+    await stored_and_seen(mailroom, dovecot, 2, "the mail that arrived during the STORE")
 
 
 @pytest.mark.usefixtures("mailbox_password")
