@@ -37,6 +37,7 @@ from omnidesk.routing import (
     Tick,
 )
 from omnidesk.routing.model import DEFAULT_BLENDING
+from omnidesk.routing.pools import before
 from omnidesk.routing.state import AgentRuntime, blockers_of
 from omnidesk.routing.strategies import OTHER_KIND
 from omnidesk.routing.timers import TimerQueue
@@ -78,11 +79,14 @@ def check_indexes(engine: RoutingEngine) -> None:
         for membership in agent.memberships:
             assert membership.queue is queues[membership.queue.id]
             assert membership.pool is membership.level.agents
-            assert bool(membership.stamp) == (ready and room(agent, membership.channel))
+            assert (membership.index >= 0) == (ready and room(agent, membership.channel))
             assert agent.can_take(membership.channel) == room(agent, membership.channel)
-            if membership.stamp and membership.kind != OTHER_KIND:
+            if membership.index >= 0:
                 key = membership.strategy(agent, membership)
-                assert (membership.key, membership.tie) == ((*key, 0.0))[:2]
+                if membership.kind == OTHER_KIND:
+                    assert membership.custom == key
+                else:
+                    assert (membership.key, membership.tie) == ((*key, 0.0))[:2]
     staffed = dict.fromkeys(queues, 0)
     for agent in engine_any._agents.values():
         if agent.routable and agent.state is not AgentState.OFFLINE:
@@ -91,14 +95,15 @@ def check_indexes(engine: RoutingEngine) -> None:
     assert {q: runtime.staffed_capacity for q, runtime in queues.items()} == staffed
     for runtime in queues.values():
         for level in runtime.levels:
-            pool = level.agents
-            live = [entry for entry in pool if entry[4].stamp == entry[3]]
-            assert len(live) == len({id(entry[4]) for entry in live}) == pool.live
-            for key, tie, seq, _, membership in live:
+            heap = level.agents.heap
+            assert len(heap) == len({id(m) for m in heap})
+            for position, membership in enumerate(heap):
+                assert membership.index == position
                 assert membership.level is level
-                assert membership.agent.seq == seq
-                assert (membership.key, membership.tie) == (key, tie)
+                assert membership.seq == membership.agent.seq
                 assert membership in membership.agent.memberships
+                if position:
+                    assert not before(membership, heap[(position - 1) // 2])
 
 
 def random_agent(rng: random.Random, number: int, queue_count: int) -> AgentConfig:

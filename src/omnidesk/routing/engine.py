@@ -20,7 +20,7 @@ from omnidesk.routing import decisions as d
 from omnidesk.routing import events as e
 from omnidesk.routing.errors import OfferConflict, RoutingConfigError, UnknownRoutingObject
 from omnidesk.routing.model import AgentConfig, AgentState, EngineConfig, QueueConfig
-from omnidesk.routing.pools import COMPACT_SLACK, AgentEntry, Verdict
+from omnidesk.routing.pools import COMPACT_SLACK, Verdict, before
 from omnidesk.routing.state import (
     AgentRuntime,
     ContactRuntime,
@@ -154,7 +154,7 @@ class RoutingEngine:
             waiting=sum(1 for c in members if c.waiting),
             longest_wait_s=max((now - c.queued_at for c in members), default=0.0),
             staffed_capacity=queue.staffed_capacity,
-            available_agents=sum(level.agents.live for level in queue.levels),
+            available_agents=sum(len(level.agents.heap) for level in queue.levels),
             average_handle_time_s=queue.handle_times.mean(),
             is_open=hours is None or hours.is_open(now),
         )
@@ -382,56 +382,40 @@ class RoutingEngine:
         """Place the agent in (or out of) each pool it belongs to, at its current key.
 
         The hottest path of the engine (every offer, release and state change), so the
-        built-in strategies' keys are computed inline (``strategies.FAST_PATHS``) and
-        the pool update (``AgentPool.place``) is inlined too.
+        built-in strategies' keys are computed inline (``strategies.FAST_PATHS``).
         """
         if agent.state is not _AVAILABLE or not agent.routable:
             for membership in agent.memberships:
-                if membership.stamp:  # AgentPool.discard, inlined
-                    membership.stamp = 0
-                    membership.pool.live -= 1
+                if membership.index >= 0:
+                    membership.pool.discard(membership)
             return
-        seq = agent.seq
         occupancy: float | None = None
         holds_nothing = not agent.held
         capacity = agent.capacity
         for channel, members in agent.channel_groups:
             if not (capacity.get(channel, 0) > 0 if holds_nothing else agent.can_take(channel)):
                 for membership in members:
-                    if membership.stamp:
-                        membership.stamp = 0
-                        membership.pool.live -= 1
+                    if membership.index >= 0:
+                        membership.pool.discard(membership)
                 continue
             idle = agent.idle.get(channel, 0.0)
             for membership in members:
                 kind = membership.kind
-                key: Any
-                tie: float
                 if kind == LONGEST_IDLE_KIND:
-                    key, tie = idle, 0.0
+                    membership.pool.place(membership, idle, 0.0)
                 elif kind == MOST_SKILLED_KIND:
-                    key, tie = -membership.skill_score, idle
+                    membership.pool.place(membership, float(-membership.skill_score), idle)
                 elif kind == LEAST_OCCUPIED_KIND:
                     if occupancy is None:
                         occupancy = agent.occupancy()
-                    key, tie = occupancy, idle
+                    membership.pool.place(membership, occupancy, idle)
                 elif kind == ROUND_ROBIN_KIND:
-                    key, tie = agent.last_offer.get(membership.queue.id, 0), float(seq)
+                    membership.pool.place(
+                        membership, float(agent.last_offer.get(membership.queue.id, 0)),
+                        float(agent.seq))
                 else:
-                    key, tie = membership.strategy(agent, membership), 0.0
-                pool = membership.pool
-                if membership.stamp:
-                    if membership.key == key and membership.tie == tie:
-                        continue
-                else:
-                    pool.live += 1
-                pool.stamp = stamp = pool.stamp + 1
-                membership.stamp = stamp
-                membership.key = key
-                membership.tie = tie
-                heappush(pool, (key, tie, seq, stamp, membership))
-                if len(pool) > 2 * pool.live + COMPACT_SLACK:
-                    pool.compact()
+                    membership.pool.place(membership, 0.0, 0.0,
+                                          membership.strategy(agent, membership))
 
     # ---------------------------------------------------------- contacts
 
@@ -661,35 +645,33 @@ class RoutingEngine:
             return
         self._evaluations += 1
         applied_wait = contact.applied_wait
-        best: AgentEntry | None = None
+        best: Membership | None = None
         if not contact.declined and not contact.needs_pair_check:
             # Everyone in the pools may take it: the best is the smallest pool head.
             for level in contact.queue.levels:
                 if level.threshold > applied_wait:
                     break
-                pool = level.agents
-                if pool.live:
-                    head = pool.head()
-                    if head is not None and (best is None or head < best):
-                        best = head
+                heap = level.agents.heap
+                if heap and (best is None or before(heap[0], best)):
+                    best = heap[0]
             if best is not None:
-                self._offer(contact, best[4].agent, now)
+                self._offer(contact, best.agent, now)
             return
         verdict = self._agent_verdict(contact)
-        fallback: AgentEntry | None = None
+        fallback: Membership | None = None
         for level in contact.queue.levels:
             if level.threshold > applied_wait:
                 break
-            if not level.agents.live:
+            if not level.agents.heap:
                 continue
             chosen, spare = level.agents.best(verdict)
-            if chosen is not None and (best is None or chosen < best):
+            if chosen is not None and (best is None or before(chosen, best)):
                 best = chosen
-            if spare is not None and (fallback is None or spare < fallback):
+            if spare is not None and (fallback is None or before(spare, fallback)):
                 fallback = spare
         pick = best or (fallback if allow_declined else None)
         if pick is not None:
-            self._offer(contact, pick[4].agent, now)
+            self._offer(contact, pick.agent, now)
 
     @staticmethod
     def _agent_verdict(contact: ContactRuntime) -> Callable[[AgentRuntime], Verdict]:

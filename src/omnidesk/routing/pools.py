@@ -1,20 +1,18 @@
-"""Ordered pools with lazy deletion: available agents per queue level, waiting contacts.
+"""Ordered pools: available agents per queue level, waiting contacts.
 
-Both are binary heaps whose stale entries are skipped when they reach the top and
-dropped in bulk when the heap grows past twice its live size, so every update is
-O(log n) and no decision scans the whole population.
-
-An agent's place in a pool is kept on its ``Membership`` (one per agent and queue,
-so one per pool): ``stamp`` names its live heap entry (0 = not in the pool) and
-``key`` its current key. Placing or discarding is a few attribute writes and at
-most one ``heappush``; no dictionary is involved.
+Agents: an indexed binary heap of the agents' ``Membership`` records themselves. Each
+membership knows its place in the heap (``index``, -1 while out of the pool) and carries
+its strategy key as unboxed floats (``key``, ``tie``), so placing, moving or removing an
+agent is O(log n) with no allocation, and a sift reads one record per level. Contacts: a
+binary heap with lazy deletion (stale entries are skipped at the top and dropped in bulk).
+No decision scans the whole population.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mypy_extensions import mypyc_attr
 
@@ -26,95 +24,126 @@ Verdict = bool | None
 """A candidate check: True take it, False skip it, None keep it only as a fallback."""
 
 COMPACT_SLACK = 32
-AgentEntry = tuple[Any, float, int, int, "Membership"]
-"""(key, key tie-break, agent seq, stamp, membership), smallest first.
-
-The strategy key is stored flat as two parts: every built-in strategy's key has one
-or two numbers (a one-number key gets 0.0 as its second part, which orders the same);
-a key of another shape is kept whole in the first part. Ties go to the agent
-configured first (``seq``); ``stamp`` tells the live entry from stale ones. One
-tuple per placement, with no nested key tuple, keeps allocations (and the garbage
-collector's work) low.
-"""
 
 
-@mypyc_attr(native_class=False)  # mypyc compiles no subclass of list
-class AgentPool(list[AgentEntry]):
-    """Available agents of one queue level, best first by the queue strategy's key.
+def before(first: Membership, second: Membership) -> bool:
+    """Strategy order of two agents in one pool: key, tie-break, a custom strategy's whole
+    key (None for the built-in ones), then the agent configured first."""
+    if first.key != second.key:
+        return first.key < second.key
+    if first.tie != second.tie:
+        return first.tie < second.tie
+    custom = first.custom
+    other = second.custom
+    if custom is not None and other is not None and custom != other:
+        return custom < other
+    return first.seq < second.seq
 
-    The pool *is* its heap (a list subclass, ``heapq`` works on it directly) with two
-    counters beside it: ``live`` agents in it (``len()`` counts heap entries, stale
-    ones included) and the last ``stamp`` given. One object instead of a pool plus
-    a list: one memory block fewer to fetch per placement on the hot path.
-    """
 
-    __slots__ = ("live", "stamp")
+class AgentPool:
+    """Available agents of one queue level, best first by the queue strategy's key."""
+
+    __slots__ = ("heap",)
 
     def __init__(self) -> None:
-        super().__init__()
-        self.live = 0
-        self.stamp = 0
+        self.heap: list[Membership] = []
 
-    def place(self, membership: Membership, key: Any, tie: float = 0.0) -> None:
+    def place(self, membership: Membership, key: float, tie: float,
+              custom: AgentKey | None = None) -> None:
         """Insert the membership's agent, or move it to its new key."""
-        if membership.stamp:
-            if membership.key == key and membership.tie == tie:
-                return
-        else:
-            self.live += 1
-        self.stamp = stamp = self.stamp + 1
-        membership.stamp = stamp
+        position = membership.index
+        if position >= 0 and membership.key == key and membership.tie == tie \
+                and membership.custom == custom:
+            return
         membership.key = key
         membership.tie = tie
-        heappush(self, (key, tie, membership.agent.seq, stamp, membership))
-        if len(self) > 2 * self.live + COMPACT_SLACK:
-            self.compact()
+        membership.custom = custom
+        if position < 0:
+            self.heap.append(membership)
+            self._rise(membership, len(self.heap) - 1)
+        else:
+            self._settle(membership, position)
 
     def discard(self, membership: Membership) -> None:
-        """Remove the membership's agent (its heap entries go stale)."""
-        if membership.stamp:
-            membership.stamp = 0
-            self.live -= 1
+        """Remove the membership's agent, if it is in the pool."""
+        position = membership.index
+        if position < 0:
+            return
+        membership.index = -1
+        last = self.heap.pop()
+        if last is not membership:
+            self._settle(last, position)
 
-    def head(self) -> AgentEntry | None:
-        """The best live entry (stale entries on top are dropped), or None."""
-        while self:
-            entry = self[0]
-            if entry[4].stamp == entry[3]:
-                return entry
-            heappop(self)
-        return None
+    def head(self) -> Membership | None:
+        """The best agent's membership, or None."""
+        return self.heap[0] if self.heap else None
 
     def best(
         self, verdict: Callable[[AgentRuntime], Verdict],
-    ) -> tuple[AgentEntry | None, AgentEntry | None]:
-        """The best entry the verdict takes, and the best kept as a fallback, in key order."""
-        skipped: list[AgentEntry] | None = None
-        fallback: AgentEntry | None = None
-        chosen: AgentEntry | None = None
-        while self:
-            entry = self[0]
-            if entry[4].stamp != entry[3]:
-                heappop(self)
-                continue
-            answer = verdict(entry[4].agent)
+    ) -> tuple[Membership | None, Membership | None]:
+        """The best member the verdict takes, and the best kept as a fallback, in key order."""
+        skipped: list[Membership] | None = None
+        fallback: Membership | None = None
+        chosen: Membership | None = None
+        heap = self.heap
+        while heap:
+            membership = heap[0]
+            answer = verdict(membership.agent)
             if answer:
-                chosen = entry
+                chosen = membership
                 break
             if answer is None and fallback is None:
-                fallback = entry
+                fallback = membership
             if skipped is None:
                 skipped = []
-            skipped.append(heappop(self))
+            skipped.append(membership)
+            self.discard(membership)
         if skipped is not None:
-            for entry in skipped:
-                heappush(self, entry)
+            for membership in skipped:
+                heap.append(membership)
+                self._rise(membership, len(heap) - 1)
         return chosen, fallback
 
-    def compact(self) -> None:
-        """Drop the stale entries (in place: the list stays the same object)."""
-        self[:] = [e for e in self if e[4].stamp == e[3]]
-        heapify(self)
+    def _settle(self, membership: Membership, position: int) -> None:
+        """Put the membership at ``position`` and sift it up or down to its place."""
+        if position > 0 and before(membership, self.heap[(position - 1) >> 1]):
+            self._rise(membership, position)
+        else:
+            self._sink(membership, position)
+
+    def _rise(self, membership: Membership, position: int) -> None:
+        heap = self.heap
+        while position > 0:
+            parent_position = (position - 1) >> 1
+            parent = heap[parent_position]
+            if not before(membership, parent):
+                break
+            heap[position] = parent
+            parent.index = position
+            position = parent_position
+        heap[position] = membership
+        membership.index = position
+
+    def _sink(self, membership: Membership, position: int) -> None:
+        heap = self.heap
+        size = len(heap)
+        while True:
+            child_position = 2 * position + 1
+            if child_position >= size:
+                break
+            child = heap[child_position]
+            if child_position + 1 < size:
+                right = heap[child_position + 1]
+                if before(right, child):
+                    child_position += 1
+                    child = right
+            if not before(child, membership):
+                break
+            heap[position] = child
+            child.index = position
+            position = child_position
+        heap[position] = membership
+        membership.index = position
 
 
 ContactEntry = tuple[float, float, int, int, "ContactRuntime"]

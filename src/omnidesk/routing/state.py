@@ -8,7 +8,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 from omnidesk.routing.expressions import Expression, compile_expression
 from omnidesk.routing.model import (
@@ -203,16 +202,23 @@ Strategy = Callable[["AgentRuntime", "Membership"], AgentKey]
 class Membership:
     """One queue an agent serves: from which level (wait threshold) and at which priority.
 
-    It is also the agent's handle in that level's pool: ``stamp`` names the live heap
-    entry (0 while the agent is out of the pool), ``key`` and ``tie`` the strategy key
-    it has there (see ``pools.AgentEntry``); ``contacts`` is the level's contact heap.
+    It is also the agent's entry in that level's pool (``pools.AgentPool``): ``index`` is its
+    place in the pool's heap (-1 while the agent is out of the pool), ``key`` and ``tie`` the
+    strategy key it has there (``custom``: a custom strategy's whole key), ``seq`` the agent's
+    tie-break; ``contacts`` is the level's contact heap.
     """
 
-    __slots__ = ("agent", "channel", "contacts", "key", "kind", "level", "pool", "priority",
-                 "queue", "share", "skill_score", "stamp", "strategy", "tie")
+    __slots__ = ("agent", "channel", "contacts", "custom", "index", "key", "kind", "level",
+                 "pool", "priority", "queue", "seq", "share", "skill_score", "strategy", "tie")
 
     def __init__(self, agent: AgentRuntime, queue: QueueRuntime, level: Level, priority: int,
                  score: int) -> None:
+        # The fields a pool's sift reads first, together.
+        self.index = -1
+        self.key = 0.0
+        self.tie = 0.0
+        self.seq = agent.seq
+        self.custom: AgentKey | None = None
         self.agent = agent
         self.queue = queue
         self.channel = queue.channel
@@ -224,9 +230,6 @@ class Membership:
         self.skill_score = score
         self.kind = queue.strategy_kind
         self.share = 0  # capacity counted in the queue's staffed capacity
-        self.stamp = 0
-        self.key: Any = None
-        self.tie = 0.0
 
 
 def blockers_of(blending: Blending) -> dict[Channel, tuple[Channel, ...]]:
