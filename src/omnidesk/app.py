@@ -70,9 +70,13 @@ REQUESTS = Counter("omnidesk_http_requests_total", "HTTP requests",
 LATENCY = Histogram("omnidesk_http_request_seconds", "HTTP request latency",
                     ["method", "handler"])
 
-API_ROUTERS = (auth_router, tenants_router, users_router, agents_router, queues_router,
-               customers_router, interactions_router, acd_router, channels_router,
-               api_channel_router, twilio_router, twilio_voice_router, whatsapp_router,
+# FastAPI tries the routes in this order, in every router level of a request, so the
+# routers of each contact's requests come first: the API channel's post, the agent's
+# accept and state changes. No path of a later router is shadowed by the move (checked
+# by tests/test_routes.py).
+API_ROUTERS = (api_channel_router, acd_router, interactions_router, auth_router,
+               tenants_router, users_router, agents_router, queues_router, customers_router,
+               channels_router, twilio_router, twilio_voice_router, whatsapp_router,
                telegram_router, events_router, configuration_router, stream_router,
                wfm_router, analytics_router, supervision_router, canned_router,
                knowledge_router, webchat_router, signals_router, dispositions_router,
