@@ -265,6 +265,26 @@ async def test_wrap_up_while_other_chats_are_live_keeps_the_agent_available(
     assert await _agent_state(api, center, "alice") == "available"
 
 
+async def test_after_contact_work_lasts_until_the_last_wrap_up_is_closed(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:  # noqa: F811
+    first = await _connected_contact(api, center, clock)
+    alice = center["agents"]["alice"]
+    second = await post_contact(api, center, clock, phone="+14155550999")
+    await eventually(lambda: _offered_to(api, center, second, "alice"), "the second chat")
+    await api.client.post(f"/api/v1/interactions/{second}/accept", headers=alice["headers"])
+    for interaction_id in (first, second):
+        await api.client.post(f"/api/v1/interactions/{interaction_id}/state",
+                              headers=alice["headers"], json={"state": "wrap_up"})
+    assert await _agent_state(api, center, "alice") == "after_call_work"
+    closed = {"state": "closed", "disposition": "resolved", "resolved": True}
+    await api.client.post(f"/api/v1/interactions/{first}/state", headers=alice["headers"],
+                          json=closed)
+    assert await _agent_state(api, center, "alice") == "after_call_work"  # one still open
+    await api.client.post(f"/api/v1/interactions/{second}/state", headers=alice["headers"],
+                          json=closed)
+    assert await _agent_state(api, center, "alice") == "available"
+
+
 async def test_a_break_taken_during_wrap_up_is_kept(
         api: Api, center: dict[str, Any], clock: FixedClock) -> None:  # noqa: F811
     interaction_id = await _connected_contact(api, center, clock)

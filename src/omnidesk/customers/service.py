@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, bindparam, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.customers.identities import normalise
@@ -13,14 +13,20 @@ from omnidesk.customers.models import Customer, Identity
 from omnidesk.customers.schemas import TimelineEntry, TimelineMessage
 from omnidesk.interactions.models import Interaction, Message
 
+# Built once: every inbound message runs it, and building a statement and its cache key
+# costs more than running it.
+_IDENTITY = select(Identity).where(Identity.tenant_id == bindparam("tenant_id"),
+                                   Identity.kind == bindparam("kind"),
+                                   Identity.value == bindparam("value"))
+
 
 async def find_by_identity(
     session: AsyncSession, *, tenant_id: uuid.UUID, kind: str, value: str,
 ) -> Customer | None:
     """The customer who owns this identity (after normalising it), if any."""
     kind, value = normalise(kind, value)
-    identity = await session.scalar(select(Identity).where(
-        Identity.tenant_id == tenant_id, Identity.kind == kind, Identity.value == value))
+    identity = await session.scalar(
+        _IDENTITY, {"tenant_id": tenant_id, "kind": kind, "value": value})
     return None if identity is None else await session.get(Customer, identity.customer_id)
 
 

@@ -10,10 +10,9 @@ between (a break) is never overridden.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
-from sqlalchemy.sql.selectable import ScalarSelect
 
 from omnidesk.agents.actions import change_state as change_agent_state
 from omnidesk.agents.models import Agent, AgentState
@@ -25,13 +24,20 @@ S = InteractionState
 ACW_REASON = "wrap_up"
 
 
-def _others(interaction: Interaction,
-            states: tuple[InteractionState, ...]) -> ScalarSelect[int]:
-    """How many other interactions the agent holds in these states (a scalar subquery)."""
-    return select(func.count()).select_from(Interaction).where(
-        Interaction.tenant_id == interaction.tenant_id,
-        Interaction.agent_id == interaction.agent_id, Interaction.id != interaction.id,
+def _agent_and_others(states: tuple[InteractionState, ...]) -> Select[Agent, int]:
+    """The interaction's agent, and how many other interactions they hold in these states."""
+    others = select(func.count()).select_from(Interaction).where(
+        Interaction.tenant_id == bindparam("tenant_id"),
+        Interaction.agent_id == bindparam("agent_id"), Interaction.id != bindparam("id"),
         Interaction.state.in_(states)).scalar_subquery()
+    return (select(Agent, others).where(Agent.id == bindparam("agent_id"))
+            .options(raiseload(Agent.skills)))
+
+
+# Built once (they run in every wrap-up and close): building a statement and its cache key
+# costs more than running it.
+_WHEN_WRAPPING_UP = _agent_and_others((S.CONNECTED, S.ON_HOLD))
+_WHEN_CLOSING = _agent_and_others((S.WRAP_UP,))
 
 
 async def follow_wrap_up(session: AsyncSession, interaction: Interaction,
@@ -40,14 +46,14 @@ async def follow_wrap_up(session: AsyncSession, interaction: Interaction,
     if interaction.agent_id is None:
         return
     if interaction.state is S.WRAP_UP:
-        live: tuple[InteractionState, ...] = (S.CONNECTED, S.ON_HOLD)
+        query = _WHEN_WRAPPING_UP
     elif interaction.state is S.CLOSED and previous is S.WRAP_UP:
-        live = (S.WRAP_UP,)
+        query = _WHEN_CLOSING
     else:
         return
-    found = (await session.execute(  # the agent and their other contacts in one statement
-        select(Agent, _others(interaction, live)).where(Agent.id == interaction.agent_id)
-        .options(raiseload(Agent.skills)))).first()
+    found = (await session.execute(query, {  # the agent and their other contacts at once
+        "tenant_id": interaction.tenant_id, "agent_id": interaction.agent_id,
+        "id": interaction.id})).first()
     if found is None:
         return
     agent, others = found
