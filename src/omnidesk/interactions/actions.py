@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -61,6 +61,14 @@ async def create_interaction(
     return interaction
 
 
+# Built once (every message of a conversation runs it): building a statement and its cache
+# key costs more than running it.
+_TAKE_POSITION = (update(Interaction).where(Interaction.id == bindparam("interaction_id"))
+                  .values(message_count=Interaction.message_count + 1)
+                  .returning(Interaction.message_count)
+                  .execution_options(synchronize_session=False))
+
+
 async def _take_position(session: AsyncSession, interaction: Interaction) -> None:
     """Count the new message in the database: the row lock orders concurrent writers (a
     customer's message and a bot's timeout reply) so that each gets its own position. An
@@ -69,11 +77,7 @@ async def _take_position(session: AsyncSession, interaction: Interaction) -> Non
         interaction.message_count += 1
         return
     await session.flush()
-    taken = await session.scalar(
-        update(Interaction).where(Interaction.id == interaction.id)
-        .values(message_count=Interaction.message_count + 1)
-        .returning(Interaction.message_count)
-        .execution_options(synchronize_session=False))
+    taken = await session.scalar(_TAKE_POSITION, {"interaction_id": interaction.id})
     set_committed_value(interaction, "message_count", int(taken or 0))
 
 
