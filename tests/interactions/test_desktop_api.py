@@ -253,13 +253,21 @@ async def test_wrap_up_of_the_last_contact_is_after_contact_work_then_available(
     await eventually(lambda: _offered_to(api, center, second, "alice"), "the next offer")
 
 
-async def test_wrap_up_while_other_chats_are_live_keeps_the_agent_available(
-        api: Api, center: dict[str, Any], clock: FixedClock) -> None:  # noqa: F811
+async def _two_live_chats(api: Api, center: dict[str, Any],  # noqa: F811
+                          clock: FixedClock) -> tuple[str, str]:
+    """Alice connected with two customers at once."""
     first = await _connected_contact(api, center, clock)
-    alice = center["agents"]["alice"]
     second = await post_contact(api, center, clock, phone="+14155550999")
     await eventually(lambda: _offered_to(api, center, second, "alice"), "the second chat")
-    await api.client.post(f"/api/v1/interactions/{second}/accept", headers=alice["headers"])
+    await api.client.post(f"/api/v1/interactions/{second}/accept",
+                          headers=center["agents"]["alice"]["headers"])
+    return first, second
+
+
+async def test_wrap_up_while_other_chats_are_live_keeps_the_agent_available(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:  # noqa: F811
+    first, _ = await _two_live_chats(api, center, clock)
+    alice = center["agents"]["alice"]
     await api.client.post(f"/api/v1/interactions/{first}/state", headers=alice["headers"],
                           json={"state": "wrap_up"})
     assert await _agent_state(api, center, "alice") == "available"
@@ -267,11 +275,8 @@ async def test_wrap_up_while_other_chats_are_live_keeps_the_agent_available(
 
 async def test_after_contact_work_lasts_until_the_last_wrap_up_is_closed(
         api: Api, center: dict[str, Any], clock: FixedClock) -> None:  # noqa: F811
-    first = await _connected_contact(api, center, clock)
+    first, second = await _two_live_chats(api, center, clock)
     alice = center["agents"]["alice"]
-    second = await post_contact(api, center, clock, phone="+14155550999")
-    await eventually(lambda: _offered_to(api, center, second, "alice"), "the second chat")
-    await api.client.post(f"/api/v1/interactions/{second}/accept", headers=alice["headers"])
     for interaction_id in (first, second):
         await api.client.post(f"/api/v1/interactions/{interaction_id}/state",
                               headers=alice["headers"], json={"state": "wrap_up"})
