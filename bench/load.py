@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -59,7 +60,7 @@ class Tally:
     work_errors: Counter[str] = field(default_factory=Counter)  # by status or error type
     desktop_errors: int = 0
     missed: int = 0  # offers an agent missed (the server put them in state `missed`)
-    working: set[asyncio.Task[None]] = field(default_factory=set)
+    working: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def latency_ms(self, ids: list[str]) -> list[float]:
         return [(self.offered_at[i] - self.sent_at[i]) * 1000 for i in ids
@@ -110,6 +111,11 @@ def token(user_id: str, tenant_id: str, role: Role) -> str:
 
 
 CONNECTIONS = 200
+POOLS = 20
+"""The connections are split over this many clients: httpcore scans every connection of its
+pool (asking each whether it is idle or expired) for every request it places and every
+response it closes, so one pool of 200 cost the generator ≈ 2/3 of its core (py-spy, 2,000
+desktops) and it, not the server, set the pace."""
 
 
 class BoundedClient(httpx.AsyncClient):
@@ -117,9 +123,11 @@ class BoundedClient(httpx.AsyncClient):
     every waiting request whenever one finishes (quadratic: with thousands waiting, the load
     generator spent its core there instead of loading the server)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._slots = asyncio.Semaphore(CONNECTIONS)
+    def __init__(self, connections: int, **kwargs: Any) -> None:
+        limits = httpx.Limits(max_connections=connections,
+                              max_keepalive_connections=connections)
+        super().__init__(limits=limits, **kwargs)
+        self._slots = asyncio.Semaphore(connections)
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         async with self._slots:
@@ -210,8 +218,8 @@ async def post_contact(http: httpx.AsyncClient, channel_id: str, number: int,
     return interaction_id
 
 
-async def ramp(http: httpx.AsyncClient, channel_id: str, rates: list[int], step_s: float,
-               tally: Tally) -> list[tuple[int, float, list[str]]]:
+async def ramp(clients: list[BoundedClient], channel_id: str, rates: list[int],
+               step_s: float, tally: Tally) -> list[tuple[int, float, list[str]]]:
     """Post contacts at each rate for step_s seconds: (rate, posted per second, ids) per step."""
     steps, number = [], 0
     for rate in rates:
@@ -220,6 +228,7 @@ async def ramp(http: httpx.AsyncClient, channel_id: str, rates: list[int], step_
         for index in range(int(rate * step_s)):
             await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
             number += 1
+            http = clients[number % len(clients)]
             posts.append(asyncio.create_task(post_contact(http, channel_id, number, tally)))
         ids = [i for i in await asyncio.gather(*posts) if i]
         steps.append((rate, len(ids) / (time.perf_counter() - started), ids))
@@ -267,8 +276,10 @@ def cpu_seconds(pid: int) -> float:
 
 async def drive(url: str, agents: int, rates: list[int], step_s: float,
                 handle_s: float, server_pid: int) -> dict[str, object]:
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with BoundedClient(base_url=url, timeout=60, limits=limits) as http:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(BoundedClient(
+            CONNECTIONS // POOLS, base_url=url, timeout=60)) for _ in range(POOLS)]
+        http = clients[0]
         boss = await http.post("/api/v1/auth/login", json={
             "tenant": "load", "email": "boss@load.example", "password": PASSWORD})
         admin = {"Authorization": f"Bearer {boss.json()['access_token']}"}
@@ -278,17 +289,17 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
         tally, stop = Tally(), asyncio.Event()
         readies = [asyncio.Event() for _ in roster]
         desktops = [asyncio.create_task(desktop(
-            url, http, {"Authorization": "Bearer " + token(a["user_id"], me["tenant_id"],
-                                                           Role.AGENT)},
-            a["id"], tally, handle_s, ready, stop)) for a, ready in zip(roster, readies,
-                                                                        strict=True)]
+            url, clients[number % POOLS],
+            {"Authorization": "Bearer " + token(a["user_id"], me["tenant_id"], Role.AGENT)},
+            a["id"], tally, handle_s, ready, stop))
+            for number, (a, ready) in enumerate(zip(roster, readies, strict=True))]
         started = time.perf_counter()
         await asyncio.gather(*(ready.wait() for ready in readies))
         print(f"{len(roster) - tally.desktop_errors} desktops connected and available in "
               f"{time.perf_counter() - started:.1f} s ({tally.desktop_errors} failed)",
               flush=True)
         cpu_before = cpu_seconds(server_pid)
-        posted = await ramp(http, channel["id"], rates, step_s, tally)
+        posted = await ramp(clients, channel["id"], rates, step_s, tally)
         await drain(tally, 60)
         stop.set()
         await asyncio.gather(*desktops, return_exceptions=True)
