@@ -64,13 +64,23 @@ async def get_known_users(request: Request) -> KnownUsers:
 
 
 async def current_principal(
-    db: Annotated[Database, Depends(get_db)],
-    settings: Annotated[Settings, Depends(get_settings)],
-    users: Annotated[KnownUsers, Depends(get_known_users)],
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The authenticated caller: `Authorization: Bearer <token or API key>` or `X-API-Key`."""
+    """The authenticated caller: `Authorization: Bearer <token or API key>` or `X-API-Key`.
+
+    It reads the database, settings and users from the application itself, not through
+    sub-dependencies: every authenticated request solves this one, and each dependency
+    FastAPI solves costs more than the attribute it returns."""
+    state = request.app.state
+    return await principal_from_headers(state.db, state.settings, state.known_users,
+                                        authorization, x_api_key)
+
+
+async def principal_from_headers(db: Database, settings: Settings, users: KnownUsers,
+                                 authorization: str | None, x_api_key: str | None) -> Principal:
+    """The caller behind an `Authorization` or `X-API-Key` header, or Unauthorized."""
     if x_api_key:
         return await principal_from_api_key(db, x_api_key)
     scheme, _, credential = (authorization or "").partition(" ")
