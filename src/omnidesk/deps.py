@@ -57,12 +57,6 @@ async def authenticate(db: Database, settings: Settings, users: KnownUsers,
     return await principal_from_token(db, settings, users, credential)
 
 
-async def get_known_users(request: Request) -> KnownUsers:
-    """The application's cache of users behind tokens."""
-    users: KnownUsers = request.app.state.known_users
-    return users
-
-
 async def current_principal(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
@@ -74,20 +68,13 @@ async def current_principal(
     sub-dependencies: every authenticated request solves this one, and each dependency
     FastAPI solves costs more than the attribute it returns."""
     state = request.app.state
-    return await principal_from_headers(state.db, state.settings, state.known_users,
-                                        authorization, x_api_key)
-
-
-async def principal_from_headers(db: Database, settings: Settings, users: KnownUsers,
-                                 authorization: str | None, x_api_key: str | None) -> Principal:
-    """The caller behind an `Authorization` or `X-API-Key` header, or Unauthorized."""
     if x_api_key:
-        return await principal_from_api_key(db, x_api_key)
+        return await principal_from_api_key(state.db, x_api_key)
     scheme, _, credential = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not credential:
         raise Unauthorized("send Authorization: Bearer <token> or X-API-Key",
                            field="authorization")
-    return await authenticate(db, settings, users, credential.strip())
+    return await authenticate(state.db, state.settings, state.known_users, credential.strip())
 
 
 DbDep = Annotated[Database, Depends(get_db)]

@@ -18,7 +18,7 @@ from omnidesk.channels.webchat.config import WebchatSettings
 from omnidesk.channels.webchat.models import WebchatUpload, WebchatVisitor
 from omnidesk.config import Settings
 from omnidesk.db import Database, session_now
-from omnidesk.deps import DbDep, SettingsDep, get_known_users, principal_from_headers
+from omnidesk.deps import DbDep, SettingsDep, current_principal
 from omnidesk.errors import NotFound, OmnideskError, Unauthorized
 from omnidesk.files import UnsupportedType
 from omnidesk.http_errors import error_body
@@ -124,8 +124,7 @@ async def download(
     if x_visitor_token and not authorization and not x_api_key:
         visitor_id = (await visitor_from_token(db, settings, channel, x_visitor_token)).id
     else:
-        principal = await principal_from_headers(db, settings, await get_known_users(request),
-                                                 authorization, x_api_key)
+        principal = await current_principal(request, authorization, x_api_key)
         principal.require(*EVERYONE)
         if principal.tenant_id != channel.tenant_id:
             raise NotFound(f"web chat channel {channel_id} not found", field="channel_id")
