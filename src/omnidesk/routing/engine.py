@@ -386,8 +386,7 @@ class RoutingEngine:
         """
         if agent.state is not _AVAILABLE or not agent.routable:
             for membership in agent.memberships:
-                if membership.index >= 0:
-                    membership.pool.discard(membership)
+                membership.pool.discard(membership)
             return
         occupancy: float | None = None
         holds_nothing = not agent.held
@@ -395,27 +394,27 @@ class RoutingEngine:
         for channel, members in agent.channel_groups:
             if not (capacity.get(channel, 0) > 0 if holds_nothing else agent.can_take(channel)):
                 for membership in members:
-                    if membership.index >= 0:
-                        membership.pool.discard(membership)
+                    membership.pool.discard(membership)
                 continue
             idle = agent.idle.get(channel, 0.0)
             for membership in members:
                 kind = membership.kind
                 if kind == LONGEST_IDLE_KIND:
-                    membership.pool.place(membership, idle, 0.0)
+                    key, tie = idle, 0.0
                 elif kind == MOST_SKILLED_KIND:
-                    membership.pool.place(membership, float(-membership.skill_score), idle)
+                    key, tie = float(-membership.skill_score), idle
                 elif kind == LEAST_OCCUPIED_KIND:
                     if occupancy is None:
                         occupancy = agent.occupancy()
-                    membership.pool.place(membership, occupancy, idle)
+                    key, tie = occupancy, idle
                 elif kind == ROUND_ROBIN_KIND:
-                    membership.pool.place(
-                        membership, float(agent.last_offer.get(membership.queue.id, 0)),
-                        float(agent.seq))
+                    key = float(agent.last_offer.get(membership.queue.id, 0))
+                    tie = float(agent.seq)
                 else:
                     membership.pool.place(membership, 0.0, 0.0,
                                           membership.strategy(agent, membership))
+                    continue
+                membership.pool.place(membership, key, tie)
 
     # ---------------------------------------------------------- contacts
 
