@@ -13,8 +13,7 @@ from omnidesk.customers.models import Customer, Identity
 from omnidesk.customers.schemas import TimelineEntry, TimelineMessage
 from omnidesk.interactions.models import Interaction, Message
 
-# Built once: every inbound message runs it, and building a statement and its cache key
-# costs more than running it.
+# Every inbound message runs it: built once (docs/development.md, "the hot path").
 _IDENTITY = select(Identity).where(Identity.tenant_id == bindparam("tenant_id"),
                                    Identity.kind == bindparam("kind"),
                                    Identity.value == bindparam("value"))

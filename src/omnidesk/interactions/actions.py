@@ -61,8 +61,7 @@ async def create_interaction(
     return interaction
 
 
-# Built once (every message of a conversation runs it): building a statement and its cache
-# key costs more than running it.
+# Every message of a conversation runs it: built once (docs/development.md, "the hot path").
 _TAKE_POSITION = (update(Interaction).where(Interaction.id == bindparam("interaction_id"))
                   .values(message_count=Interaction.message_count + 1)
                   .returning(Interaction.message_count)

@@ -34,8 +34,7 @@ def _agent_and_others(states: tuple[InteractionState, ...]) -> Select[Agent, int
             .options(raiseload(Agent.skills)))
 
 
-# Built once (they run in every wrap-up and close): building a statement and its cache key
-# costs more than running it.
+# Every wrap-up and close runs one: built once (docs/development.md, "the hot path").
 _WHEN_WRAPPING_UP = _agent_and_others((S.CONNECTED, S.ON_HOLD))
 _WHEN_CLOSING = _agent_and_others((S.WRAP_UP,))
 
