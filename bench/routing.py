@@ -36,6 +36,7 @@ The last line printed is one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import heapq
 import itertools
@@ -49,6 +50,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
 from omnidesk.routing import (
@@ -415,24 +417,21 @@ def measure(agents: int, calls: int, warmup_s: float, freeze: bool,
 HANDLE_SYMBOL = "CPyDef_engine___RoutingEngine___handle"
 """The compiled ``RoutingEngine.handle``: callgrind counts only inside it (callees included)."""
 BASE_CALLS = 2_000
-L2_CACHE = "/sys/devices/system/cpu/cpu0/cache/index2"
+L2_CACHE = Path("/sys/devices/system/cpu/cpu0/cache/index2")
 
 
+@functools.cache
 def l2_geometry() -> str:
     """This core's L2 cache as callgrind's ``size,associativity,line`` (1 MiB, 8-way, 64 B
     when the machine does not say): simulated as the last level, its misses are what the
     core fetches from the shared L3 or memory."""
     try:
-        with open(f"{L2_CACHE}/size", encoding="ascii") as size_file:
-            size = size_file.read().strip()
-        with open(f"{L2_CACHE}/ways_of_associativity", encoding="ascii") as ways_file:
-            ways = int(ways_file.read())
-        with open(f"{L2_CACHE}/coherency_line_size", encoding="ascii") as line_file:
-            line = int(line_file.read())
+        size, ways, line = ((L2_CACHE / name).read_text(encoding="ascii").strip() for name in
+                            ("size", "ways_of_associativity", "coherency_line_size"))
+        factor = {"K": 1024, "M": 1024 * 1024}.get(size[-1:], 1)
+        return f"{int(size.rstrip('KM')) * factor},{int(ways)},{int(line)}"
     except (OSError, ValueError):
         return "1048576,8,64"
-    factor = {"K": 1024, "M": 1024 * 1024}.get(size[-1:], 1)
-    return f"{int(size.rstrip('KM')) * factor},{ways},{line}"
 
 
 def engine_calls_only(agents: int, calls: int, warmup_s: float) -> None:
