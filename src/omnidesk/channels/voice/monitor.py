@@ -146,11 +146,13 @@ class Monitor:
             self._end("failed")
         finally:
             self._end("failed")  # no-op unless something above skipped it
-            self._forget()
             with contextlib.suppress(Exception):
                 await self._record("call.monitor_ended", {
                     "mode": str(self.mode), "reason": self.reason, "status": status,
                     "mixer_dropped_bytes": self.mixer.dropped}, actor=self.ended_by)
+            # Forgotten only once its end is recorded: the call's close waits for the
+            # monitor it still sees, so `call.ended` always comes after `call.monitor_ended`.
+            self._forget()
 
     def _join(self) -> bool:
         """Move the call's legs from their bridge into the mixer, and add the supervisor."""
