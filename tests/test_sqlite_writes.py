@@ -9,12 +9,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from omnidesk.db import Database
 from omnidesk.events.bus import InProcessBus
 from omnidesk.events.log import last_seq, record
 from omnidesk.sqlite_inline import GROUP_MAX_WRITES, InlineConnection, write_groups
+from omnidesk.tenants.actions import create_tenant
+from omnidesk.tenants.models import Tenant
+from omnidesk.tenants.schemas import TenantCreate
 from tests.conftest import make_tenant
 
 
@@ -224,3 +228,19 @@ async def test_the_group_commits_when_the_writer_it_waited_for_gives_up(db: Data
     await asyncio.wait_for(writing, 5)
     assert waiting.cancelled()
     assert await _seq_committed(db, tenant_id) == start + 1
+
+
+
+async def test_a_lookup_runs_on_the_loop_and_sees_only_what_is_committed(db: Database) -> None:
+    _sqlite_only(db)
+    named_other = select(Tenant.id).where(Tenant.slug == "other")
+    async with db.write() as session:
+        await create_tenant(session, TenantCreate(slug="other", name="Other"), actor="test")
+        await session.flush()  # written in the group's open transaction, not committed
+        async with db.lookup() as looking:
+            connection = await looking.connection()
+            assert isinstance(connection.sync_connection.connection.driver_connection,  # type: ignore[union-attr]
+                              InlineConnection)
+            assert await looking.scalar(named_other) is None
+    async with db.lookup() as looking:
+        assert await looking.scalar(named_other) is not None

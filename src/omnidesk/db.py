@@ -113,19 +113,20 @@ def mark_background() -> None:
 
 
 def create_engine(url: str, *, for_writes: bool = True,
-                  pool_timeout: float = POOL_TIMEOUT_S) -> AsyncEngine:
+                  pool_timeout: float = POOL_TIMEOUT_S, inline: bool = False) -> AsyncEngine:
     """An async engine; on SQLite, writers take the write lock at BEGIN (IMMEDIATE) and run
-    inline on the event loop (sqlite_inline.py), readers on aiosqlite's threads.
+    inline on the event loop (sqlite_inline.py), readers on aiosqlite's threads unless
+    `inline` (lookups by key: microseconds of SQLite, not worth a thread's round trips).
 
     `pool_timeout`: how long a session waits for a pooled connection before giving up."""
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
         if path is None:
             engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S})
-        elif for_writes:
+        elif for_writes or inline:
             engine = create_async_engine(
-                url, async_creator=inline_connector(path, _sqlite_file(url),
-                                                    timeout=SQLITE_TIMEOUT_S),
+                url, async_creator=inline_connector(
+                    path, _sqlite_file(url) if for_writes else None, timeout=SQLITE_TIMEOUT_S),
                 pool_timeout=pool_timeout)
         else:
             engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S},
@@ -161,8 +162,11 @@ class Database:
         self.write_engine = create_engine(url, for_writes=True, pool_timeout=pool_timeout)
         self.read_engine = (create_engine(url, for_writes=False, pool_timeout=pool_timeout)
                             if sqlite else self.write_engine)
+        self.lookup_engine = (create_engine(url, for_writes=False, inline=True)
+                              if sqlite and _sqlite_path(url) is not None else self.read_engine)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._looker = async_sessionmaker(self.lookup_engine, expire_on_commit=False)
         # The server's own work (bus followers, timers) has a patient pool of its own:
         # overload sheds requests, never an event being handled. SQLite's writers queue on
         # the writer lock anyway, so there only reads need it (and an in-memory database,
@@ -220,13 +224,20 @@ class Database:
             session.info["clock"] = self.clock
             yield session
 
+    @asynccontextmanager
+    async def lookup(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session for a few rows by key (what the in-memory caches read): on a
+        SQLite file it runs inline on the event loop; never use it for a long query."""
+        async with self._looker() as session, _overload_as_error():
+            session.info["clock"] = self.clock
+            yield session
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
-        await self.write_engine.dispose()
-        if self.background_engine is not None:
-            await self.background_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            await self.read_engine.dispose()
+        engines = (self.write_engine, self.background_engine, self.read_engine,
+                   self.lookup_engine)
+        for engine in dict.fromkeys(engine for engine in engines if engine is not None):
+            await engine.dispose()
 
 
 @asynccontextmanager

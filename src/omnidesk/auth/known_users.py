@@ -46,7 +46,7 @@ class KnownUsers(BusCache[KnownUser]):
                  .outerjoin(Agent, (Agent.user_id == User.id)
                             & (Agent.tenant_id == User.tenant_id))
                  .where(User.id == user_id))
-        async with self.db.read() as session:
+        async with self.db.lookup() as session:
             row = (await session.execute(query)).one_or_none()
         if row is None:
             return None

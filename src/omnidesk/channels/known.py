@@ -24,7 +24,7 @@ class KnownChannels(BusCache[Channel]):
 
     async def read(self, channel_id: uuid.UUID) -> Channel | None:
         """The channel's row (None if there is none)."""
-        async with self.db.read() as session:
+        async with self.db.lookup() as session:
             return await session.get(Channel, channel_id)
 
 
