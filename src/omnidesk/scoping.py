@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.errors import NotFound
@@ -19,14 +19,26 @@ class TenantOwned(Protocol):
 
 
 T = TypeVar("T", bound=TenantOwned)
+_BY_ID: dict[type[Any], Select[Any]] = {}
+
+
+def _by_id(model: type[Any]) -> Select[Any]:
+    """The model's row by id and tenant, built once per model (docs/development.md, "the hot
+    path": `session.get` builds its SELECT anew on each call)."""
+    statement = _BY_ID.get(model)
+    if statement is None:
+        statement = _BY_ID[model] = select(model).where(
+            model.id == bindparam("id"), model.tenant_id == bindparam("tenant_id"))
+    return statement
 
 
 async def get_in_tenant(
     session: AsyncSession, model: type[T], object_id: Any, *, tenant_id: uuid.UUID, what: str,
 ) -> T:
     """The row with this id in the caller's tenant, else NotFound naming `what`."""
-    row = await session.get(model, object_id)
-    if row is None or row.tenant_id != tenant_id:
+    row: T | None = (await session.execute(
+        _by_id(model), {"id": object_id, "tenant_id": tenant_id})).scalar_one_or_none()
+    if row is None:
         raise _not_found(what, object_id)
     return row
 
