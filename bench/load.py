@@ -6,7 +6,8 @@ signed contacts at a rising rate. Each simulated desktop accepts its offers, hol
 for a handle time, then wraps up and closes it. Reported per step: contacts/s offered and
 accepted, and the time from posting a contact to its offer arriving on the agent's stream;
 for the run, the server's CPU time (user + system, from the first post until the last contact
-closed), and per contact when every posted contact was served.
+closed), and per contact when every posted contact was served; the same for this load
+generator, which shares the machine's cores with the server.
 Every posted contact must be offered; the run reports those not offered within a minute of
 the last post (still queued in the database, not lost, but not served in time either).
 
@@ -298,13 +299,14 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
         print(f"{len(roster) - tally.desktop_errors} desktops connected and available in "
               f"{time.perf_counter() - started:.1f} s ({tally.desktop_errors} failed)",
               flush=True)
-        cpu_before = cpu_seconds(server_pid)
+        cpu_before, own_cpu_before = cpu_seconds(server_pid), cpu_seconds(os.getpid())
         posted = await ramp(clients, channel["id"], rates, step_s, tally)
         await drain(tally, 60)
         stop.set()
         await asyncio.gather(*desktops, return_exceptions=True)
         await finish_work(tally, handle_s * 5)
         server_cpu = cpu_seconds(server_pid) - cpu_before  # the contacts' whole life
+        generator_cpu = cpu_seconds(os.getpid()) - own_cpu_before  # the bench's, same window
     steps = step_figures(posted, tally)
     for step in steps:
         print(f"  {step['target_per_s']:>4}/s: {step['offered']}/{step['posted']} offered, "
@@ -314,7 +316,8 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
             "post_errors": tally.post_errors, "post_shed": tally.post_shed,
             "work_errors": dict(tally.work_errors),
             "desktop_errors": tally.desktop_errors, "offers_missed": tally.missed,
-            "accepted": tally.accepted, "server_cpu_s": server_cpu}
+            "accepted": tally.accepted, "server_cpu_s": server_cpu,
+            "generator_cpu_s": generator_cpu}
 
 
 def main() -> None:
@@ -356,7 +359,9 @@ def main() -> None:
                  and s["posted_per_s"] >= 0.95 * s["target_per_s"]]
     best = max(sustained, key=lambda s: s["posted_per_s"]) if sustained else steps[0]
     cpu_s, accepted = result["server_cpu_s"], result["accepted"]
+    generator_cpu_s = result["generator_cpu_s"]
     assert isinstance(cpu_s, float) and isinstance(accepted, int)
+    assert isinstance(generator_cpu_s, float)
     # per contact only when every posted contact was served: otherwise the CPU also paid for
     # posts that never reached an agent, and the quotient means nothing
     served_all = result["not_offered"] == 0 and accepted == sum(s["posted"] for s in steps)
@@ -372,6 +377,9 @@ def main() -> None:
                       "offers_missed": result["offers_missed"],
                       "server_cpu_s": round(cpu_s, 1),
                       "server_cpu_ms_per_contact": round(1000 * cpu_s / accepted, 2)
+                      if served_all else None,
+                      "generator_cpu_s": round(generator_cpu_s, 1),
+                      "generator_cpu_ms_per_contact": round(1000 * generator_cpu_s / accepted, 2)
                       if served_all else None}))
 
 

@@ -55,6 +55,7 @@ from omnidesk.routing import (
     RoutingEvent,
     UnknownRoutingObject,
 )
+from omnidesk.scoping import get_in_tenant
 from omnidesk.tenants.models import Tenant
 
 S = InteractionState
@@ -156,12 +157,11 @@ def _queued_event(router: TenantRouter, row: Interaction, now: float) -> Interac
                              callback=row.state is S.CALLBACK_SCHEDULED)
 
 
-async def _answered_interaction(session: AsyncSession, interaction_id: uuid.UUID) -> Interaction:
+async def _answered_interaction(session: AsyncSession, tenant_id: uuid.UUID,
+                                interaction_id: uuid.UUID) -> Interaction:
     """The interaction an agent is answering (it existed a moment ago, in their tenant)."""
-    row = await session.get(Interaction, interaction_id)
-    if row is None:
-        raise NotFound(f"interaction {interaction_id} not found", field="interaction_id")
-    return row
+    return await get_in_tenant(session, Interaction, interaction_id, tenant_id=tenant_id,
+                               what="interaction")
 
 
 def _moved(router: TenantRouter, interaction_id: str, queue_id: str, payload: dict[str, Any],
@@ -518,7 +518,7 @@ class AcdService(BusFollower):
                 decisions = router.engine.handle(
                     OfferAccepted(self.now(), str(interaction_id), str(agent_id)))
             async with self.db.write() as session:
-                row = await _answered_interaction(session, interaction_id)
+                row = await _answered_interaction(session, tenant_id, interaction_id)
                 await record(session, tenant_id=row.tenant_id, type="offer.accepted",
                              subject=row.id, payload={"agent_id": str(agent_id),
                                                       "channel": row.channel}, actor=actor)
@@ -538,7 +538,7 @@ class AcdService(BusFollower):
             decisions = router.engine.handle(
                 OfferDirected(now, str(interaction.id), str(agent_id)))
             async with self.db.write() as session:
-                row = await _answered_interaction(session, interaction.id)
+                row = await _answered_interaction(session, router.tenant_id, interaction.id)
                 await record(session, tenant_id=row.tenant_id, type="interaction.directed",
                              subject=row.id, payload={"agent_id": str(agent_id),
                                                       "queue_id": str(row.queue_id)},
@@ -558,7 +558,7 @@ class AcdService(BusFollower):
             decisions = router.engine.handle(
                 OfferRejected(self.now(), str(interaction.id), str(agent_id)))
             async with self.db.write() as session:
-                row = await _answered_interaction(session, interaction.id)
+                row = await _answered_interaction(session, router.tenant_id, interaction.id)
                 await change_state(session, row, StateChange(state=S.QUEUED), actor=actor,
                                    event_type="offer.rejected",
                                    details={"agent_id": str(agent_id), "reason": "rejected"})
@@ -573,7 +573,7 @@ class AcdService(BusFollower):
         async with router.lock:
             router.transfers.pop(str(interaction.id), None)
             async with self.db.write() as session:
-                row = await _answered_interaction(session, interaction.id)
+                row = await _answered_interaction(session, router.tenant_id, interaction.id)
                 from_agent = str(row.agent_id) if row.agent_id else None
                 await change_state(session, row, StateChange(state=S.TRANSFERRED), actor=actor,
                                    details={"to_queue_id": str(queue_id),
@@ -593,7 +593,7 @@ class AcdService(BusFollower):
             router.require_available(target)
             now = self.now()
             async with self.db.write() as session:
-                row = await _answered_interaction(session, interaction.id)
+                row = await _answered_interaction(session, router.tenant_id, interaction.id)
                 if row.queue_id is None:
                     raise Conflict("this interaction has no queue to fall back on; transfer it "
                                    "to a queue", field="agent_id")
