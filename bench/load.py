@@ -117,7 +117,7 @@ CONNECTIONS = 200
 it spends ≈ 0.18 ms of CPU where httpx spent ≈ 1.7 ms (the same keep-alive POST, 20
 connections, measured side by side); with httpx the generator used 6–10 ms of CPU per contact,
 a third of the machine at saturation."""
-HttpErrors = (aiohttp.ClientError, TimeoutError)
+HTTP_ERRORS = (aiohttp.ClientError, TimeoutError)
 
 
 async def call(http: aiohttp.ClientSession, method: str, path: str,
@@ -140,7 +140,7 @@ async def desktop(url: str, http: aiohttp.ClientSession, headers: dict[str, str]
         await socket.recv()
         await call(http, "PUT", f"/api/v1/agents/{agent_id}/state", headers=headers,
                    json={"state": "available"})
-    except (OSError, ConnectionClosed, *HttpErrors):
+    except (OSError, ConnectionClosed, *HTTP_ERRORS):
         tally.desktop_errors += 1  # counted and reported; the run goes on without this desktop
         if socket is not None:
             await socket.close()
@@ -184,7 +184,7 @@ async def work(http: aiohttp.ClientSession, headers: dict[str, str], interaction
                                    headers=headers, json={"state": state, "resolved": True})
             if status != 200:
                 tally.work_errors[f"{state}: HTTP {status}"] += 1
-    except HttpErrors as error:
+    except HTTP_ERRORS as error:
         tally.work_errors[type(error).__name__] += 1
 
 
@@ -199,7 +199,7 @@ async def post_contact(http: aiohttp.ClientSession, channel_id: str, number: int
             http, "POST", f"/api/v1/channels/api/{channel_id}/messages", data=body, headers={
                 "Content-Type": "application/json", "X-Omnidesk-Timestamp": stamp,
                 "X-Omnidesk-Signature": sign(CHANNEL_SECRET, stamp, body)})
-    except HttpErrors:
+    except HTTP_ERRORS:
         tally.post_errors += 1
         return None
     if status == 503:

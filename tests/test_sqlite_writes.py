@@ -230,7 +230,6 @@ async def test_the_group_commits_when_the_writer_it_waited_for_gives_up(db: Data
     assert await _seq_committed(db, tenant_id) == start + 1
 
 
-
 async def test_a_lookup_runs_on_the_loop_and_sees_only_what_is_committed(db: Database) -> None:
     _sqlite_only(db)
     named_other = select(Tenant.id).where(Tenant.slug == "other")
@@ -238,9 +237,8 @@ async def test_a_lookup_runs_on_the_loop_and_sees_only_what_is_committed(db: Dat
         await create_tenant(session, TenantCreate(slug="other", name="Other"), actor="test")
         await session.flush()  # written in the group's open transaction, not committed
         async with db.lookup() as looking:
-            connection = await looking.connection()
-            assert isinstance(connection.sync_connection.connection.driver_connection,  # type: ignore[union-attr]
-                              InlineConnection)
+            raw = await (await looking.connection()).get_raw_connection()
+            assert isinstance(raw.driver_connection, InlineConnection)
             assert await looking.scalar(named_other) is None
     async with db.lookup() as looking:
         assert await looking.scalar(named_other) is not None

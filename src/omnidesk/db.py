@@ -162,7 +162,8 @@ class Database:
         self.write_engine = create_engine(url, for_writes=True, pool_timeout=pool_timeout)
         self.read_engine = (create_engine(url, for_writes=False, pool_timeout=pool_timeout)
                             if sqlite else self.write_engine)
-        self.lookup_engine = (create_engine(url, for_writes=False, inline=True)
+        self.lookup_engine = (create_engine(url, for_writes=False, inline=True,
+                                            pool_timeout=pool_timeout)
                               if sqlite and _sqlite_path(url) is not None else self.read_engine)
         self._writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
@@ -216,19 +217,20 @@ class Database:
             if record.seq > self.published_seq.get(record.tenant_id, 0):
                 self.published_seq[record.tenant_id] = record.seq
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    def read(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         """A read-only session."""
-        sessions = self._background_reader if _IN_BACKGROUND.get() else self._reader
-        async with sessions() as session, _overload_as_error():
-            session.info["clock"] = self.clock
-            yield session
+        return self._reading(
+            self._background_reader if _IN_BACKGROUND.get() else self._reader)
 
-    @asynccontextmanager
-    async def lookup(self) -> AsyncIterator[AsyncSession]:
+    def lookup(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         """A read-only session for a few rows by key (what the in-memory caches read): on a
         SQLite file it runs inline on the event loop; never use it for a long query."""
-        async with self._looker() as session, _overload_as_error():
+        return self._reading(self._looker)
+
+    @asynccontextmanager
+    async def _reading(
+            self, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+        async with sessions() as session, _overload_as_error():
             session.info["clock"] = self.clock
             yield session
 

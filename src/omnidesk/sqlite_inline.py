@@ -140,7 +140,7 @@ class InlineConnection:
         self._connection: sqlite3.Connection | None = connection
         self._tx = _InlineQueue()
         self._groups = groups
-        self._writing = False
+        self._begun = False
 
     def begin(self) -> None:
         """Begin a writer's transaction, or a lookup's (the engine's `begin` event calls this)."""
@@ -149,7 +149,7 @@ class InlineConnection:
         else:
             self._groups.open_on(self)
             self._conn.execute(f"SAVEPOINT {SAVEPOINT}")
-        self._writing = True
+        self._begun = True
 
     def execute_now(self, sql: str) -> None:
         """Run one statement of the group's own (BEGIN, COMMIT, ROLLBACK)."""
@@ -171,8 +171,8 @@ class InlineConnection:
 
     async def commit(self) -> None:
         """End the writer's transaction (durable with the group's COMMIT), or the lookup's."""
-        if self._writing:
-            self._writing = False
+        if self._begun:
+            self._begun = False
             if self._groups is None:
                 self._conn.execute("COMMIT")
                 return
@@ -181,9 +181,9 @@ class InlineConnection:
 
     async def rollback(self) -> None:
         """Undo the writer's transaction, and only it (or end the lookup's)."""
-        if not self._writing:
+        if not self._begun:
             return
-        self._writing = False
+        self._begun = False
         if self._groups is None:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
