@@ -40,6 +40,7 @@ from omnidesk.channels.webchat.hub import VisitorHub
 from omnidesk.channels.webchat.pages import router as webchat_pages_router
 from omnidesk.channels.whatsapp.adapter import router as whatsapp_router
 from omnidesk.clock import Clock
+from omnidesk.collector import KeptHeap
 from omnidesk.config import Settings
 from omnidesk.configuration.api import router as configuration_router
 from omnidesk.customers.api import router as customers_router
@@ -115,11 +116,12 @@ class RequestMetrics:
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
-               migrate: bool = True) -> FastAPI:
+               migrate: bool = True, owns_process: bool = False) -> FastAPI:
     """Build the app; the lifespan migrates the schema and opens the database and bus.
 
     The lifespan takes the settings and clock from `app.state` each time it starts, so one
-    app (its routes built once) can be run again with others.
+    app (its routes built once) can be run again with others. An app that `owns_process`
+    (`omnidesk serve`) also drives the process's garbage collector (`omnidesk.collector`).
     """
 
     @asynccontextmanager
@@ -169,9 +171,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         await app.state.twilio_voice.start()
         app.state.voice = await start_voice_service(app.state.db, settings, app.state.flows,
                                                      acd=app.state.acd)
+        heap = KeptHeap(settings.gc_full_seconds) if owns_process else None
+        if heap is not None:
+            heap.start()
         try:
             yield
         finally:
+            if heap is not None:
+                await heap.stop()
             if app.state.voice is not None:
                 await app.state.voice.stop()
             await app.state.twilio_voice.stop()

@@ -107,7 +107,7 @@ def serve(
         console.print(f"demo tenant [bold]demo[/bold]; logins (password {DEMO_PASSWORD}): "
                       "admin@demo.example, supervisor@demo.example, alice@demo.example, "
                       "bob@demo.example, chloe@demo.example", highlight=False)
-    uvicorn.run(create_app(settings, migrate=False), host=host, port=port,
+    uvicorn.run(create_app(settings, migrate=False, owns_process=True), host=host, port=port,
                 log_level=settings.log_level, ws="websockets-sansio",
                 timeout_keep_alive=KEEP_ALIVE_SECONDS)
 

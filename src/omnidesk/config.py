@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from omnidesk.collector import DEFAULT_FULL_SECONDS
 from omnidesk.intake import DEFAULT_MAX_LAG_SECONDS
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -49,6 +50,8 @@ class Settings(BaseSettings):
     database_pool_timeout_seconds: float = Field(default=10, gt=0)
     # New contacts are refused (503, retry) while routing is further behind than this.
     max_routing_lag_seconds: float = Field(default=DEFAULT_MAX_LAG_SECONDS, gt=0)
+    # How often a server collects its whole heap; in between its long-lived objects are frozen.
+    gc_full_seconds: float = Field(default=DEFAULT_FULL_SECONDS, gt=0)
 
     @cached_property
     def resolved_database_url(self) -> str:

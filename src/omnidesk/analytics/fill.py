@@ -14,8 +14,6 @@ only on its own events), so a fresh process gives exactly the rows of one uninte
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import operator
 import uuid
 from collections.abc import Iterator, Sequence
@@ -37,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omnidesk import collector
 from omnidesk.analytics.aggregation import AggregateState, new_aggregate
 from omnidesk.analytics.config import AnalyticsConfig
 from omnidesk.analytics.events import Event, EventLike, events_from_rows
@@ -537,39 +536,6 @@ async def _finish(task: asyncio.Future[Any] | None) -> None:
         task.exception()
 
 
-class _CollectorPause:
-    """Pauses Python's cyclic garbage collector while fills run (concurrent fills share it).
-
-    The fold creates millions of small objects that stay alive (events, contact records,
-    rows) and holds no reference cycles, yet each automatic collection walks them all again:
-    about 40 % of a fill's CPU time. Reference counting still frees everything as usual;
-    automatic collection resumes (if it was on) when the last running fill ends. Before it
-    does, everything allocated meanwhile moves to the oldest generation (freeze, then
-    unfreeze: two list splices), so the first young collection does not walk the whole fold
-    state (6.5 s at the end of a 1,000,000-interaction fill); full collections still see it.
-    """
-
-    running = 0
-    resume = False
-
-    @classmethod
-    @contextlib.contextmanager
-    def during(cls) -> Iterator[None]:
-        """Collector off for the duration (counted, so concurrent fills nest)."""
-        if cls.running == 0:
-            cls.resume = gc.isenabled()
-            gc.disable()
-        cls.running += 1
-        try:
-            yield
-        finally:
-            cls.running -= 1
-            if cls.running == 0 and cls.resume:
-                gc.freeze()
-                gc.unfreeze()
-                gc.enable()
-
-
 async def fill(db: Database, tenant_id: uuid.UUID, *, now: datetime | None = None,
                batch_events: int = BATCH_EVENTS, max_batches: int | None = None,
                cache: FillCache | None = None) -> FillReport:
@@ -582,7 +548,7 @@ async def fill(db: Database, tenant_id: uuid.UUID, *, now: datetime | None = Non
     always that of a whole number of batches. Batches start at FIRST_BATCH_EVENTS events and
     grow fourfold up to `batch_events`.
     """
-    with _CollectorPause.during():
+    with collector.paused():
         return await _fill(db, tenant_id, now or db.clock.now(), batch_events, max_batches,
                            cache)
 
