@@ -174,3 +174,52 @@ async def test_offers_reach_agents_live_and_survive_reject_timeout_and_a_crash(
             assert response.status_code == 200, response.text
     assert served == waiting  # in the original order
     await bob.socket.close()
+
+
+async def _stream_events(socket: ClientConnection, until: Callable[[dict[str, Any]], bool],
+                         seconds: float = 10) -> list[dict[str, Any]]:
+    """The events a stream sends, up to and including the first that matches `until`."""
+    events: list[dict[str, Any]] = []
+    async with asyncio.timeout(seconds):
+        while not events or not until(events[-1]):
+            frame = json.loads(await socket.recv(decode=True))
+            if frame["type"] == "event":
+                events.append(frame["event"])
+    return events
+
+
+async def test_an_agents_replay_holds_what_their_live_stream_held_and_nobody_elses(
+        server: ServerProcess, client: httpx.AsyncClient) -> None:
+    admin = await login(client, "admin")
+    (channel,) = (await client.get("/api/v1/channels", headers=admin)).json()
+    alice = await open_desktop(server, client, "alice")
+    await asyncio.sleep(0.05)
+    bob = await open_desktop(server, client, "bob")
+    contact = await post_contact(client, channel["id"], "+14155550200")
+    live = await _stream_events(alice.socket, lambda e: e["type"] == "offer.created")
+    assert live[-1]["subject"] == contact
+    assert (await alice.answer(contact, "accept")).status_code == 200
+    live += await _stream_events(alice.socket, lambda e: e["type"] == "interaction.connected")
+    since = live[-1]["seq"]  # from here on, what is hers on the contact names her no more
+    assert await post_contact(client, channel["id"], "+14155550200") == contact
+    later = await _stream_events(alice.socket, lambda e: e["subject"] == contact)
+    assert all(e["payload"].get("agent_id") != alice.agent_id for e in later)
+    await alice.socket.close()
+
+    async def replay(desktop: Desktop) -> list[dict[str, Any]]:
+        """The desktop's stream reopened with `since`, up to the last live event's seq."""
+        socket = await connect(server.url.replace("http", "ws") + "/api/v1/stream")
+        token = desktop.headers["Authorization"].removeprefix("Bearer ")
+        await socket.send(json.dumps({"type": "auth", "token": token, "since": since}))
+        try:
+            return await _stream_events(socket, lambda e: e["seq"] >= later[-1]["seq"])
+        finally:
+            await socket.close()
+
+    replayed = await replay(alice)  # who holds the contact is known, not replayed
+    assert {e["seq"] for e in replayed} >= {e["seq"] for e in later}  # nothing of hers lost
+    assert {e["subject"] for e in replayed} <= {alice.agent_id, contact}  # only hers
+    replaying = asyncio.create_task(replay(bob))
+    await post_contact(client, channel["id"], "+14155550201")  # offered to bob: ends his replay
+    assert all(e["subject"] != contact for e in await replaying)
+    await bob.socket.close()

@@ -55,14 +55,15 @@ class Owners:
         """The agent holding the interaction now, if any."""
         return self._agent_of.get(interaction_id)
 
+    def copy(self) -> Owners:
+        """Who holds what now, to be followed on its own."""
+        return Owners(self._agent_of.items())
 
-async def held_interactions(db: Database,
-                            tenant_id: uuid.UUID | None = None) -> dict[uuid.UUID, Owners]:
-    """Who holds what, per tenant (or in one tenant): every open interaction with an agent."""
+
+async def held_interactions(db: Database) -> dict[uuid.UUID, Owners]:
+    """Who holds what, per tenant: every open interaction with an agent."""
     query = select(Interaction.tenant_id, Interaction.id, Interaction.agent_id).where(
         Interaction.agent_id.is_not(None), Interaction.state.not_in(TERMINAL_STATES))
-    if tenant_id is not None:
-        query = query.where(Interaction.tenant_id == tenant_id)
     held: dict[uuid.UUID, list[tuple[str, str]]] = defaultdict(list)
     async with db.read() as session:
         for tenant, interaction_id, agent_id in await session.execute(query):
@@ -111,6 +112,10 @@ class StreamHub(BusFollower):
             queue = self._signals.get(subscription)
             if queue is not None and not queue.full():
                 queue.put_nowait(signal)
+
+    def owners(self, tenant_id: uuid.UUID) -> Owners:
+        """Who holds what in the tenant as of the last event routed (a copy: no query)."""
+        return self._owners[tenant_id].copy()
 
     def signals_of(self, subscription: Subscription) -> asyncio.Queue[Signal]:
         """The signals waiting for one open stream."""

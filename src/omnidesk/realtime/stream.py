@@ -40,7 +40,7 @@ from omnidesk.errors import OmnideskError, Overloaded
 from omnidesk.events.bus import Subscription
 from omnidesk.events.log import events_since, last_seq
 from omnidesk.events.record import EventRecord
-from omnidesk.realtime.hub import StreamHub, held_interactions
+from omnidesk.realtime.hub import StreamHub
 from omnidesk.realtime.signals import Signal
 
 router = APIRouter(tags=["realtime"])
@@ -184,10 +184,11 @@ async def _desktop(acd: AcdService, principal: Principal,
             await acd.desktop_closed(principal.tenant_id, agent_id)
 
 
-async def _agent_filter(db: Database, tenant_id: uuid.UUID,
-                        agent_id: str) -> Callable[[EventRecord], bool]:
-    """For catching up from the log: the agent's events, following who held what."""
-    owners = (await held_interactions(db, tenant_id))[tenant_id]
+def _agent_filter(hub: StreamHub, tenant_id: uuid.UUID,
+                  agent_id: str) -> Callable[[EventRecord], bool]:
+    """For catching up from the log: the agent's events, following who held what (from the
+    hub's own view: a desktop opening reads nothing for it)."""
+    owners = hub.owners(tenant_id)
     return lambda record: agent_id in owners.concerned(record)
 
 
@@ -199,7 +200,7 @@ async def _open_stream(websocket: WebSocket, principal: Principal,
     hub: StreamHub = websocket.app.state.hub
     agent_id = principal.agent_id
     is_agent = agent_id is not None and principal.role not in STAFF
-    wants = await _agent_filter(db, principal.tenant_id, str(agent_id)) if is_agent else None
+    wants = _agent_filter(hub, principal.tenant_id, str(agent_id)) if is_agent else None
     stream = (hub.agent_stream(principal.tenant_id, str(agent_id)) if is_agent
               else hub.staff_stream(principal.tenant_id))
     async with _desktop(websocket.app.state.acd, principal, agent_id), stream as live:
