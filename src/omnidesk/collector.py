@@ -36,7 +36,7 @@ class _Process:
     resume = False  # whether automatic collection was on when the first pause began
 
 
-def freeze_survivors() -> None:
+def _freeze_survivors() -> None:
     """Move every object allocated so far out of the generations the collector walks.
 
     Kept frozen while a server keeps its heap frozen; otherwise put back in the oldest
@@ -55,7 +55,7 @@ def paused() -> Iterator[None]:
     For work that makes millions of small objects that stay alive and hold no cycles (the
     analytics fold), where each automatic collection would walk them all again: about 40 % of
     a fill's CPU time. When the last pause ends, what was allocated meanwhile is moved out of
-    the young generations (`freeze_survivors`) and collection resumes if it was on.
+    the young generations (`_freeze_survivors`) and collection resumes if it was on.
     """
     if _Process.pauses == 0:
         _Process.resume = gc.isenabled()
@@ -66,7 +66,7 @@ def paused() -> Iterator[None]:
     finally:
         _Process.pauses -= 1
         if _Process.pauses == 0 and _Process.resume:
-            freeze_survivors()
+            _freeze_survivors()
             gc.enable()
 
 

@@ -132,15 +132,21 @@ async def post_contact(client: httpx.AsyncClient, channel_id: str, phone: str) -
     return str(response.json()["interaction_id"])
 
 
-async def test_offers_reach_agents_live_and_survive_reject_timeout_and_a_crash(
-        server: ServerProcess, client: httpx.AsyncClient) -> None:
+async def open_both(server: ServerProcess,
+                    client: httpx.AsyncClient) -> tuple[dict[str, str], str, Desktop, Desktop]:
+    """The admin's headers, the API channel's id, and both desktops (Alice idle longest)."""
     admin = await login(client, "admin")
     (channel,) = (await client.get("/api/v1/channels", headers=admin)).json()
     alice = await open_desktop(server, client, "alice")
     await asyncio.sleep(0.05)
-    bob = await open_desktop(server, client, "bob")
+    return admin, channel["id"], alice, await open_desktop(server, client, "bob")
 
-    first = await post_contact(client, channel["id"], "+14155550001")
+
+async def test_offers_reach_agents_live_and_survive_reject_timeout_and_a_crash(
+        server: ServerProcess, client: httpx.AsyncClient) -> None:
+    admin, channel_id, alice, bob = await open_both(server, client)
+
+    first = await post_contact(client, channel_id, "+14155550001")
     assert await alice.offer() == first  # longest idle
     assert (await alice.answer(first, "reject")).status_code == 200
     assert await bob.offer() == first  # the next agent
@@ -149,7 +155,7 @@ async def test_offers_reach_agents_live_and_survive_reject_timeout_and_a_crash(
     assert bob_now["state"] == "missed"
     assert (await alice.answer(first, "accept")).json()["state"] == "connected"
 
-    waiting = [await post_contact(client, channel["id"], f"+1415555010{i}") for i in range(3)]
+    waiting = [await post_contact(client, channel_id, f"+1415555010{i}") for i in range(3)]
     queued = {i["id"]: i["queued_at"] for i in (await client.get(
         "/api/v1/interactions", headers=admin, params={"state": "queued"})).json()}
     assert set(queued) == set(waiting)
@@ -190,18 +196,14 @@ async def _stream_events(socket: ClientConnection, until: Callable[[dict[str, An
 
 async def test_an_agents_replay_holds_what_their_live_stream_held_and_nobody_elses(
         server: ServerProcess, client: httpx.AsyncClient) -> None:
-    admin = await login(client, "admin")
-    (channel,) = (await client.get("/api/v1/channels", headers=admin)).json()
-    alice = await open_desktop(server, client, "alice")
-    await asyncio.sleep(0.05)
-    bob = await open_desktop(server, client, "bob")
-    contact = await post_contact(client, channel["id"], "+14155550200")
+    _, channel_id, alice, bob = await open_both(server, client)
+    contact = await post_contact(client, channel_id, "+14155550200")
     live = await _stream_events(alice.socket, lambda e: e["type"] == "offer.created")
     assert live[-1]["subject"] == contact
     assert (await alice.answer(contact, "accept")).status_code == 200
     live += await _stream_events(alice.socket, lambda e: e["type"] == "interaction.connected")
     since = live[-1]["seq"]  # from here on, what is hers on the contact names her no more
-    assert await post_contact(client, channel["id"], "+14155550200") == contact
+    assert await post_contact(client, channel_id, "+14155550200") == contact
     later = await _stream_events(alice.socket, lambda e: e["subject"] == contact)
     assert all(e["payload"].get("agent_id") != alice.agent_id for e in later)
     await alice.socket.close()
@@ -220,6 +222,6 @@ async def test_an_agents_replay_holds_what_their_live_stream_held_and_nobody_els
     assert {e["seq"] for e in replayed} >= {e["seq"] for e in later}  # nothing of hers lost
     assert {e["subject"] for e in replayed} <= {alice.agent_id, contact}  # only hers
     replaying = asyncio.create_task(replay(bob))
-    await post_contact(client, channel["id"], "+14155550201")  # offered to bob: ends his replay
+    await post_contact(client, channel_id, "+14155550201")  # offered to bob: ends his replay
     assert all(e["subject"] != contact for e in await replaying)
     await bob.socket.close()

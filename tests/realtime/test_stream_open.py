@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 
-from tests.channels.loopback import serve
-from tests.conftest import Api, make_tenant
-from tests.realtime.test_push import _next, _post_contact, _stream
+from tests.conftest import Api
+from tests.realtime.streams import next_frame, open_stream, post_contact
 
 
 class EventLogReads:
@@ -34,35 +31,25 @@ class EventLogReads:
             self.count += 1
 
 
-@pytest.fixture
-async def served(api: Api) -> AsyncIterator[str]:
-    async with serve(api.app, websockets=True) as base_url:
-        yield base_url
-
-
 def _interaction_event(frame: dict[str, Any]) -> bool:
     return frame["type"] == "event" and frame["event"]["type"] == "interaction.created"
 
 
 async def test_a_stream_opened_without_since_gets_what_follows_without_reading_the_log(
-        api: Api, served: str) -> None:
-    await make_tenant(api.db, "acme", admin_email="admin@acme.example")
-    admin = await api.login("acme", "admin@acme.example")
-    created = await api.client.post("/api/v1/queues", headers=admin, json={"name": "support"})
-    assert created.status_code == 201, created.text
-    await _post_contact(api, admin)  # events in the log before the stream opens
+        api: Api, admin: dict[str, str], queue_id: str, served: str) -> None:
+    await post_contact(api, admin)  # events in the log before the stream opens
     with EventLogReads(api) as reads:
-        socket = await _stream(served, admin)
-        ready = await _next(socket, lambda frame: frame["type"] == "ready")
-        await _post_contact(api, admin)
-        first = await _next(socket, lambda frame: frame["type"] == "event")
+        socket = await open_stream(served, admin)
+        ready = await next_frame(socket, lambda frame: frame["type"] == "ready")
+        await post_contact(api, admin)
+        first = await next_frame(socket, lambda frame: frame["type"] == "event")
         assert first["event"]["seq"] == ready["tenant_seq"] + 1  # nothing before, no gap
         assert reads.count == 0
         await socket.close()
 
-        replaying = await _stream(served, admin, since=0)
-        await _next(replaying, lambda frame: frame["type"] == "ready")
-        replayed = await _next(replaying, _interaction_event)
+        replaying = await open_stream(served, admin, since=0)
+        await next_frame(replaying, lambda frame: frame["type"] == "ready")
+        replayed = await next_frame(replaying, _interaction_event)
         assert replayed["event"]["seq"] <= ready["tenant_seq"]  # the first contact's, from the log
         assert reads.count > 0
         await replaying.close()
