@@ -33,6 +33,7 @@ from omnidesk.tenants.schemas import TenantCreate
 from omnidesk.users.actions import create_user
 from omnidesk.users.models import Role
 from omnidesk.users.schemas import UserCreate
+from tests.channels.loopback import serve
 from tests.server import free_port
 
 T = TypeVar("T")
@@ -199,6 +200,13 @@ async def api(settings: Settings, clock: FixedClock) -> AsyncIterator[Api]:
     """The app in-process (lifespan running) behind an httpx client."""
     async with running_api(settings, clock) as running:
         yield running
+
+
+@pytest.fixture
+async def served(api: Api) -> AsyncIterator[str]:
+    """The test's app (lifespan already running) on a free loopback port, with WebSockets."""
+    async with serve(api.app, websockets=True) as base_url:
+        yield base_url
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str,

@@ -1,19 +1,10 @@
-"""Fixtures of the stream tests: the app served on loopback, a tenant's admin and queue."""
+"""Fixtures of the stream tests: a tenant's admin and its support queue."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from tests.channels.loopback import serve
 from tests.conftest import Api, make_tenant
-
-
-@pytest.fixture
-async def served(api: Api) -> AsyncIterator[str]:
-    async with serve(api.app, websockets=True) as base_url:
-        yield base_url
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ async def test_a_supervisor_stream_gets_the_wallboard_at_once_and_after_each_cha
 
         await post_contact(api, admin)
         pushed = await next_frame(socket, lambda f: _realtime(f)
-                             and f["snapshot"]["queues"][queue_id]["waiting"] == 1)
+                                  and f["snapshot"]["queues"][queue_id]["waiting"] == 1)
         assert pushed["snapshot"]["seq"] > first["seq"]
         assert pushed["snapshot"] == (await api.client.get("/api/v1/realtime",
                                                            headers=admin)).json()

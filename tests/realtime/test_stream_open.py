@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from tests.conftest import Api
@@ -35,8 +36,9 @@ def _interaction_event(frame: dict[str, Any]) -> bool:
     return frame["type"] == "event" and frame["event"]["type"] == "interaction.created"
 
 
+@pytest.mark.usefixtures("queue_id")
 async def test_a_stream_opened_without_since_gets_what_follows_without_reading_the_log(
-        api: Api, admin: dict[str, str], queue_id: str, served: str) -> None:
+        api: Api, admin: dict[str, str], served: str) -> None:
     await post_contact(api, admin)  # events in the log before the stream opens
     with EventLogReads(api) as reads:
         socket = await open_stream(served, admin)

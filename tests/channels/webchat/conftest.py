@@ -10,17 +10,9 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.channels.loopback import serve
 from tests.conftest import Api
 
 FRAME_SECONDS = 10.0  # a safety net against hanging, not a timing assertion
-
-
-@pytest.fixture
-async def served(api: Api) -> AsyncIterator[str]:
-    """The test's app (lifespan already running) on a free loopback port, with WebSockets."""
-    async with serve(api.app, websockets=True) as base_url:
-        yield base_url
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
-from tests.channels.webchat.conftest import FRAME_SECONDS, Visitor
+from tests.channels.webchat.conftest import Visitor
 from tests.conftest import PASSWORD, Api
+from tests.realtime.streams import next_frame, open_stream
 
 
 async def _agent(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -22,19 +21,9 @@ async def _agent(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, str]]:
 
 
 async def _desktop(served: str, headers: dict[str, str]) -> ClientConnection:
-    socket = await connect(served.replace("http", "ws") + "/api/v1/stream")
-    token = headers["Authorization"].removeprefix("Bearer ")
-    await socket.send(json.dumps({"type": "auth", "token": token}))
+    socket = await open_stream(served, headers)
     assert json.loads(await socket.recv(decode=True))["type"] == "ready"
     return socket
-
-
-async def _next(socket: ClientConnection, wanted: Any) -> dict[str, Any]:
-    async with asyncio.timeout(FRAME_SECONDS):
-        while True:
-            frame: dict[str, Any] = json.loads(await socket.recv(decode=True))
-            if wanted(frame):
-                return frame
 
 
 async def test_typing_goes_both_ways_and_is_not_logged(
@@ -48,15 +37,15 @@ async def test_typing_goes_both_ways_and_is_not_logged(
         await visitor.start()
         ack = await visitor.say("hello?", "c-1")
         interaction_id = ack["interaction_id"]
-        await _next(desktop, lambda f: f["type"] == "event"
-                    and f["event"]["type"] == "offer.created")
+        await next_frame(desktop, lambda f: f["type"] == "event"
+                         and f["event"]["type"] == "offer.created")
         accepted = await api.client.post(f"/api/v1/interactions/{interaction_id}/accept",
                                           headers=alice)
         assert accepted.status_code == 200, accepted.text
         await visitor.next("state", state="connected")
 
         await visitor.send({"type": "typing", "typing": True})
-        signal = await _next(desktop, lambda f: f["type"] == "signal")
+        signal = await next_frame(desktop, lambda f: f["type"] == "signal")
         assert signal == {"type": "signal", "signal": "typing",
                           "interaction_id": interaction_id, "who": "customer",
                           "typing": True}
