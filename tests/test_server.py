@@ -163,3 +163,20 @@ def test_an_idle_connection_outlives_a_clients_five_second_keep_alive(
         assert connection.sock is first
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize(("setting", "logged"), [(None, False), ("true", True)])
+def test_a_request_is_logged_only_when_the_access_log_is_on(
+        tmp_path: Path, setting: str | None, logged: bool) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OMNIDESK_")}
+    env["OMNIDESK_DATA_DIR"] = str(tmp_path / "data")
+    if setting is not None:
+        env["OMNIDESK_ACCESS_LOG"] = setting
+    omnidesk("db", "upgrade", env=env)
+    server = ServerProcess(env=env, log_path=tmp_path / "server.log")
+    server.start()
+    try:
+        assert httpx.get(f"{server.url}/healthz?probe=access-log").status_code == 200
+    finally:
+        server.stop()
+    assert ("GET /healthz?probe=access-log" in (tmp_path / "server.log").read_text()) is logged

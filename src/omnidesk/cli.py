@@ -108,8 +108,8 @@ def serve(
                       "admin@demo.example, supervisor@demo.example, alice@demo.example, "
                       "bob@demo.example, chloe@demo.example", highlight=False)
     uvicorn.run(create_app(settings, migrate=False, owns_process=True), host=host, port=port,
-                log_level=settings.log_level, ws="websockets-sansio",
-                timeout_keep_alive=KEEP_ALIVE_SECONDS)
+                log_level=settings.log_level, access_log=settings.access_log,
+                ws="websockets-sansio", timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 @db_app.command("upgrade")

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=7, ge=1)
     log_level: str = "info"
+    # A line per HTTP request (uvicorn's access log); /metrics counts requests without it.
+    access_log: bool = False
     # How long a request waits for a database connection before the server answers 503.
     database_pool_timeout_seconds: float = Field(default=10, gt=0)
     # New contacts are refused (503, retry) while routing is further behind than this.
