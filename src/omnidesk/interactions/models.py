@@ -20,6 +20,8 @@ class Interaction(Base):
     __table_args__ = (
         Index("ix_interactions_tenant_state", "tenant_id", "state"),
         Index("ix_interactions_tenant_customer", "tenant_id", "customer_id"),
+        # An agent's contacts in a state (every wrap-up and close counts them).
+        Index("ix_interactions_tenant_agent_state", "tenant_id", "agent_id", "state"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
