@@ -22,6 +22,8 @@ import logging
 import time
 from collections.abc import Iterator
 
+from omnidesk.tasks import stop_tasks
+
 log = logging.getLogger(__name__)
 
 FREEZE_SECONDS = 10.0
@@ -89,11 +91,8 @@ class KeptHeap:
 
     async def stop(self) -> None:
         """Stop freezing and give every frozen object back to the collector."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
         _Process.keeping_frozen = False
         gc.unfreeze()
 

@@ -56,6 +56,7 @@ from omnidesk.routing import (
     UnknownRoutingObject,
 )
 from omnidesk.scoping import get_in_tenant
+from omnidesk.tasks import stop_tasks
 from omnidesk.tenants.models import Tenant
 
 S = InteractionState
@@ -197,11 +198,7 @@ class AcdService(BusFollower):
 
     async def stop(self) -> None:
         """Stop every task."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(*self._tasks)
         self._tasks.clear()
         await super().stop()
 

@@ -29,6 +29,7 @@ from omnidesk.db import Database, mark_background
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.models import Event
 from omnidesk.events.record import EventRecord
+from omnidesk.tasks import stop_tasks
 from omnidesk.tenants.models import Tenant
 
 FILL_SECONDS = 60.0
@@ -67,10 +68,7 @@ class AnalyticsService(BusFollower):
 
     async def stop(self) -> None:
         """Stop filling and following."""
-        if self._filler is not None:
-            self._filler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._filler
+        await stop_tasks(self._filler)
         await super().stop()
 
     # -- real time ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ its buffer, or the Redis connection dropped): the reader must catch up from the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -21,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from omnidesk.events.record import EventRecord
+from omnidesk.tasks import stop_tasks
 
 SUBSCRIBER_BUFFER = 10_000
 CHANNEL_PREFIX = "omnidesk:events:"
@@ -186,10 +186,7 @@ class RedisBus:
         return bool(await self._redis.ping())
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        await stop_tasks(self._reader)
         await self._redis.aclose()
 
 

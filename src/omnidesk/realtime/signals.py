@@ -9,7 +9,6 @@ with `OMNIDESK_REDIS_URL` set they travel over Redis pub/sub so every process he
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -19,6 +18,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from omnidesk.tasks import stop_tasks
 
 CHANNEL_PREFIX = "omnidesk:signals:"
 RECONNECT_SECONDS = 0.5
@@ -130,10 +131,7 @@ class RedisSignals(_Listeners):
 
     async def close(self) -> None:
         """Stop reading and close the connection."""
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        await stop_tasks(self._reader)
         await self._redis.aclose()
 
 

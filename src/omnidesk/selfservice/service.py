@@ -12,7 +12,6 @@ wait's timeout (`TimeoutInput`) and the flow's inactivity limit (`expire`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import uuid
@@ -68,6 +67,7 @@ from omnidesk.knowledge.models import Article as KbArticle
 from omnidesk.knowledge.search import search as search_knowledge
 from omnidesk.queues.models import Queue
 from omnidesk.selfservice.host import FlowHost, bot_messages, perform_http
+from omnidesk.tasks import stop_tasks
 from omnidesk.tenants.models import Tenant
 
 log = logging.getLogger("omnidesk.selfservice")
@@ -158,11 +158,8 @@ class SelfServiceService(BusFollower):
 
     async def stop(self) -> None:
         """Stop the timer and following, then cancel the turns still running."""
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-            self._timer = None
+        await stop_tasks(self._timer)
+        self._timer = None
         await super().stop()
         tasks = list(self._tasks)
         for task in tasks:

@@ -8,7 +8,6 @@ frames), which is what lets one process carry hundreds of calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import secrets
@@ -38,6 +37,7 @@ from omnidesk.channels.voice.rtcp import (
     parse,
     report_interval,
 )
+from omnidesk.tasks import stop_tasks
 
 log = logging.getLogger("omnidesk.voice.rtp")
 HEADER = struct.Struct("!BBHII")
@@ -240,11 +240,8 @@ class MediaClock:
     async def stop(self) -> None:
         """Stop ticking."""
         self.sessions.clear()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks(self._task)
+        self._task = None
 
 
 class MediaMixer(Protocol):
