@@ -93,11 +93,11 @@ def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.P
                             stderr=subprocess.STDOUT)
 
 
-def wait_ready(url: str, seconds: float = 60) -> None:
+def wait_ready(url: str, seconds: float = 60, path: str = "/readyz") -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.2)
