@@ -32,12 +32,20 @@ def _by_id(model: type[Any]) -> Select[Any]:
     return statement
 
 
+async def find_in_tenant(
+    session: AsyncSession, model: type[T], object_id: Any, *, tenant_id: uuid.UUID,
+) -> T | None:
+    """The row with this id in the tenant, or None."""
+    row: T | None = (await session.execute(
+        _by_id(model), {"id": object_id, "tenant_id": tenant_id})).scalar_one_or_none()
+    return row
+
+
 async def get_in_tenant(
     session: AsyncSession, model: type[T], object_id: Any, *, tenant_id: uuid.UUID, what: str,
 ) -> T:
     """The row with this id in the caller's tenant, else NotFound naming `what`."""
-    row: T | None = (await session.execute(
-        _by_id(model), {"id": object_id, "tenant_id": tenant_id})).scalar_one_or_none()
+    row = await find_in_tenant(session, model, object_id, tenant_id=tenant_id)
     if row is None:
         raise _not_found(what, object_id)
     return row

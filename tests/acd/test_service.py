@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from omnidesk.acd.service import AcdService, TenantRouter
+from omnidesk.acd.writes import apply_decision
 from omnidesk.clock import FixedClock
 from omnidesk.events.log import last_seq
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.models import Interaction
-from omnidesk.routing import Decision
+from omnidesk.routing import Decision, OfferCreated
 from tests.channels.test_api_channel import message, signed
 from tests.conftest import PASSWORD, Api, eventually, make_tenant
 
@@ -358,11 +359,11 @@ def _spy_on_writes(acd: AcdService, *, fail_first: bool = False) -> list[list[st
     """The decision kinds of each write transaction of the ACD (the first fails if asked)."""
     real_write, writes = acd.write, []
 
-    async def spied(decisions: Sequence[Decision]) -> None:
+    async def spied(router: TenantRouter, decisions: Sequence[Decision]) -> None:
         writes.append([type(decision).__name__ for decision in decisions])
         if fail_first and len(writes) == 1:
             raise RuntimeError("the batch's transaction failed")
-        await real_write(decisions)
+        await real_write(router, decisions)
 
     acd.write = spied  # type: ignore[method-assign]
     return writes
@@ -495,3 +496,15 @@ async def test_a_renamed_queue_stays_in_the_profiles_and_overflows_that_name_it(
     contact = await post_contact(api, center, clock)
     clock.advance(6)
     await offered_to(api, center, contact, "alice")
+
+
+async def test_a_decision_never_writes_another_tenants_rows(
+        api: Api, center: dict[str, Any], clock: FixedClock) -> None:
+    contact = await post_contact(api, center, clock)  # queued: nobody is available
+    other_tenant = await make_tenant(api.db, "globex", admin_email="admin@globex.example")
+    offer = OfferCreated(clock.now().timestamp(), contact, center["agents"]["alice"]["id"],
+                         center["queue"], "chat", clock.now().timestamp() + 20)
+    async with api.db.write() as session:
+        await apply_decision(session, other_tenant, offer)
+    assert (await interaction(api, center, contact))["state"] == "queued"
+    assert "offer.created" not in await event_types(api, center, contact)

@@ -263,7 +263,7 @@ class AcdService(BusFollower):
                                 self._decide(router, await self._translate(router, event)))
                         except Exception:  # one bad event must not stop the others
                             log.exception("ACD could not handle %s", event)
-                    await self._write_groups(groups)
+                    await self._write_groups(router, groups)
                 finally:  # handled or failed, passed: requests waiting on the router go on
                     router.seen_seq = max(router.seen_seq, *(r.seq for r in tenant_records))
                     router.followed.set()
@@ -341,7 +341,7 @@ class AcdService(BusFollower):
 
     async def _feed(self, router: TenantRouter, events: Sequence[RoutingEvent]) -> None:
         """Hand events to the engine and write its decisions (caller holds the lock)."""
-        await self.write(self._decide(router, events))
+        await self.write(router, self._decide(router, events))
 
     @staticmethod
     def _decide(router: TenantRouter, events: Sequence[RoutingEvent]) -> list[Decision]:
@@ -355,27 +355,29 @@ class AcdService(BusFollower):
                 log.info("ACD ignored %s: %s", type(event).__name__, error.message)
         return decisions
 
-    async def _write_groups(self, groups: Sequence[Sequence[Decision]]) -> None:
+    async def _write_groups(self, router: TenantRouter,
+                            groups: Sequence[Sequence[Decision]]) -> None:
         """Write several inputs' decisions in one transaction; if that fails, each input's
         in its own, so that one bad write cannot take the others with it."""
         try:
-            await self.write([decision for group in groups for decision in group])
+            await self.write(router, [decision for group in groups for decision in group])
         except Exception:
             if len(groups) < 2:
                 raise
             log.warning("ACD batch write failed; writing %d inputs one by one", len(groups))
             for group in groups:
                 try:
-                    await self.write(group)
+                    await self.write(router, group)
                 except Exception:
                     log.exception("ACD could not write %s", group)
 
-    async def write(self, decisions: Sequence[Decision]) -> None:
-        """Write decisions in one transaction (their events go out after the commit)."""
+    async def write(self, router: TenantRouter, decisions: Sequence[Decision]) -> None:
+        """Write the decisions of the tenant's engine in one transaction (their events go out
+        after the commit)."""
         if decisions:
             async with self.db.write() as session:
                 for decision in decisions:
-                    await apply_decision(session, decision)
+                    await apply_decision(session, router.tenant_id, decision)
 
     async def handle(self, tenant_id: uuid.UUID, event: RoutingEvent) -> None:
         """Feed one input from outside the event path (API calls, desktops)."""
@@ -408,7 +410,7 @@ class AcdService(BusFollower):
             due = router.engine.next_timer_at()
             if due is not None and due <= now:
                 async with router.lock:
-                    await self.write(router.engine.tick(now))
+                    await self.write(router, router.engine.tick(now))
             for interaction_id, offer in tuple(router.transfers.items()):
                 if offer.expires_at <= now:
                     async with router.lock:
@@ -521,7 +523,7 @@ class AcdService(BusFollower):
                                                       "channel": row.channel}, actor=actor)
                 await change_state(session, row, StateChange(state=S.CONNECTED), actor=actor)
                 for decision in decisions:
-                    await apply_decision(session, decision)
+                    await apply_decision(session, router.tenant_id, decision)
             return row
 
     async def direct_offer(self, interaction: Interaction, agent_id: uuid.UUID, *,
@@ -531,7 +533,7 @@ class AcdService(BusFollower):
         router = await self.current_router(interaction.tenant_id)
         async with router.lock:
             now = self.now()
-            await self.write(router.engine.tick(now))
+            await self.write(router, router.engine.tick(now))
             decisions = router.engine.handle(
                 OfferDirected(now, str(interaction.id), str(agent_id)))
             async with self.db.write() as session:
@@ -541,7 +543,7 @@ class AcdService(BusFollower):
                                                       "queue_id": str(row.queue_id)},
                              actor=actor)
                 for decision in decisions:
-                    await apply_decision(session, decision)
+                    await apply_decision(session, router.tenant_id, decision)
 
     async def reject(self, interaction: Interaction, agent_id: uuid.UUID, *, actor: str) -> None:
         """The agent declines: back in line, and the engine offers it to the next agent."""
@@ -560,7 +562,7 @@ class AcdService(BusFollower):
                                    event_type="offer.rejected",
                                    details={"agent_id": str(agent_id), "reason": "rejected"})
                 for decision in decisions:
-                    await apply_decision(session, decision)
+                    await apply_decision(session, router.tenant_id, decision)
 
     async def transfer_to_queue(self, interaction: Interaction, queue_id: uuid.UUID, *,
                                 actor: str) -> None:
