@@ -135,7 +135,9 @@ async def desktop(url: str, http: aiohttp.ClientSession, headers: dict[str, str]
     """One agent: stream open, available, accept every offer, close it after the handle time."""
     socket: ClientConnection | None = None
     try:
-        socket = await connect(url.replace("http", "ws") + "/api/v1/stream", max_queue=None)
+        # Like a browser's desktop: it answers the server's pings and sends none of its own.
+        socket = await connect(url.replace("http", "ws") + "/api/v1/stream", max_queue=None,
+                               ping_interval=None)
         await socket.send(json.dumps({"type": "auth", "token": headers["Authorization"][7:]}))
         await socket.recv()
         await call(http, "PUT", f"/api/v1/agents/{agent_id}/state", headers=headers,
