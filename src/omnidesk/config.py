@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_routing_lag_seconds: float = Field(default=DEFAULT_MAX_LAG_SECONDS, gt=0)
     # How often a server collects its whole heap; in between its long-lived objects are frozen.
     gc_full_seconds: float = Field(default=DEFAULT_FULL_SECONDS, gt=0)
+    # An agent's stream reopened further behind than this many events is told to reload
+    # (`resync`) instead of reading them all from the log (docs/events.md).
+    stream_replay_max_events: int = Field(default=1000, ge=0)
 
     @cached_property
     def resolved_database_url(self) -> str:

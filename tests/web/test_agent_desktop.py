@@ -18,7 +18,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, WebSocketRoute, expect
 
 from omnidesk.channels.api_channel.signature import sign
 from tests.server import ServerProcess, free_port
@@ -376,6 +376,38 @@ def test_a_dropped_connection_resumes_without_losing_a_message(
         m["body"] for m in center.get(f"/api/v1/interactions/{interaction_id}/messages")],
         "the reply after the reconnect")
     expect(log.get_by_text("I am still waiting")).to_have_count(1)  # once, not twice
+
+
+def test_a_desktop_too_far_behind_to_replay_reloads_what_it_shows(
+        server: ServerProcess, center: Center,
+        new_context: Callable[[], BrowserContext]) -> None:
+    page = open_desktop(new_context, server, "ada@acme.example")
+    interaction_id = center.customer_writes("Hello, anyone there?")
+    page.get_by_role("region", name="api Ana Lima").get_by_role("button", name="Accept").click()
+    log = conversation(page).get_by_role("log")
+    expect(log).to_contain_text("Hello, anyone there?")
+    held = [True]  # while set, the desktop's reconnects fail before they reach the server
+
+    def reconnect(socket: WebSocketRoute) -> None:
+        if held[0]:
+            socket.close()
+        else:
+            socket.connect_to_server()
+
+    page.route_web_socket(re.compile(r".*/api/v1/stream$"), reconnect)
+    center.server.kill()
+    expect(page.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
+    center.server.env["OMNIDESK_STREAM_REPLAY_MAX_EVENTS"] = "0"  # any event missed: resync
+    center.server.start()
+    center.customer_writes("I am still waiting")  # an event the desktop will not be sent
+    held[0] = False
+    expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible(timeout=20_000)
+    expect(log).to_contain_text("I am still waiting")  # read again, not replayed
+    expect(log.get_by_text("I am still waiting")).to_have_count(1)
+    stored = page.evaluate("JSON.parse(sessionStorage.getItem('omnidesk.desktop')).seq")
+    skipped = max(e["seq"] for e in center.get("/api/v1/events?limit=1000")
+                  if e["subject"] == interaction_id)
+    assert stored >= skipped  # a reload of the page resumes after what was skipped
 
 
 def test_two_conversations_at_once_and_a_consult_answered_by_a_supervisor(

@@ -5,6 +5,9 @@ Protocol (JSON text frames):
             "realtime": true}
            ("since" left out or null: only events from now on; "realtime": staff only)
   server → {"type": "ready", "tenant_seq": <current seq>}
+           (with "resync": true when an agent's `since` is more than
+           OMNIDESK_STREAM_REPLAY_MAX_EVENTS behind: nothing is replayed, the stream goes on
+           after tenant_seq, and the desktop reloads what it shows)
   server → {"type": "realtime", "snapshot": {…}}   (asked-for staff streams: the wallboard's
             figures, as GET /api/v1/realtime answers, at once, then after each change — at
             most every 250 ms — and at least every 5 s; the latest replaces the last)
@@ -15,7 +18,7 @@ Protocol (JSON text frames):
 Admins and supervisors get every event of their tenant, strictly in seq order with no gap and
 no duplicate, across reconnects. An agent's stream carries only the events that concern them
 (their offers and state, and everything on the interactions they hold), in seq order, with
-nothing of theirs lost across reconnects.
+nothing of theirs lost across reconnects (replayed, or a resync to reload).
 """
 
 from __future__ import annotations
@@ -192,24 +195,50 @@ def _agent_filter(hub: StreamHub, tenant_id: uuid.UUID,
     return lambda record: agent_id in owners.concerned(record)
 
 
+@dataclass(frozen=True, slots=True)
+class OpenStream:
+    """A stream ready to follow: its cursor, its live subscription, and whether it first
+    replays the log after `since`."""
+
+    cursor: EventCursor
+    live: Subscription
+    replays: bool
+
+
+def _resyncs(since: int | None, tenant_seq: int, *, is_agent: bool, limit: int) -> bool:
+    """Whether an agent's stream is too far behind to replay: reading the whole tenant's log
+    for one agent's few events would cost ≈ 20 µs an event (a reconnecting crowd of desktops:
+    minutes of it), and the desktop reloads what it shows in a few requests instead."""
+    return is_agent and since is not None and tenant_seq - since > limit
+
+
 @contextlib.asynccontextmanager
 async def _open_stream(websocket: WebSocket, principal: Principal,
-                       since: int | None) -> AsyncIterator[tuple[EventCursor, Subscription]]:
-    """Staff: the tenant's stream. Agents: their own stream, and their desktop is online."""
+                       since: int | None) -> AsyncIterator[OpenStream]:
+    """Staff and integrations (API keys): the tenant's stream. Agents: their own stream, and
+    their desktop is online; a user of the agent role without an agent record has nothing of
+    their own."""
     db: Database = websocket.app.state.db
     hub: StreamHub = websocket.app.state.hub
+    settings: Settings = websocket.app.state.settings
     agent_id = principal.agent_id
-    is_agent = agent_id is not None and principal.role not in STAFF
-    wants = _agent_filter(hub, principal.tenant_id, str(agent_id)) if is_agent else None
-    stream = (hub.agent_stream(principal.tenant_id, str(agent_id)) if is_agent
+    is_agent = principal.user_id is not None and principal.role not in STAFF
+    own = str(agent_id) if agent_id is not None else ""  # "": no event names it
+    wants = _agent_filter(hub, principal.tenant_id, own) if is_agent else None
+    stream = (hub.agent_stream(principal.tenant_id, own) if is_agent
               else hub.staff_stream(principal.tenant_id))
     async with _desktop(websocket.app.state.acd, principal, agent_id), stream as live:
         async with db.read() as session:
             tenant_seq = await last_seq(session, principal.tenant_id)
-        cursor = EventCursor(db, websocket, principal.tenant_id,
-                             tenant_seq if since is None else since, wants)
-        await websocket.send_text(json.dumps({"type": "ready", "tenant_seq": tenant_seq}))
-        yield cursor, live
+        resync = _resyncs(since, tenant_seq, is_agent=is_agent,
+                          limit=settings.stream_replay_max_events)
+        start = tenant_seq if since is None or resync else since
+        ready: dict[str, Any] = {"type": "ready", "tenant_seq": tenant_seq}
+        if resync:
+            ready["resync"] = True
+        await websocket.send_text(json.dumps(ready))
+        yield OpenStream(EventCursor(db, websocket, principal.tenant_id, start, wants), live,
+                         replays=start < tenant_seq)
 
 
 @router.websocket("/stream")
@@ -241,8 +270,9 @@ async def _refuse(websocket: WebSocket, message: str, code: int) -> None:
 
 async def _serve_stream(websocket: WebSocket, request: StreamRequest) -> None:
     """Replay, then follow live events until the socket or one of its tasks ends."""
-    async with _open_stream(websocket, request.principal, request.since) as (cursor, live):
-        if request.since is not None:
+    async with _open_stream(websocket, request.principal, request.since) as stream:
+        cursor, live = stream.cursor, stream.live
+        if stream.replays:
             # without `since` the live subscription, open before the tenant's seq was read,
             # holds everything after it: reading the log too cost every new desktop a query
             # per 500 events written meanwhile (2,000 desktops opening at once: minutes of it)

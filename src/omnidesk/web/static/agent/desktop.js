@@ -80,7 +80,7 @@ export async function startDesktop(root, session) {
   if (saved().agent !== desk.me.id) sessionStorage.setItem(STORE, JSON.stringify({ agent: desk.me.id }));
   layout(root);
   // The stream first (its events wait while the snapshot loads), so nothing falls in between.
-  desk.stream = openStream(onEvent, { since: saved().seq ?? null, onStatus, onSignal });
+  desk.stream = openStream(onEvent, { since: saved().seq ?? null, onStatus, onSignal, onResync });
   const [canned, queues, agents, open, dispositions] = await Promise.all([
     api("canned-responses"), api("queues"), api("agents"),
     api(`interactions?agent_id=${desk.me.id}&open=true&limit=200`),
@@ -220,6 +220,36 @@ async function onEvent(event) {
 
 // Events are applied one after the other, in order.
 let chain = Promise.resolve();
+
+/** The stream skipped the events up to seq (too many to replay): read again what they would
+ * have changed — the agent, and each interaction shown or now theirs — in the events' order. */
+function onResync(seq) {
+  chain = chain.then(async () => {
+    if (desk.ready) await reloadShown();
+  }).catch((error) => console.error("desktop resync", error)).then(() => save({ seq }));
+}
+
+async function reloadShown() {
+  desk.me = await api("agents/me");
+  renderAgentState();
+  const open = await api(`interactions?agent_id=${desk.me.id}&open=true&limit=200`);
+  const gone = new Set([...desk.offers.keys(), ...desk.conversations.keys()]);
+  for (const interaction of open) {
+    const shown = desk.conversations.has(interaction.id);
+    gone.delete(interaction.id);
+    await reconcile(interaction);
+    if (shown && desk.conversations.has(interaction.id)) await reloadLog(interaction.id);
+  }
+  for (const id of gone) await reconcile(await api(`interactions/${id}`));
+}
+
+/** Messages and notes of a conversation shown all along that the skipped events carried. */
+async function reloadLog(id) {
+  const [messages, context] = await Promise.all([
+    api(`interactions/${id}/messages`), api(`interactions/${id}/context`)]);
+  for (const message of messages) addMessage(id, message);
+  for (const note of context.notes) addNote(id, note);
+}
 function handle(event) {
   chain = chain.then(() => apply(event)).catch((error) => console.error("desktop event", error))
     .then(() => save({ seq: event.seq }));

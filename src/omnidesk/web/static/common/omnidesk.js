@@ -159,10 +159,13 @@ export async function requireLogin(container, page, onSignedIn) {
  * reconnects with back-off and resumes from the last seq seen, so a network drop loses nothing.
  * onStatus("live" | "reconnecting" | "forbidden") tells the page; onSignal(frame) gets ephemeral
  * signal frames (typing indicators); onRealtime(snapshot), if given, asks for the wallboard's
- * figures pushed on each change (supervisors and admins only). Returns {close()}.
+ * figures pushed on each change (supervisors and admins only). onResync(seq) is called when an
+ * agent's stream was too far behind to replay: the events up to seq are skipped, and the page
+ * reloads what it shows. Returns {close()}.
  */
 export function openStream(onEvent, {
   since = null, onStatus = () => {}, onSignal = () => {}, onRealtime = null,
+  onResync = () => {},
 } = {}) {
   let lastSeq = since, socket = null, closed = false, delay = 500;
   const connect = () => {
@@ -176,7 +179,8 @@ export function openStream(onEvent, {
       const frame = JSON.parse(message.data);
       if (frame.type === "ready") {
         delay = 500;
-        if (lastSeq === null) lastSeq = frame.tenant_seq;
+        if (lastSeq === null || frame.resync) lastSeq = frame.tenant_seq;
+        if (frame.resync) onResync(frame.tenant_seq);
         onStatus("live");
       } else if (frame.type === "event") {
         if (lastSeq !== null && frame.event.seq <= lastSeq) return;
