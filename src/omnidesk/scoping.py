@@ -1,12 +1,13 @@
-"""Tenant-scoped lookups: an object of another tenant is simply not found."""
+"""Tenant-scoped lookups and updates: an object of another tenant is simply not found."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, Table, Update, bindparam, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from omnidesk.errors import NotFound
 
@@ -20,6 +21,7 @@ class TenantOwned(Protocol):
 
 T = TypeVar("T", bound=TenantOwned)
 _BY_ID: dict[type[Any], Select[Any]] = {}
+_SETTING: dict[tuple[type[Any], frozenset[str]], Update] = {}
 
 
 def _by_id(model: type[Any]) -> Select[Any]:
@@ -58,6 +60,33 @@ async def require_in_tenant(
     owner = await session.scalar(select(model.tenant_id).where(model.id == object_id))
     if owner != tenant_id:
         raise _not_found(what, object_id)
+
+
+def _setting(model: type[Any], columns: frozenset[str]) -> Update:
+    """UPDATE of these columns of the model's row by id and tenant, built once per set."""
+    statement = _SETTING.get((model, columns))
+    if statement is None:
+        table: Table = model.__table__
+        statement = _SETTING[(model, columns)] = update(table).where(
+            table.c.id == bindparam("row_id"), table.c.tenant_id == bindparam("row_tenant_id"),
+        ).values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
+    return statement
+
+
+async def update_in_tenant(session: AsyncSession, row: Any, values: dict[str, Any]) -> None:
+    """Set columns of a loaded row: one UPDATE by its id and tenant now, rather than the unit
+    of work's at the flush (≈ 0.1 ms of CPU a row less, docs/development.md, "the hot
+    path"). A row not inserted yet, or with other changes pending, takes them the ORM's way."""
+    state = inspect(row)
+    if state.pending or state.modified:
+        for name, value in values.items():
+            setattr(row, name, value)
+        return
+    await session.execute(_setting(type(row), frozenset(values)), {
+        "row_id": row.id, "row_tenant_id": row.tenant_id,
+        **{f"new_{name}": value for name, value in values.items()}})
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
 def _not_found(what: str, object_id: Any) -> NotFound:

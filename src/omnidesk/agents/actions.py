@@ -21,7 +21,7 @@ from omnidesk.db import session_now
 from omnidesk.errors import Conflict
 from omnidesk.events.log import record
 from omnidesk.queues import service as queue_service
-from omnidesk.scoping import get_in_tenant
+from omnidesk.scoping import get_in_tenant, update_in_tenant
 from omnidesk.users.models import User
 
 
@@ -126,9 +126,8 @@ async def update_agent(session: AsyncSession, agent: Agent, data: AgentUpdate, *
 async def change_state(session: AsyncSession, agent: Agent, change: AgentStateChange, *,
                        actor: str) -> Agent:
     """Put an agent in a new state with a reason code."""
-    agent.state = change.state
-    agent.state_reason = change.reason
-    agent.state_since = session_now(session)
+    await update_in_tenant(session, agent, {"state": change.state, "state_reason": change.reason,
+                                            "state_since": session_now(session)})
     await record(session, tenant_id=agent.tenant_id, type="agent.state_changed",
                  subject=agent.id, payload={"state": change.state.value, "reason": change.reason},
                  actor=actor)

@@ -18,7 +18,7 @@ from omnidesk.interactions.models import Disposition, Interaction, InteractionNo
 from omnidesk.interactions.schemas import DispositionCreate, StateChange
 from omnidesk.interactions.states import InteractionState, check_transition
 from omnidesk.queues.models import Queue
-from omnidesk.scoping import require_in_tenant
+from omnidesk.scoping import require_in_tenant, update_in_tenant
 
 S = InteractionState
 
@@ -130,22 +130,25 @@ def _event_type(previous: InteractionState, target: InteractionState) -> str:
     return EVENT_OF_STATE[target]
 
 
-def _stamp(interaction: Interaction, target: InteractionState, change: StateChange,
-           now: datetime) -> None:
+def _stamped(interaction: Interaction, target: InteractionState, change: StateChange,
+             now: datetime) -> dict[str, Any]:
+    """The columns a move to `target` sets, besides the state and the update time."""
+    values: dict[str, Any] = {}
     if change.queue_id is not None:
-        interaction.queue_id = change.queue_id
+        values["queue_id"] = change.queue_id
     if change.agent_id is not None:
-        interaction.agent_id = change.agent_id
+        values["agent_id"] = change.agent_id
     if change.priority is not None:
-        interaction.priority = change.priority
+        values["priority"] = change.priority
     if target is S.QUEUED:
-        interaction.agent_id = None  # a waiting contact has no agent
+        values["agent_id"] = None  # a waiting contact has no agent
         if interaction.state not in (S.OFFERED, S.QUEUED):
-            interaction.queued_at = now  # a requeue or an overflow keeps its place
+            values["queued_at"] = now  # a requeue or an overflow keeps its place
     if target is S.CONNECTED and interaction.connected_at is None:
-        interaction.connected_at = now
+        values["connected_at"] = now
     if target in (S.CLOSED, S.ABANDONED):
-        interaction.ended_at = now
+        values["ended_at"] = now
+    return values
 
 
 async def change_state(session: AsyncSession, interaction: Interaction, change: StateChange, *,
@@ -160,9 +163,8 @@ async def change_state(session: AsyncSession, interaction: Interaction, change: 
     target = check_transition(previous, change.state)
     await _check_targets(session, interaction, change, look_up=not known_targets)
     now = session_now(session)
-    _stamp(interaction, target, change, now)
-    interaction.state = target
-    interaction.updated_at = now
+    await update_in_tenant(session, interaction, _stamped(interaction, target, change, now)
+                           | {"state": target, "updated_at": now})
     payload: dict[str, Any] = {
         "from": previous.value,
         "queue_id": str(interaction.queue_id) if interaction.queue_id else None,
