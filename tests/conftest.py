@@ -175,6 +175,30 @@ class Api:
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
+    async def add_agent(self, admin: dict[str, str], email: str,
+                        name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A user of the agent role (password PASSWORD) and their agent record, as created."""
+        user = await self.client.post("/api/v1/users", headers=admin, json={
+            "email": email, "name": name, "role": "agent", "password": PASSWORD})
+        assert user.status_code == 201, user.text
+        agent = await self.client.post("/api/v1/agents", headers=admin,
+                                       json={"user_id": user.json()["id"]})
+        assert agent.status_code == 201, agent.text
+        return user.json(), agent.json()
+
+    async def ready_agent(self, admin: dict[str, str], email: str, name: str,
+                          tenant: str = "acme") -> tuple[str, dict[str, str]]:
+        """A new agent of the tenant (its slug) with their desktop open, available: (agent
+        id, their auth headers)."""
+        user, agent = await self.add_agent(admin, email, name)
+        headers = await self.login(tenant, email)
+        await self.app.state.acd.desktop_opened(uuid.UUID(user["tenant_id"]),
+                                                uuid.UUID(agent["id"]))
+        available = await self.client.put(f"/api/v1/agents/{agent['id']}/state",
+                                          headers=headers, json={"state": "available"})
+        assert available.status_code == 200, available.text
+        return str(agent["id"]), headers
+
 
 _idle_apps: list[FastAPI] = []
 """Apps whose lifespan has ended: building one costs ≈ 0.2 s of route setup, so tests reuse

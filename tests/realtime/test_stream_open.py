@@ -71,21 +71,16 @@ async def _noise(api: Api, tenant_id: str, count: int) -> None:
 
 async def test_an_agent_too_far_behind_is_told_to_reload_instead_of_replaying_the_log(
         api: Api, admin: dict[str, str], served: str) -> None:
-    created = await api.client.post("/api/v1/users", headers=admin, json={
-        "email": "alice@acme.example", "name": "Alice", "role": "agent", "password": PASSWORD})
-    assert created.status_code == 201, created.text
-    agent = await api.client.post("/api/v1/agents", headers=admin,
-                                  json={"user_id": created.json()["id"]})
-    assert agent.status_code == 201, agent.text
+    user, agent = await api.add_agent(admin, "alice@acme.example", "Alice")
     alice = await api.login("acme", "alice@acme.example")
-    tenant_id = (await api.client.get("/api/v1/auth/me", headers=alice)).json()["tenant_id"]
+    tenant_id = user["tenant_id"]
     limit = api.app.state.settings.stream_replay_max_events
     await _noise(api, tenant_id, limit + 1)
     with EventLogReads(api) as reads:
         socket = await open_stream(served, alice, since=0)
         ready = await next_frame(socket, lambda frame: frame["type"] == "ready")
         assert ready["resync"] is True
-        changed = await api.client.put(f"/api/v1/agents/{agent.json()['id']}/state", headers=alice,
+        changed = await api.client.put(f"/api/v1/agents/{agent['id']}/state", headers=alice,
                                        json={"state": "available"})
         assert changed.status_code == 200, changed.text
         first = await next_frame(socket, lambda frame: frame["type"] == "event")

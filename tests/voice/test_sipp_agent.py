@@ -7,7 +7,6 @@ from __future__ import annotations
 import array
 import asyncio
 import socket
-import uuid
 from pathlib import Path
 
 from omnidesk.channels.voice.audio import read_wav
@@ -16,7 +15,6 @@ from omnidesk.channels.voice.g711 import PCMA, PCMU, decode_alaw, decode_ulaw, t
 from omnidesk.channels.voice.sip.message import Response, parse
 from omnidesk.clock import FixedClock
 from omnidesk.interactions.states import InteractionState
-from tests.conftest import PASSWORD
 from tests.voice.conftest import (
     EXTENSION_PASSWORD,
     SCENARIOS,
@@ -65,21 +63,9 @@ def register(service_port: int, contact_port: int, extension: str = "201") -> in
 async def agent_ready(phone: Phone) -> str:
     """Agent Ana (extension 201) available with her desktop open; channel 300 without IVR."""
     api, admin = phone.api, phone.admin
-    user = await api.client.post("/api/v1/users", headers=admin, json={
-        "email": "ana@acme.example", "name": "Ana", "role": "agent", "password": PASSWORD})
-    assert user.status_code == 201, user.text
-    agent = await api.client.post("/api/v1/agents", headers=admin,
-                                  json={"user_id": user.json()["id"]})
-    assert agent.status_code == 201, agent.text
-    agent_id: str = agent.json()["id"]
     await create_channel(phone, kind="voice", name="c-direct-line", default_queue="support",
                          settings={"numbers": ["300"], "record": True, "announce_seconds": 0})
-    ana = await api.login("acme", "ana@acme.example")
-    tenant_id = uuid.UUID(user.json()["tenant_id"])
-    await api.app.state.acd.desktop_opened(tenant_id, uuid.UUID(agent_id))
-    available = await api.client.put(f"/api/v1/agents/{agent_id}/state", headers=ana,
-                                     json={"state": "available"})
-    assert available.status_code == 200, available.text
+    agent_id, _ = await api.ready_agent(admin, "ana@acme.example", "Ana")
     return agent_id
 
 

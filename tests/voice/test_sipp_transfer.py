@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import uuid
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from omnidesk.interactions.actions import change_state, create_interaction
 from omnidesk.interactions.schemas import StateChange
 from omnidesk.interactions.states import InteractionState
 from omnidesk.queues.models import Queue
-from tests.conftest import PASSWORD
 from tests.voice.conftest import (
     SCENARIOS,
     Phone,
@@ -76,21 +74,7 @@ def check_proxy_digest(phone: Phone, trunk_port: int) -> None:
 
 async def add_agent(phone: Phone, email: str, name: str) -> tuple[str, dict[str, str]]:
     """Another available agent with the desktop open: (agent id, their auth headers)."""
-    api, admin = phone.api, phone.admin
-    user = await api.client.post("/api/v1/users", headers=admin, json={
-        "email": email, "name": name, "role": "agent", "password": PASSWORD})
-    assert user.status_code == 201, user.text
-    agent = await api.client.post("/api/v1/agents", headers=admin,
-                                  json={"user_id": user.json()["id"]})
-    assert agent.status_code == 201, agent.text
-    agent_id: str = agent.json()["id"]
-    headers = await api.login("acme", email)
-    await api.app.state.acd.desktop_opened(uuid.UUID(user.json()["tenant_id"]),
-                                           uuid.UUID(agent_id))
-    available = await api.client.put(f"/api/v1/agents/{agent_id}/state", headers=headers,
-                                     json={"state": "available"})
-    assert available.status_code == 200, available.text
-    return agent_id, headers
+    return await phone.api.ready_agent(phone.admin, email, name)
 
 
 async def trunk_channel(phone: Phone, trunk_port: int, monkeypatch: pytest.MonkeyPatch) -> None:

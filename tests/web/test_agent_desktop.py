@@ -355,14 +355,21 @@ def test_a_mails_file_downloads_and_the_reply_carries_one(
     expect(view.get_by_role("log")).to_contain_text("Download refund-note.txt")
 
 
-def test_a_dropped_connection_resumes_without_losing_a_message(
-        server: ServerProcess, center: Center,
-        new_context: Callable[[], BrowserContext]) -> None:
+def talking_to_ana(new_context: Callable[[], BrowserContext], server: ServerProcess,
+                   center: Center) -> tuple[Page, str, Any]:
+    """Ada's desktop, with Ana's contact accepted: the page, the interaction, its log."""
     page = open_desktop(new_context, server, "ada@acme.example")
     interaction_id = center.customer_writes("Hello, anyone there?")
     page.get_by_role("region", name="api Ana Lima").get_by_role("button", name="Accept").click()
     log = conversation(page).get_by_role("log")
     expect(log).to_contain_text("Hello, anyone there?")
+    return page, interaction_id, log
+
+
+def test_a_dropped_connection_resumes_without_losing_a_message(
+        server: ServerProcess, center: Center,
+        new_context: Callable[[], BrowserContext]) -> None:
+    page, interaction_id, log = talking_to_ana(new_context, server, center)
 
     center.server.kill()  # the network (and the server) goes away
     expect(page.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
@@ -381,11 +388,7 @@ def test_a_dropped_connection_resumes_without_losing_a_message(
 def test_a_desktop_too_far_behind_to_replay_reloads_what_it_shows(
         server: ServerProcess, center: Center,
         new_context: Callable[[], BrowserContext]) -> None:
-    page = open_desktop(new_context, server, "ada@acme.example")
-    interaction_id = center.customer_writes("Hello, anyone there?")
-    page.get_by_role("region", name="api Ana Lima").get_by_role("button", name="Accept").click()
-    log = conversation(page).get_by_role("log")
-    expect(log).to_contain_text("Hello, anyone there?")
+    page, interaction_id, log = talking_to_ana(new_context, server, center)
     held = [True]  # while set, the desktop's reconnects fail before they reach the server
 
     def reconnect(socket: WebSocketRoute) -> None:

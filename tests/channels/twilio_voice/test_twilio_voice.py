@@ -21,14 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from omnidesk.acd.service import AcdService
 from omnidesk.channels.models import Channel
 from omnidesk.channels.twilio.signature import compute
 from omnidesk.events.record import EventRecord
 from omnidesk.flows import load_flow
 from tests.channels.conversation import events, interactions, messages
 from tests.channels.loopback import Recorder, serve
-from tests.conftest import PASSWORD, Api, eventually
+from tests.conftest import Api, eventually
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT_SID = "AC20b8c61b0ac17cc78b9ce25fa414cdec"
@@ -366,22 +365,7 @@ async def test_a_forged_status_callback_is_403_and_records_nothing(
 
 async def _agent(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, str]]:
     """Agent ana, desktop open and available; her id and headers."""
-    user = await api.client.post("/api/v1/users", headers=admin, json={
-        "email": "ana@acme.example", "name": "Ana", "role": "agent", "password": PASSWORD})
-    assert user.status_code == 201, user.text
-    agent = await api.client.post("/api/v1/agents", headers=admin,
-                                  json={"user_id": user.json()["id"]})
-    assert agent.status_code == 201, agent.text
-    agent_id = agent.json()["id"]
-    tenant_id = uuid.UUID((await api.client.get("/api/v1/auth/me", headers=admin)).json()[
-        "tenant_id"])
-    acd: AcdService = api.app.state.acd
-    await acd.desktop_opened(tenant_id, uuid.UUID(agent_id))
-    headers = await api.login("acme", "ana@acme.example")
-    went = await api.client.put(f"/api/v1/agents/{agent_id}/state", headers=headers,
-                                json={"state": "available"})
-    assert went.status_code == 200, went.text
-    return agent_id, headers
+    return await api.ready_agent(admin, "ana@acme.example", "Ana")
 
 
 async def _offered_and_accepted(api: Api, admin: dict[str, str], channel: str) -> str:
