@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from omnidesk.customers.actions import create_customer
 from omnidesk.customers.models import Customer
@@ -86,3 +88,14 @@ async def test_a_row_not_inserted_yet_takes_the_values_in_its_insert(db: Databas
             await update_in_tenant(session, customer, {"display_name": "Ana Lima"})
     assert updates == []
     assert await _stored_name(db, customer.id) == ("Ana Lima", {})
+
+
+async def test_a_row_gone_meanwhile_is_an_error_as_at_a_flush(db: Database) -> None:
+    tenant_id = await make_tenant(db, "acme")
+    customer_id = await _customer(db, tenant_id)
+    with pytest.raises(StaleDataError):
+        async with db.write() as session:
+            customer = await get_in_tenant(session, Customer, customer_id, tenant_id=tenant_id,
+                                           what="customer")
+            await session.execute(delete(Customer).where(Customer.id == customer_id))
+            await update_in_tenant(session, customer, {"display_name": "Ana Lima"})

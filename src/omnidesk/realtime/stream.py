@@ -207,7 +207,7 @@ class OpenStream:
 
 def _resyncs(since: int | None, tenant_seq: int, *, is_agent: bool, limit: int) -> bool:
     """Whether an agent's stream is too far behind to replay: reading the whole tenant's log
-    for one agent's few events would cost ≈ 20 µs an event (a reconnecting crowd of desktops:
+    for one agent's few events would cost ≈ 25 µs an event (a reconnecting crowd of desktops:
     minutes of it), and the desktop reloads what it shows in a few requests instead."""
     return is_agent and since is not None and tenant_seq - since > limit
 
