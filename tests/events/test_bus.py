@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import pytest
 from omnidesk.events.bus import (
     SUBSCRIBER_BUFFER,
     EventBus,
+    EventTypes,
     InProcessBus,
     RedisBus,
     Subscription,
@@ -112,3 +114,22 @@ def test_drain_takes_what_is_waiting_up_to_a_limit_and_tells_of_a_loss_once_empt
     taken, lost = live.drain(3)
     assert ([r.seq for r in taken], lost) == ([4, 5], True)
     assert live.drain() == ([], False)
+
+
+async def test_a_reader_of_some_types_gets_only_those_and_still_learns_of_gaps(
+        bus: EventBus) -> None:
+    tenant = uuid.uuid4()
+    follows = EventTypes(frozenset({"offer.accepted"}), ("channel.",))
+    kinds = ["message.created", "offer.accepted", "channel.updated", "offer.created",
+             "channel.created"]
+    async with bus.subscribe_all(follows) as some, bus.subscribe_all() as every:
+        for seq, kind in enumerate(kinds, start=1):
+            await bus.publish(dataclasses.replace(_record(tenant, seq), type=kind))
+        everything = await _collect(every, len(kinds))
+        followed = await _collect(some, 3)
+        some.mark_gap()
+        gap = await asyncio.wait_for(some.receive(), 5)
+    assert [r.type for r in everything if r] == kinds
+    assert [r.type for r in followed if r] == ["offer.accepted", "channel.updated",
+                                               "channel.created"]
+    assert gap is None

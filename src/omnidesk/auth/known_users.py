@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from omnidesk.agents.models import Agent
+from omnidesk.events.bus import EventTypes
 from omnidesk.events.cache import EVERYTHING, BusCache
 from omnidesk.events.record import EventRecord
 from omnidesk.users.models import Role, User
@@ -31,6 +32,8 @@ class KnownUser:
 
 class KnownUsers(BusCache[KnownUser]):
     """Users by id, read once and kept until they change (or `ttl_s` passes)."""
+
+    FOLLOWS = EventTypes(frozenset({"agent.created"}), ("user.",))
 
     def changed(self, records: list[EventRecord]) -> Collection[uuid.UUID] | None:
         """A `user.*` event changes that user, an `agent.created` anyone."""

@@ -9,6 +9,7 @@ from collections.abc import Collection
 from starlette.requests import HTTPConnection
 
 from omnidesk.channels.models import Channel
+from omnidesk.events.bus import EventTypes
 from omnidesk.events.cache import BusCache
 from omnidesk.events.record import EventRecord
 
@@ -16,6 +17,8 @@ from omnidesk.events.record import EventRecord
 class KnownChannels(BusCache[Channel]):
     """Channel rows by id, read once. They are detached and shared between requests: read
     their columns, never add one to a session or change it."""
+
+    FOLLOWS = EventTypes(prefixes=("channel.",))
 
     def changed(self, records: list[EventRecord]) -> Collection[uuid.UUID] | None:
         """A `channel.*` event changes that channel."""

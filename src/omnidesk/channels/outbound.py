@@ -15,6 +15,7 @@ from omnidesk.channels.models import Channel
 from omnidesk.channels.registry import adapter_for
 from omnidesk.customers.models import Identity
 from omnidesk.db import Database
+from omnidesk.events.bus import EventTypes
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
@@ -28,6 +29,8 @@ OUTBOUND_ACTOR = "outbound"
 class OutboundService(BusFollower):
     """Follows `message.created` by agents and hands each to its channel's adapter (with the
     bytes of the files attached to it, read from `data_dir`)."""
+
+    FOLLOWS = EventTypes(frozenset({"message.created"}))
 
     def __init__(self, db: Database, *, data_dir: Path | None = None) -> None:
         super().__init__(db)

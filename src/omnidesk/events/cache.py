@@ -13,10 +13,10 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 from contextlib import AsyncExitStack
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from omnidesk.db import Database
-from omnidesk.events.bus import Subscription
+from omnidesk.events.bus import EventTypes, Subscription
 from omnidesk.events.record import EventRecord
 
 V = TypeVar("V")
@@ -25,7 +25,10 @@ TTL_S = 30.0
 
 
 class BusCache(ABC, Generic[V]):
-    """Values by id, read once and kept until an event names them (or `ttl_s` passes)."""
+    """Values by id, read once and kept until an event names them (or `ttl_s` passes); only
+    events of the types in FOLLOWS (None: every event) are read."""
+
+    FOLLOWS: ClassVar[EventTypes | None] = None
 
     def __init__(self, db: Database, ttl_s: float = TTL_S) -> None:
         self.db = db
@@ -45,7 +48,8 @@ class BusCache(ABC, Generic[V]):
 
     async def start(self) -> None:
         """Follow the bus from now on."""
-        self._changes = await self._subscribed.enter_async_context(self.db.bus.subscribe_all())
+        self._changes = await self._subscribed.enter_async_context(
+            self.db.bus.subscribe_all(self.FOLLOWS))
 
     async def stop(self) -> None:
         """Stop following the bus."""

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import ClassVar
 
 from omnidesk.db import Database, mark_background
+from omnidesk.events.bus import EventTypes
 from omnidesk.events.record import EventRecord
 
 log = logging.getLogger("omnidesk.events")
@@ -15,7 +17,10 @@ BATCH_EVENTS = 200  # at most this many waiting events are handed over together
 
 
 class BusFollower:
-    """Reads the bus from `start()` to `stop()`; subclasses handle each event (None: a gap)."""
+    """Reads the bus from `start()` to `stop()`; subclasses handle each event (None: a gap),
+    of the types in FOLLOWS (None: every event)."""
+
+    FOLLOWS: ClassVar[EventTypes | None] = None
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -63,7 +68,7 @@ class BusFollower:
 
     async def _follow(self, subscribed: asyncio.Event) -> None:
         mark_background()
-        async with self.db.bus.subscribe_all() as live:
+        async with self.db.bus.subscribe_all(self.FOLLOWS) as live:
             await self.prepare()
             subscribed.set()
             while True:

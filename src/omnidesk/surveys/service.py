@@ -10,6 +10,7 @@ from sqlalchemy import select
 from omnidesk.channels.models import Channel
 from omnidesk.channels.outbound import OutboundService
 from omnidesk.db import Database
+from omnidesk.events.bus import EventTypes
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.models import Interaction
@@ -21,6 +22,8 @@ log = logging.getLogger("omnidesk.surveys")
 class SurveyService(BusFollower):
     """Follows `interaction.closed` (sends the channel's survey) and the survey's messages
     (delivers them through the channel's adapter, as agents' messages are)."""
+
+    FOLLOWS = EventTypes(frozenset({"interaction.closed", "message.created"}), ("channel.",))
 
     def __init__(self, db: Database, *, key: str, public_url: str) -> None:
         super().__init__(db)

@@ -10,6 +10,7 @@ import uuid
 from omnidesk.acd.service import AcdService
 from omnidesk.channels.twilio_voice.calls import CHANNEL, CallHost
 from omnidesk.db import Database
+from omnidesk.events.bus import EventTypes
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.record import EventRecord
 from omnidesk.flows import FlowRegistry
@@ -19,6 +20,8 @@ log = logging.getLogger("omnidesk.twilio_voice")
 
 class TwilioVoiceService(BusFollower):
     """Owns the call host; on `offer.accepted` of a Twilio call, redirects it to the agent."""
+
+    FOLLOWS = EventTypes(frozenset({"offer.accepted"}))
 
     def __init__(self, db: Database, flows: FlowRegistry, *,
                  acd: AcdService | None = None) -> None:

@@ -47,6 +47,7 @@ from omnidesk.customers.identities import normalise
 from omnidesk.customers.schemas import IdentityIn
 from omnidesk.db import Database, mark_background
 from omnidesk.errors import Conflict, InvalidInput, Overloaded
+from omnidesk.events.bus import EventTypes
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.log import record
 from omnidesk.events.record import EventRecord
@@ -748,6 +749,8 @@ OFFER_ENDED = frozenset({"offer.timed_out", "offer.withdrawn", "offer.rejected",
 
 class _OfferFollower(BusFollower):
     """Hands offers of calls to the voice service (which rings the agent's phone)."""
+
+    FOLLOWS = EventTypes(frozenset({"offer.created"}) | OFFER_ENDED | TRANSFER_EVENTS)
 
     def __init__(self, db: Database, service: VoiceService) -> None:
         super().__init__(db)

@@ -40,6 +40,7 @@ from omnidesk.channels.voice.g711 import DECODERS, ENCODERS, PCMU, SILENCE
 from omnidesk.channels.voice.rtp import FRAME_SECONDS, MediaClock, RtpSession
 from omnidesk.channels.voice.ua import describe
 from omnidesk.db import Database
+from omnidesk.events.bus import EventTypes
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.record import EventRecord
 from omnidesk.interactions.models import Interaction
@@ -275,6 +276,8 @@ class BrowserPhone:
 class BrowserPhones(BusFollower):
     """The browser phones that are online, by agent; follows `offer.accepted` to answer the
     calls they ring for."""
+
+    FOLLOWS = EventTypes(frozenset({"offer.accepted"}))
 
     def __init__(self, db: Database, clock: MediaClock) -> None:
         super().__init__(db)

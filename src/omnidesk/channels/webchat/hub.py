@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from omnidesk.events.bus import EventTypes
 from omnidesk.events.follower import BusFollower
 from omnidesk.events.record import EventRecord
 from omnidesk.realtime.signals import Signal
@@ -63,6 +64,8 @@ class VisitorConnection:
 
 class VisitorHub(BusFollower):
     """The visitors' sockets of this process, by interaction and by customer."""
+
+    FOLLOWS = EventTypes(frozenset({"interaction.created", "message.created", *STATES}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
