@@ -93,6 +93,13 @@ def start_server(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.P
                             stderr=subprocess.STDOUT)
 
 
+def report_server_log(data_dir: Path) -> None:
+    """Print how many lines of the server's log speak of an error, and the first five."""
+    problems = [line for line in (data_dir / "server.log").read_text().splitlines()
+                if "Error" in line or "error" in line]
+    print(f"server log: {len(problems)} error lines", *problems[:5], sep="\n  ")
+
+
 def wait_ready(url: str, seconds: float = 60, path: str = "/readyz") -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -345,9 +352,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
-            problems = [line for line in (data_dir / "server.log").read_text().splitlines()
-                        if "Error" in line or "error" in line]
-            print(f"server log: {len(problems)} error lines", *problems[:5], sep="\n  ")
+            report_server_log(data_dir)
     steps, work_errors = result["steps"], result["work_errors"]
     assert isinstance(steps, list) and isinstance(work_errors, dict)
     sustained = [s for s in steps if s["offered"] == s["posted"] and s["p99_ms"] < 100

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
@@ -35,6 +34,7 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -45,28 +45,36 @@ from load import (
     call,
     center_yaml,
     cpu_seconds,
+    report_server_log,
     start_server,
     token,
     wait_ready,
 )
+from omnidesk.config import Settings
 from omnidesk.db import Database
 from omnidesk.events.bus import InProcessBus
 from omnidesk.events.log import record
 from omnidesk.realtime.stream import CLOSE_TRY_AGAIN_LATER
+from omnidesk.tenants.models import Tenant
 from omnidesk.users.models import Role
 
 NOISE_BATCH = 1000
 REPLAY_EVERYTHING = 10**9
+DEFAULT_LIMIT = Settings.model_fields["stream_replay_max_events"].default
+TENANT = "load"  # the slug of bench/load.py's center
 
 
-async def write_noise(url: str, tenant_id: str, count: int) -> None:
-    """`count` events of the tenant that concern no agent (customers changing)."""
+async def write_noise(url: str, count: int) -> None:
+    """`count` events of the bench tenant that concern no agent (customers changing)."""
     db = Database(url, InProcessBus())
     try:
+        async with db.read() as session:
+            tenant_id = (await session.scalars(select(Tenant.id).where(
+                Tenant.slug == TENANT))).one()
         for start in range(0, count, NOISE_BATCH):
             async with db.write() as session:
                 for number in range(start, min(count, start + NOISE_BATCH)):
-                    await record(session, tenant_id=uuid.UUID(tenant_id), type="customer.updated",
+                    await record(session, tenant_id=tenant_id, type="customer.updated",
                                  subject=str(uuid.uuid4()), payload={"number": number})
     finally:
         await db.dispose()
@@ -120,7 +128,7 @@ async def storm(url: str, server_pid: int) -> tuple[dict[str, float], set[str]]:
     async with aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(
             limit=CONNECTIONS), timeout=aiohttp.ClientTimeout(total=600)) as http:
         _, boss = await call(http, "POST", "/api/v1/auth/login", json={
-            "tenant": "load", "email": "boss@load.example", "password": PASSWORD})
+            "tenant": TENANT, "email": "boss@load.example", "password": PASSWORD})
         admin = {"Authorization": f"Bearer {boss['access_token']}"}
         _, me = await call(http, "GET", "/api/v1/auth/me", headers=admin)
         _, roster = await call(http, "GET", "/api/v1/agents", headers=admin)
@@ -131,26 +139,6 @@ async def storm(url: str, server_pid: int) -> tuple[dict[str, float], set[str]]:
         seconds = time.perf_counter() - started
         cpu = cpu_seconds(server_pid) - cpu_before
     return {"seconds": seconds, "server_cpu_s": cpu, "refused": len(refusals)}, set(modes)
-
-
-def tenant_of(env: dict[str, str], data_dir: Path, port: int) -> str:
-    """The bench tenant's id (read through a short-lived server)."""
-    server = start_server(data_dir, port, env)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url)
-
-        async def read() -> str:
-            async with aiohttp.ClientSession(base_url=url) as http:
-                _, boss = await call(http, "POST", "/api/v1/auth/login", json={
-                    "tenant": "load", "email": "boss@load.example", "password": PASSWORD})
-                _, me = await call(http, "GET", "/api/v1/auth/me", headers={
-                    "Authorization": f"Bearer {boss['access_token']}"})
-                return str(me["tenant_id"])
-
-        return asyncio.run(read())
-    finally:
-        stop(server)
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
@@ -174,9 +162,10 @@ def run_mode(env: dict[str, str], data_dir: Path, port: int, mode: str) -> dict[
         figures, modes = asyncio.run(storm(url, server.pid))
     finally:
         stop(server)
+    report_server_log(data_dir)
     if modes != {mode}:
-        raise SystemExit(f"asked for {mode}, the streams opened as {sorted(modes)} "
-                         "(--events must be above the server's limit, 1,000 by default)")
+        raise SystemExit(f"asked for {mode}, the streams opened as {sorted(modes)} (--events "
+                         f"must be above the server's limit, {DEFAULT_LIMIT:,} by default)")
     return figures
 
 
@@ -196,9 +185,7 @@ def main() -> None:
         (data_dir / "center.yaml").write_text(center_yaml(agents))
         subprocess.run([sys.executable, "-m", "omnidesk", "apply", str(data_dir / "center.yaml")],
                        env=env, check=True, capture_output=True)
-        tenant_id = tenant_of(env, data_dir, args.port)
-        asyncio.run(write_noise(f"sqlite+aiosqlite:///{data_dir / 'omnidesk.db'}", tenant_id,
-                                events))
+        asyncio.run(write_noise(f"sqlite+aiosqlite:///{data_dir / 'omnidesk.db'}", events))
         print(f"{agents} desktops, {events} events behind", flush=True)
         figures: dict[str, dict[str, float]] = {}
         for mode in ("replay", "resync"):
@@ -206,10 +193,6 @@ def main() -> None:
             print(f"  {mode}: every desktop live again in {figures[mode]['seconds']:.2f} s, "
                   f"server CPU {figures[mode]['server_cpu_s']:.2f} s, "
                   f"{figures[mode]['refused']} refusals (1013) retried", flush=True)
-        with contextlib.suppress(OSError):
-            problems = [line for line in (data_dir / "server.log").read_text().splitlines()
-                        if "Error" in line]
-            print(f"server log: {len(problems)} error lines", *problems[:5], sep="\n  ")
     print(json.dumps({"desktops": agents, "events_behind": events,
                       "replay_s": round(figures["replay"]["seconds"], 2),
                       "replay_server_cpu_s": round(figures["replay"]["server_cpu_s"], 2),

@@ -23,7 +23,6 @@ from tests.voice.test_sipp_agent import agent_ready, finish, register
 from tests.voice.test_sipp_monitor import HEARD, SILENT, WINDOW, RtpPeer, level
 from tests.voice.test_sipp_transfer import (
     NUMBER,
-    add_agent,
     check_proxy_digest,
     logs,
     peer,
@@ -154,7 +153,8 @@ async def bridged_call(phone: Phone):  # type: ignore[no-untyped-def]
     call: Call | None = None
     try:
         interaction = (await event(phone, "call.bridged")).subject
-        bea_id, _ = await add_agent(phone, "bea@acme.example", "Bea")  # not offered the call
+        # not offered the call
+        bea_id, _ = await phone.api.ready_agent(phone.admin, "bea@acme.example", "Bea")
         bea = await phone_of(phone, "bea", "202", TONES["bea"])
         call = Call(ana, bea, caller, interaction, ana_headers, bea_id)
         await hears(ana.peer, {"caller"})
@@ -455,7 +455,7 @@ async def test_the_agents_phone_does_an_attended_transfer_with_refer_replaces(
         ana.send(ana.reply(invite, 200, tag="ana1", body=ana.sdp(ana_media.port)))
         await ana.next(lambda m: isinstance(m, Request) and m.method == "ACK")
         interaction = (await event(phone, "call.bridged")).subject
-        bea_id, _ = await add_agent(phone, "bea@acme.example", "Bea")
+        bea_id, _ = await phone.api.ready_agent(phone.admin, "bea@acme.example", "Bea")
         bea = await phone_of(phone, "bea", "202", TONES["bea"])
         await hears(ana_media, {"caller"})
         ours = NameAddr.parse(invite.headers.get("From") or "")

@@ -72,11 +72,6 @@ def check_proxy_digest(phone: Phone, trunk_port: int) -> None:
     assert params["response"] == expected
 
 
-async def add_agent(phone: Phone, email: str, name: str) -> tuple[str, dict[str, str]]:
-    """Another available agent with the desktop open: (agent id, their auth headers)."""
-    return await phone.api.ready_agent(phone.admin, email, name)
-
-
 async def trunk_channel(phone: Phone, trunk_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Voice channel 400 with the SIPp trunk as its trunk (digest user omni)."""
     monkeypatch.setenv(TRUNK_PASSWORD_ENV, "trunk-pass")
@@ -114,7 +109,8 @@ async def test_a_refer_to_another_extension_bridges_the_caller_to_that_agent(
     bea_phone = await peer(phone, "agent_phone.xml", bea_port)
     caller = asyncio.create_task(phone.sipp("call_audio.xml", "-s", "300", "-d", "9000"))
     await phone.wait_for_event("call.bridged", 30)
-    bea_id, _ = await add_agent(phone, "bea@acme.example", "Bea")  # the REFER's target
+    # the REFER's target
+    bea_id, _ = await phone.api.ready_agent(phone.admin, "bea@acme.example", "Bea")
     await phone.wait_for_event("call.bridged", 40, count=2)
     result = await caller
     assert result.returncode == 0, phone.explain("call_audio.xml")

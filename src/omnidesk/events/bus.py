@@ -43,7 +43,8 @@ class EventTypes:
 
 class Subscription:
     """One reader's buffered view of a tenant's events (of the types it follows; None: all).
-    A reader that follows few types is not woken by the others (13 services read the bus)."""
+    A reader that follows few types is not woken by the others (a dozen services read every
+    tenant's events)."""
 
     def __init__(self, follows: EventTypes | None = None) -> None:
         # each event with when it was buffered (time.monotonic())

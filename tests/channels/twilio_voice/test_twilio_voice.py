@@ -363,14 +363,9 @@ async def test_a_forged_status_callback_is_403_and_records_nothing(
     assert (await the_interaction(api, center))["state"] == "queued"
 
 
-async def _agent(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, str]]:
-    """Agent ana, desktop open and available; her id and headers."""
-    return await api.ready_agent(admin, "ana@acme.example", "Ana")
-
-
 async def _offered_and_accepted(api: Api, admin: dict[str, str], channel: str) -> str:
     """A call queued, offered to ana, accepted in her desktop; the interaction id."""
-    agent_id, headers = await _agent(api, admin)
+    agent_id, headers = await api.ready_agent(admin, "ana@acme.example", "Ana")
     twiml(await post(api, channel, "voice", "call_inbound.txt"))
     interaction_id = str((await the_interaction(api, admin))["id"])
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from omnidesk.acd.service import AcdService
 from tests.channels.conversation import events, interactions, messages
 from tests.channels.email.conftest import Sink, sink
 from tests.channels.webchat.conftest import Visitor
-from tests.conftest import PASSWORD, Api
+from tests.conftest import Api
 
 __all__ = ["sink"]  # the relay fixture, shared with the email tests
 CLOSED_ALL_WEEK = {day: [["23:00", "23:30"]] for day in
@@ -65,19 +63,7 @@ async def test_leave_a_message_when_the_queue_is_closed(
 
 async def test_the_widget_offers_to_leave_a_message_when_the_wait_is_too_long(
         api: Api, admin: dict[str, str], served: str) -> None:
-    user = await api.client.post("/api/v1/users", headers=admin, json={
-        "email": "alice@acme.example", "name": "Alice", "role": "agent",
-        "password": PASSWORD})
-    agent = await api.client.post("/api/v1/agents", headers=admin,
-                                  json={"user_id": user.json()["id"]})
-    acd: AcdService = api.app.state.acd
-    tenant_id = uuid.UUID((await api.client.get("/api/v1/auth/me", headers=admin)).json()[
-        "tenant_id"])
-    await acd.desktop_opened(tenant_id, uuid.UUID(agent.json()["id"]))
-    alice = await api.login("acme", "alice@acme.example")
-    went = await api.client.put(f"/api/v1/agents/{agent.json()['id']}/state", headers=alice,
-                                json={"state": "available"})
-    assert went.status_code == 200, went.text
+    await api.ready_agent(admin, "alice@acme.example", "Alice")  # serving: a wait to estimate
     strict = await _channel(api, admin, "strict", "support", max_estimated_wait_seconds=1)
     relaxed = await _channel(api, admin, "relaxed", "support")
     for channel, mode in ((strict, "leave_message"), (relaxed, "chat")):

@@ -7,17 +7,13 @@ import json
 from websockets.asyncio.client import ClientConnection
 
 from tests.channels.webchat.conftest import Visitor
-from tests.conftest import PASSWORD, Api
+from tests.conftest import Api
 from tests.realtime.streams import next_frame, open_stream
 
 
 async def _agent(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, str]]:
-    user = await api.client.post("/api/v1/users", headers=admin, json={
-        "email": "alice@acme.example", "name": "Alice", "role": "agent", "password": PASSWORD})
-    agent = await api.client.post("/api/v1/agents", headers=admin,
-                                  json={"user_id": user.json()["id"]})
-    assert agent.status_code == 201, agent.text
-    return agent.json()["id"], await api.login("acme", "alice@acme.example")
+    _, agent = await api.add_agent(admin, "alice@acme.example", "Alice")
+    return str(agent["id"]), await api.login("acme", "alice@acme.example")
 
 
 async def _desktop(served: str, headers: dict[str, str]) -> ClientConnection:

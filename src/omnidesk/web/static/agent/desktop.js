@@ -218,15 +218,22 @@ async function onEvent(event) {
   await handle(event);
 }
 
-// Events are applied one after the other, in order.
+// Events (and resyncs) are applied one after the other, in order; the seq is saved after each.
 let chain = Promise.resolve();
+function inTurn(work, seq, what) {
+  chain = chain.then(work).catch((error) => console.error(what, error)).then(() => save({ seq }));
+  return chain;
+}
+
+function handle(event) {
+  return inTurn(() => apply(event), event.seq, "desktop event");
+}
 
 /** The stream skipped the events up to seq (too many to replay): read again what they would
- * have changed — the agent, and each interaction shown or now theirs — in the events' order. */
+ * have changed — the agent, and each interaction shown or now theirs — in the events' order.
+ * Before the desktop is ready its start reads all of it anyway. */
 function onResync(seq) {
-  chain = chain.then(async () => {
-    if (desk.ready) await reloadShown();
-  }).catch((error) => console.error("desktop resync", error)).then(() => save({ seq }));
+  inTurn(async () => { if (desk.ready) await reloadShown(); }, seq, "desktop resync");
 }
 
 async function reloadShown() {
@@ -249,11 +256,6 @@ async function reloadLog(id) {
     api(`interactions/${id}/messages`), api(`interactions/${id}/context`)]);
   for (const message of messages) addMessage(id, message);
   for (const note of context.notes) addNote(id, note);
-}
-function handle(event) {
-  chain = chain.then(() => apply(event)).catch((error) => console.error("desktop event", error))
-    .then(() => save({ seq: event.seq }));
-  return chain;
 }
 
 async function apply(event) {
