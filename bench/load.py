@@ -322,18 +322,9 @@ async def drive(url: str, agents: int, rates: list[int], step_s: float,
             "generator_cpu_s": generator_cpu}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 agents, a short ramp")
-    parser.add_argument("--agents", type=int)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--rates", type=int, nargs="+",
-                        help="contacts/s of each step (default 10 20 40 with --quick, "
-                        "else 50 100 200 300 400); a low rate measures CPU per contact unsaturated")
-    args = parser.parse_args()
-    agents = args.agents or (200 if args.quick else 2000)
-    rates = args.rates or ([10, 20, 40] if args.quick else [50, 100, 200, 300, 400])
-    step_s, handle_s = (5.0, 2.0) if args.quick else (10.0, 4.0)
+def run_omnidesk(agents: int, rates: list[int], step_s: float, handle_s: float,
+                 port: int) -> dict[str, object]:
+    """`omnidesk serve` on a fresh data directory with the bench tenant, driven by `drive`."""
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
         env = {**os.environ, "OMNIDESK_DATA_DIR": str(data_dir), "OMNIDESK_SECRET_KEY": SECRET_KEY,
@@ -344,15 +335,19 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "omnidesk", "apply", str(data_dir / "center.yaml")],
                        env=env, check=True, capture_output=True)
         print(f"applied {agents} agents in {time.perf_counter() - started:.0f} s", flush=True)
-        server = start_server(data_dir, args.port, env)
+        server = start_server(data_dir, port, env)
         try:
-            url = f"http://127.0.0.1:{args.port}"
+            url = f"http://127.0.0.1:{port}"
             wait_ready(url)
-            result = asyncio.run(drive(url, agents, rates, step_s, handle_s, server.pid))
+            return asyncio.run(drive(url, agents, rates, step_s, handle_s, server.pid))
         finally:
             server.terminate()
             server.wait(30)
             report_server_log(data_dir)
+
+
+def summary(result: dict[str, object]) -> dict[str, object]:
+    """The run's figures: the best step sustained at p99 < 100 ms, errors, CPU per contact."""
     steps, work_errors = result["steps"], result["work_errors"]
     assert isinstance(steps, list) and isinstance(work_errors, dict)
     sustained = [s for s in steps if s["offered"] == s["posted"] and s["p99_ms"] < 100
@@ -365,22 +360,38 @@ def main() -> None:
     # per contact only when every posted contact was served: otherwise the CPU also paid for
     # posts that never reached an agent, and the quotient means nothing
     served_all = result["not_offered"] == 0 and accepted == sum(s["posted"] for s in steps)
-    print(json.dumps({"agents": result["agents"],
-                      "sustained_contacts_per_s": best["posted_per_s"] if sustained else 0,
-                      "p50_ms": best["p50_ms"], "p99_ms": best["p99_ms"],
-                      "not_offered_by_end": result["not_offered"],
-                      "post_errors": result["post_errors"],
-                      "posts_shed_503": result["post_shed"],
-                      "work_errors": sum(work_errors.values()),
-                      "work_errors_by_kind": work_errors,
-                      "desktop_errors": result["desktop_errors"],
-                      "offers_missed": result["offers_missed"],
-                      "server_cpu_s": round(cpu_s, 1),
-                      "server_cpu_ms_per_contact": round(1000 * cpu_s / accepted, 2)
-                      if served_all else None,
-                      "generator_cpu_s": round(generator_cpu_s, 1),
-                      "generator_cpu_ms_per_contact": round(1000 * generator_cpu_s / accepted, 2)
-                      if served_all else None}))
+    return {"agents": result["agents"],
+            "sustained_contacts_per_s": best["posted_per_s"] if sustained else 0,
+            "p50_ms": best["p50_ms"], "p99_ms": best["p99_ms"],
+            "not_offered_by_end": result["not_offered"],
+            "post_errors": result["post_errors"],
+            "posts_shed_503": result["post_shed"],
+            "work_errors": sum(work_errors.values()),
+            "work_errors_by_kind": work_errors,
+            "desktop_errors": result["desktop_errors"],
+            "offers_missed": result["offers_missed"],
+            "server_cpu_s": round(cpu_s, 1),
+            "server_cpu_ms_per_contact": round(1000 * cpu_s / accepted, 2)
+            if served_all else None,
+            "generator_cpu_s": round(generator_cpu_s, 1),
+            "generator_cpu_ms_per_contact": round(1000 * generator_cpu_s / accepted, 2)
+            if served_all else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 agents, a short ramp")
+    parser.add_argument("--agents", type=int)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--rates", type=int, nargs="+",
+                        help="contacts/s of each step (default 10 20 40 with --quick, "
+                        "else 50 100 200 300 400); a low rate measures CPU per contact unsaturated")
+    args = parser.parse_args()
+    agents = args.agents or (200 if args.quick else 2000)
+    rates = args.rates or ([10, 20, 40] if args.quick else [50, 100, 200, 300, 400])
+    step_s, handle_s = (5.0, 2.0) if args.quick else (10.0, 4.0)
+    result = run_omnidesk(agents, rates, step_s, handle_s, args.port)
+    print(json.dumps(summary(result)))
 
 
 if __name__ == "__main__":
