@@ -337,13 +337,21 @@ def run_omnidesk(agents: int, rates: list[int], step_s: float, handle_s: float,
         print(f"applied {agents} agents in {time.perf_counter() - started:.0f} s", flush=True)
         server = start_server(data_dir, port, env)
         try:
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(url)
-            return asyncio.run(drive(url, agents, rates, step_s, handle_s, server.pid))
+            return drive_server(server, port, agents, rates, step_s, handle_s)
         finally:
-            server.terminate()
-            server.wait(30)
             report_server_log(data_dir)
+
+
+def drive_server(server: subprocess.Popen[bytes], port: int, agents: int, rates: list[int],
+                 step_s: float, handle_s: float) -> dict[str, object]:
+    """`drive` the server just started on the port, then stop it."""
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url)
+        return asyncio.run(drive(url, agents, rates, step_s, handle_s, server.pid))
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def summary(result: dict[str, object]) -> dict[str, object]:

@@ -16,7 +16,6 @@ using this stack pays per contact.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import json
 import os
@@ -25,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from load import drive, run_omnidesk, summary, wait_ready
+from load import drive_server, run_omnidesk, summary
 
 BENCH = Path(__file__).resolve().parent
 
@@ -41,13 +40,7 @@ def run_floor(sql: str, agents: int, rates: list[int], step_s: float, handle_s: 
              "--port", str(port), "--ws", "websockets-sansio", "--timeout-keep-alive", "75",
              "--log-level", "warning", "--no-access-log"],
             env=env, stdout=(Path(folder) / "server.log").open("wb"), stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(url)
-            return asyncio.run(drive(url, agents, rates, step_s, handle_s, server.pid))
-        finally:
-            server.terminate()
-            server.wait(30)
+        return drive_server(server, port, agents, rates, step_s, handle_s)
 
 
 def main() -> None:
