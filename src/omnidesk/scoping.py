@@ -83,10 +83,11 @@ async def update_in_tenant(session: AsyncSession, row: Any, values: dict[str, An
         for name, value in values.items():
             setattr(row, name, value)
         return
-    result = await session.execute(_setting(type(row), frozenset(values)), {
+    connection = await session.connection()  # a Core statement: no ORM execution around it
+    result = await connection.execute(_setting(type(row), frozenset(values)), {
         "row_id": row.id, "row_tenant_id": row.tenant_id,
         **{f"new_{name}": value for name, value in values.items()}})
-    if result.rowcount != 1:  # type: ignore[attr-defined]  # as the flush would tell it
+    if result.rowcount != 1:  # as the flush would tell it
         raise StaleDataError(f"{type(row).__name__} {row.id} is gone: nothing was updated")
     for name, value in values.items():
         set_committed_value(row, name, value)

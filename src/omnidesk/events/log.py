@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, event, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -33,14 +33,15 @@ _RECORDED = "omnidesk_recorded_events"  # session.info: the events recorded, not
 _MOVE_SEQ = (update(_TENANTS).where(_TENANTS.c.id == bindparam("tenant_id"))
              .values(event_seq=_TENANTS.c.event_seq + bindparam("count"))
              .returning(_TENANTS.c.event_seq))
+_INSERT_EVENTS = insert(_EVENTS)
 
 
-def _numbered(session: Session, recorded: list[EventRecord]) -> list[EventRecord]:
+def _numbered(connection: Connection, recorded: list[EventRecord]) -> list[EventRecord]:
     """The events with their seqs: each tenant's counter moved past them in one statement."""
     counts = Counter(r.tenant_id for r in recorded)
     next_seq: dict[uuid.UUID, int] = {}
     for tenant_id, count in counts.items():
-        last = session.execute(_MOVE_SEQ, {"tenant_id": tenant_id, "count": count}).scalar_one()
+        last = connection.execute(_MOVE_SEQ, {"tenant_id": tenant_id, "count": count}).scalar_one()
         next_seq[tenant_id] = int(last) - count + 1
     numbered = []
     for r in recorded:
@@ -58,8 +59,9 @@ def _write_events(session: Session) -> None:
     recorded: list[EventRecord] = session.info.pop(_RECORDED, [])
     if not recorded:
         return
-    numbered = _numbered(session, recorded)
-    session.execute(insert(_EVENTS), [
+    connection = session.connection()  # Core statements: no ORM execution around them
+    numbered = _numbered(connection, recorded)
+    connection.execute(_INSERT_EVENTS, [
         {"tenant_id": r.tenant_id, "seq": r.seq, "type": r.type, "subject": r.subject,
          "actor": r.actor, "payload": r.payload, "occurred_at": r.occurred_at}
         for r in numbered])
