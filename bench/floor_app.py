@@ -133,7 +133,9 @@ class CoreStore:
                                                                interaction_id))
 
     def move(self, interaction_id: str, agent_id: str, to: str) -> None:
-        expected = PREVIOUS_STATE[to]
+        expected = PREVIOUS_STATE.get(to)
+        if expected is None:
+            raise HTTPException(409, f"no step leads to {to}")
         with engine.begin() as connection:
             moved = connection.execute(self.update_state, {
                 "key": interaction_id, "expected": expected, "to": to, "agent": agent_id,
