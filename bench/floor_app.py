@@ -36,7 +36,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import ForeignKey, String, Text, bindparam, create_engine, event, insert, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -169,7 +169,7 @@ class Router:
 
     def __init__(self) -> None:
         self.waiting: deque[str] = deque()
-        self.idle: deque[str] = deque()
+        self.idle: dict[str, None] = {}  # in the order they became idle
         self.streams: dict[str, WebSocket] = {}
         self.wake = asyncio.Event()
 
@@ -178,7 +178,9 @@ class Router:
             await self.wake.wait()
             self.wake.clear()
             while self.waiting and self.idle:
-                await self.offer(self.waiting.popleft(), self.idle.popleft())
+                agent_id = next(iter(self.idle))
+                del self.idle[agent_id]
+                await self.offer(self.waiting.popleft(), agent_id)
 
     async def offer(self, interaction_id: str, agent_id: str) -> None:
         store.move(interaction_id, agent_id, "offered")
@@ -187,9 +189,16 @@ class Router:
             "payload": {"agent_id": agent_id}}}))
 
     def available(self, agent_id: str) -> None:
+        if agent_id not in self.streams:
+            raise HTTPException(409, "open the desktop's stream first")
         if agent_id not in self.idle:
-            self.idle.append(agent_id)
+            self.idle[agent_id] = None
             self.wake.set()
+
+    def gone(self, agent_id: str) -> None:
+        """The agent's stream closed: no more offers to them."""
+        self.streams.pop(agent_id, None)
+        self.idle.pop(agent_id, None)
 
     def queued(self, interaction_id: str) -> None:
         self.waiting.append(interaction_id)
@@ -216,8 +225,11 @@ TENANT_ID = str(uuid.UUID(int=7))
 @functools.lru_cache(maxsize=4096)
 def agent_of(token: str) -> str:
     """The agent whose user a bench token names (its claims read, its signature not checked)."""
-    claims = token.removeprefix("Bearer ").split(".")[1]
-    return AGENT_OF_USER[json.loads(base64.urlsafe_b64decode(claims + "=="))["sub"]]
+    try:
+        claims = token.removeprefix("Bearer ").split(".")[1]
+        return AGENT_OF_USER[json.loads(base64.urlsafe_b64decode(claims + "=="))["sub"]]
+    except (IndexError, KeyError, ValueError) as error:
+        raise HTTPException(401, "not a bench agent's token") from error
 
 
 @app.get("/healthz")
@@ -253,14 +265,18 @@ async def channels() -> list[dict[str, str]]:
 @app.websocket("/api/v1/stream")
 async def stream(socket: WebSocket) -> None:
     await socket.accept()
-    agent_id = agent_of(json.loads(await socket.receive_text())["token"])
+    try:
+        agent_id = agent_of(str(json.loads(await socket.receive_text()).get("token", "")))
+    except (HTTPException, ValueError, AttributeError):
+        await socket.close(4401)
+        return
     router.streams[agent_id] = socket
     await socket.send_text(json.dumps({"type": "ready"}))
     try:
         while True:
             await socket.receive_text()
     except WebSocketDisconnect:
-        router.streams.pop(agent_id, None)
+        router.gone(agent_id)
 
 
 class StateChange(BaseModel):
@@ -274,8 +290,13 @@ async def agent_state(agent_id: str, change: StateChange) -> dict[str, str]:
     return {"id": agent_id, "state": change.state}
 
 
+class Identity(BaseModel):
+    kind: str
+    value: str
+
+
 class Customer(BaseModel):
-    identity: dict[str, str]
+    identity: Identity
 
 
 class Inbound(BaseModel):
@@ -294,15 +315,18 @@ async def inbound(channel_id: str, request: Request) -> dict[str, str]:
                now=time.time())
     except OmnideskError as error:
         raise HTTPException(403, str(error)) from error
-    message = Inbound.model_validate_json(body)
+    try:
+        message = Inbound.model_validate_json(body)
+    except ValidationError as error:
+        raise HTTPException(422, error.errors(include_url=False)) from error
     interaction_id = str(uuid.uuid4())
-    store.queue(interaction_id, message.customer.identity["value"], message.text)
+    store.queue(interaction_id, message.customer.identity.value, message.text)
     router.queued(interaction_id)
     return {"interaction_id": interaction_id}
 
 
 def caller_agent(request: Request) -> str:
-    return agent_of(request.headers["Authorization"])
+    return agent_of(request.headers.get("Authorization", ""))
 
 
 @app.post("/api/v1/interactions/{interaction_id}/accept")

@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from load import drive_server, run_omnidesk, summary
+from load import drive_server, report_server_log, run_omnidesk, summary
 
 BENCH = Path(__file__).resolve().parent
 
@@ -40,7 +40,10 @@ def run_floor(sql: str, agents: int, rates: list[int], step_s: float, handle_s: 
              "--port", str(port), "--ws", "websockets-sansio", "--timeout-keep-alive", "75",
              "--log-level", "warning", "--no-access-log"],
             env=env, stdout=(Path(folder) / "server.log").open("wb"), stderr=subprocess.STDOUT)
-        return drive_server(server, port, agents, rates, step_s, handle_s)
+        try:
+            return drive_server(server, port, agents, rates, step_s, handle_s)
+        finally:
+            report_server_log(Path(folder))
 
 
 def main() -> None:
@@ -59,7 +62,8 @@ def main() -> None:
         print(f"{name}:", flush=True)
         result = summary(run(args.agents, args.rates, step_s, handle_s, args.port))
         for key in ("server_cpu_ms_per_contact", "generator_cpu_ms_per_contact", "p50_ms",
-                    "p99_ms", "not_offered_by_end", "post_errors", "work_errors"):
+                    "p99_ms", "not_offered_by_end", "posts_shed_503", "post_errors",
+                    "work_errors"):
             figures[f"{name}_{key}"] = result[key]
     omnidesk_ms = figures["omnidesk_server_cpu_ms_per_contact"]
     for floor in ("floor_core", "floor_orm"):
