@@ -189,9 +189,8 @@ class Router:
             "payload": {"agent_id": agent_id}}}))
 
     def available(self, agent_id: str) -> None:
-        if agent_id not in self.streams:
-            raise HTTPException(409, "open the desktop's stream first")
-        if agent_id not in self.idle:
+        """The agent takes offers again, if their desktop's stream is open."""
+        if agent_id in self.streams and agent_id not in self.idle:
             self.idle[agent_id] = None
             self.wake.set()
 
@@ -285,6 +284,8 @@ class StateChange(BaseModel):
 
 @app.put("/api/v1/agents/{agent_id}/state")
 async def agent_state(agent_id: str, change: StateChange) -> dict[str, str]:
+    if agent_id not in router.streams:
+        raise HTTPException(409, "open the desktop's stream first")
     if change.state == "available":
         router.available(agent_id)
     return {"id": agent_id, "state": change.state}
