@@ -10,10 +10,11 @@ holds the lock only as long as its own work. SQLAlchemy's aiosqlite dialect driv
 object exactly as it drives aiosqlite's (`create_async_engine(..., async_creator=...)`).
 Reads keep aiosqlite: a long report query must not stop the loop.
 
-Writers of one file in one process take turns (`WriteGroups`), and their transactions commit
-together: a transaction ends with a savepoint released, and the file's one COMMIT (one fsync
-with `synchronous=FULL`) is issued when no other writer waits, or after `GROUP_MAX_WRITES`
-transactions. Each writer acknowledges only once that COMMIT is done (`Turn.done()`).
+Writers of one file in one process take turns (`WriteGroups`; a `Database`'s writers on one
+connection it holds, omnidesk/db.py), and their transactions commit together: a transaction
+ends with a savepoint released, and the file's one COMMIT (one fsync with `synchronous=FULL`)
+is issued when no other writer waits, or after `GROUP_MAX_WRITES` transactions. Each writer
+acknowledges only once that COMMIT is done (`Turn.done()`).
 
 Lookups (a row by its key, for the in-memory caches that every request consults) run inline
 too, on connections of their own without groups: each is its own read transaction, and sees
