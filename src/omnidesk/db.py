@@ -200,6 +200,10 @@ class Database:
         is done."""
         async with self._turn() as turn:
             sessions = await self._write_sessions()
+            # On SQLite every statement runs at once, and the session's close (a task of its
+            # own, SQLAlchemy's shield against cancelling) is the one trip through the event
+            # loop in a writer's turn: the writers ready meanwhile queue up behind it, and so
+            # commit together (sqlite_inline.py). Closing in place would commit each alone.
             async with sessions() as session, _overload_as_error():
                 session.info["clock"] = self.clock
                 session.info[INTAKE] = self.intake
