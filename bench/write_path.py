@@ -34,12 +34,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Select, Table, create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from omnidesk.customers.models import Customer
-from omnidesk.db import Database, new_id, upgrade
+from omnidesk.db import SQLITE_PRAGMAS, Database, new_id, upgrade
 from omnidesk.events.bus import InProcessBus
 from omnidesk.events.log import record
 from omnidesk.events.models import Event
@@ -53,6 +53,7 @@ INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
 TENANTS: Table = Tenant.__table__  # type: ignore[assignment]
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
 Work = Callable[[], Awaitable[None]]
+RAW_SELECT = "SELECT * FROM interactions WHERE id = ? AND tenant_id = ?"
 
 
 class Fixture:
@@ -80,6 +81,16 @@ class Fixture:
             session.add(interaction)
         self.tenant_id, self.interaction_id = tenant.id, interaction.id
 
+    @property
+    def raw_key(self) -> tuple[str, str]:
+        """The interaction's id and tenant as sqlite3 takes them."""
+        return self.interaction_id.hex, self.tenant_id.hex
+
+    def orm_load(self) -> Select[Interaction]:
+        """The interaction loaded through the ORM."""
+        return select(Interaction).where(Interaction.id == self.interaction_id,
+                                         Interaction.tenant_id == self.tenant_id)
+
     def event_row(self, seq: int) -> dict[str, Any]:
         return {"tenant_id": self.tenant_id, "seq": seq, "type": "bench.write",
                 "subject": str(self.interaction_id), "actor": "bench", "payload": {},
@@ -93,7 +104,7 @@ def sync_engine(fixture: Fixture) -> Engine:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        for pragma in SQLITE_PRAGMAS:
             dbapi_connection.execute(f"PRAGMA {pragma}")
 
     @event.listens_for(engine, "begin")
@@ -106,12 +117,10 @@ def sync_engine(fixture: Fixture) -> Engine:
 def transactions(fixture: Fixture, db: Database, raw: sqlite3.Connection,
                  engine: Engine) -> dict[str, Work]:
     """The one transaction through each layer."""
-    key = {"id": fixture.interaction_id, "tenant_id": fixture.tenant_id}
-    raw_key = (fixture.interaction_id.hex, fixture.tenant_id.hex)
-    load = select(Interaction).where(Interaction.id == fixture.interaction_id,
-                                     Interaction.tenant_id == fixture.tenant_id)
-    set_state = (update(INTERACTIONS).where(INTERACTIONS.c.id == key["id"],
-                                            INTERACTIONS.c.tenant_id == key["tenant_id"])
+    raw_key = fixture.raw_key
+    load = fixture.orm_load()
+    set_state = (update(INTERACTIONS).where(INTERACTIONS.c.id == fixture.interaction_id,
+                                            INTERACTIONS.c.tenant_id == fixture.tenant_id)
                  .values(state="queued"))
     append = insert(EVENTS)
     take_seq = (update(TENANTS).where(TENANTS.c.id == fixture.tenant_id)
@@ -119,8 +128,7 @@ def transactions(fixture: Fixture, db: Database, raw: sqlite3.Connection,
 
     async def sqlite_alone() -> None:
         raw.execute("BEGIN IMMEDIATE")
-        raw.execute("SELECT * FROM interactions WHERE id = ? AND tenant_id = ?",
-                    raw_key).fetchall()
+        raw.execute(RAW_SELECT, raw_key).fetchall()
         raw.execute("UPDATE interactions SET state = 'queued' WHERE id = ? AND tenant_id = ?",
                     raw_key)
         (seq,) = raw.execute("UPDATE tenants SET event_seq = event_seq + 1 WHERE id = ? "
@@ -156,9 +164,7 @@ async def statements(fixture: Fixture, db: Database, count: int) -> dict[str, fl
     """Microseconds of one SELECT by key inside an open write transaction, per layer."""
     by_key = select(*INTERACTIONS.c).where(INTERACTIONS.c.id == fixture.interaction_id,
                                            INTERACTIONS.c.tenant_id == fixture.tenant_id)
-    load = select(Interaction).where(Interaction.id == fixture.interaction_id,
-                                     Interaction.tenant_id == fixture.tenant_id)
-    raw_key = (fixture.interaction_id.hex, fixture.tenant_id.hex)
+    load = fixture.orm_load()
     figures: dict[str, float] = {}
     async with db.write() as session:
         connection = await session.connection()
@@ -172,8 +178,7 @@ async def statements(fixture: Fixture, db: Database, count: int) -> dict[str, fl
 
         started = time.process_time()
         for _ in range(count):
-            raw.execute("SELECT * FROM interactions WHERE id = ? AND tenant_id = ?",
-                        raw_key).fetchall()
+            raw.execute(RAW_SELECT, fixture.raw_key).fetchall()
         figures["sqlite3"] = time.process_time() - started
         started = time.process_time()
         await connection.run_sync(run_sync)
@@ -198,7 +203,8 @@ async def measure(rounds: int, count: int) -> dict[str, float]:
         db = Database(fixture.url, InProcessBus())
         await fixture.create(db)
         raw = sqlite3.connect(fixture.path, isolation_level=None)
-        raw.execute("PRAGMA synchronous=FULL")
+        for pragma in SQLITE_PRAGMAS:
+            raw.execute(f"PRAGMA {pragma}")
         engine = sync_engine(fixture)
         works = transactions(fixture, db, raw, engine)
         samples: dict[str, list[float]] = {}

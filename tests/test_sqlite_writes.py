@@ -9,8 +9,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import PendingRollbackError
 
 from omnidesk.db import Database
 from omnidesk.events.bus import InProcessBus
@@ -242,3 +243,31 @@ async def test_a_lookup_runs_on_the_loop_and_sees_only_what_is_committed(db: Dat
             assert await looking.scalar(named_other) is None
     async with db.lookup() as looking:
         assert await looking.scalar(named_other) is not None
+
+
+
+async def test_writers_share_one_connection_and_open_another_once_it_is_invalidated(
+        db: Database) -> None:
+    _sqlite_only(db)
+    tenant_id = await make_tenant(db, "acme")
+    start = await _seq_committed(db, tenant_id)
+    checkouts: list[object] = []
+    event.listen(db.write_engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
+
+    async def write(number: int, *, then_invalidate: bool = False) -> object:
+        async with db.write() as session:
+            await record(session, tenant_id=tenant_id, type="test.wrote", subject=str(number),
+                         actor="test")
+            connection = await session.connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            if then_invalidate:  # as SQLAlchemy does when the driver reports a disconnect
+                await connection.invalidate()
+            return driver
+
+    drivers = {await write(number) for number in range(5)}
+    assert len(drivers) == 1 and checkouts == []  # the one make_tenant's write opened
+    with pytest.raises(PendingRollbackError):  # the write in progress fails, not the next
+        await write(5, then_invalidate=True)
+    assert await write(6) not in drivers and len(checkouts) == 1
+    assert await write(7) not in drivers and len(checkouts) == 1
+    assert await _seq_committed(db, tenant_id) == start + 7

@@ -80,6 +80,10 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+# Every connection to a SQLite file: durable commits, and writers that wait instead of failing
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000")
+
+
 def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
     """WAL, full fsync, foreign keys, and explicit BEGIN so writers queue instead of failing."""
 
@@ -87,8 +91,7 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                       "busy_timeout=30000"):
+        for pragma in SQLITE_PRAGMAS:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -188,8 +191,7 @@ class Database:
         # SQLite has one writer at a time: this process's writers of the file queue in turn,
         # all on one connection held open (no pool checkout and return per write: ≈ 0.1 ms).
         self._sqlite_file = _sqlite_file(url) if sqlite else None
-        self._held: AsyncConnection | None = None
-        self._held_sessions: async_sessionmaker[AsyncSession] | None = None
+        self._held: tuple[AsyncConnection, async_sessionmaker[AsyncSession]] | None = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -216,14 +218,14 @@ class Database:
 
     async def _write_sessions(self) -> async_sessionmaker[AsyncSession]:
         """Where this writer's session comes from (called in its turn): on SQLite, the
-        writers' held connection, opened again if it was closed or invalidated."""
+        writers' held connection (once invalidated, SQLAlchemy opens it again on its next use)."""
         if self._sqlite_file is None:
             return self._background_writer if _IN_BACKGROUND.get() else self._writer
-        held = self._held
-        if held is None or held.closed or held.invalidated or self._held_sessions is None:
-            held = self._held = await self.write_engine.connect()
-            self._held_sessions = async_sessionmaker(bind=held, expire_on_commit=False)
-        return self._held_sessions
+        if self._held is None:
+            connection = await self.write_engine.connect()
+            self._held = (connection,
+                          async_sessionmaker(bind=connection, expire_on_commit=False))
+        return self._held[1]
 
     def _turn(self) -> contextlib.AbstractAsyncContextManager[Turn]:
         """A writer's turn: SQLite's writers of the file one at a time, others side by side."""
@@ -257,8 +259,8 @@ class Database:
     async def dispose(self) -> None:
         """Close the writers' held connection and every pooled one."""
         if self._held is not None:
-            await self._held.close()
-            self._held = self._held_sessions = None
+            await self._held[0].close()
+            self._held = None
         engines = (self.write_engine, self.background_engine, self.read_engine,
                    self.lookup_engine)
         for engine in dict.fromkeys(engine for engine in engines if engine is not None):
