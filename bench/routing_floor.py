@@ -2,13 +2,13 @@
 
 The floor routes bench/routing.py's centre (N agents, N/20 queues, each agent serving 3–6 of
 them) with the least work routing can do: every queue serves its longest-idle free agent, kept
-as a FIFO of the agents' entries (a taken agent's entries in its other queues go stale and are
-skipped, nothing is removed), contacts wait FIFO per queue, and agents and contacts are found by
-the string ids events name them by. Per contact, as in the engine, three events: queued (an agent
-is taken, or the contact waits), accepted, ended (the agent takes the first waiting contact of
-its queues, or goes back into their pools). No priorities, strategies, capacity per channel,
-levels, escalation, timers or decision records: what is left is mostly the memory an event
-reaches, which at 10,000 agents no longer fits the core's caches.
+as a FIFO of the agents' entries (a taken agent's entries in its other queues stay there and
+are skipped when they come up: nothing is removed), contacts wait FIFO per queue, and agents
+and contacts are found by the string ids events name them by. Per contact, as in the engine,
+three events: queued (an agent is taken, or the contact waits), accepted, ended (the agent
+takes the first waiting contact of its queues, or goes back into their pools). No priorities,
+strategies, capacity per channel, levels, escalation, timers or decision records: what is left
+is mostly the memory an event reaches, which at 10,000 agents no longer fits the core's caches.
 
 Both are timed per event the same way (`time.perf_counter_ns` around each call, in steady
 state), at 10,000, 1,000 and 100 agents. The engine is flat to 1.5× when its time per event at
@@ -38,27 +38,27 @@ QUEUED, ACCEPTED, ENDED = range(3)
 
 
 class Agent:
-    """An agent: its entries (one per queue it serves) and which of them are live."""
+    """An agent: its entries (one per queue it serves) and whether it is free."""
 
-    __slots__ = ("entries", "free", "id", "ticket")
+    __slots__ = ("entries", "free", "id")
 
     def __init__(self, agent_id: str) -> None:
         self.id = agent_id
         self.entries: tuple[Entry, ...] = ()
         self.free = False
-        self.ticket = 0  # an entry is live while it carries the agent's current ticket
 
 
 class Entry:
-    """An agent's place in one queue's pool of free agents."""
+    """An agent's place in one queue's pool of free agents: only its newest copy there counts
+    (an agent freed again goes to the back; the copies before are skipped)."""
 
-    __slots__ = ("agent", "pool", "ticket", "waiting")
+    __slots__ = ("agent", "copies", "pool", "waiting")
 
     def __init__(self, agent: Agent, pool: deque[Entry], waiting: deque[Contact]) -> None:
         self.agent = agent
         self.pool = pool
         self.waiting = waiting
-        self.ticket = -1
+        self.copies = 0
 
 
 class Contact:
@@ -93,9 +93,9 @@ class FloorRouter:
         pool = self.pools[queue_id]
         while pool:
             entry = pool.popleft()
-            agent = entry.agent
-            if agent.free and entry.ticket == agent.ticket:
-                return self.take(agent, contact)
+            entry.copies -= 1
+            if not entry.copies and entry.agent.free:
+                return self.take(entry.agent, contact)
         self.waiting[queue_id].append(contact)
         return None
 
@@ -115,15 +115,13 @@ class FloorRouter:
             if entry.waiting:
                 return self.take(agent, entry.waiting.popleft())
         agent.free = True
-        agent.ticket += 1
         for entry in agent.entries:
-            entry.ticket = agent.ticket
+            entry.copies += 1
             entry.pool.append(entry)
         return None
 
     def take(self, agent: Agent, contact: Contact) -> Contact:
-        agent.free = False
-        agent.ticket += 1  # the agent's entries in its other queues go stale
+        agent.free = False  # its entries in its other queues are skipped from now on
         contact.agent = agent
         return contact
 
