@@ -110,6 +110,8 @@ class FloorRouter:
         return self.freed(agent.id)
 
     def freed(self, agent_id: str) -> Contact | None:
+        """The agent is free: it takes the first waiting contact of its queues (returned), or
+        goes to the back of their pools."""
         agent = self.agents[agent_id]
         for entry in agent.entries:
             if entry.waiting:
