@@ -15,8 +15,13 @@ state), at 10,000, 1,000 and 100 agents. The engine is flat to 1.5× when its ti
 the largest size exceeds that at the smallest by at most half of the latter ("allowance"); the
 floor's own growth says how much of that any CPython engine spends on memory alone.
 
+`--agent-maps` adds to the floor what omnidesk's engine keeps per agent in small dictionaries
+(its offers, its connected contacts, its load and idle time per channel, its last offer per
+queue), touched as the engine touches them: what such maps cost as the agents grow.
+
     taskset -c 1 python bench/routing_floor.py            # 200,000 events per size, 3 runs
     taskset -c 1 python bench/routing_floor.py --quick    # 20,000 events, 1 run
+    taskset -c 1 python bench/routing_floor.py --agent-maps
 """
 
 from __future__ import annotations
@@ -61,13 +66,29 @@ class Entry:
         self.copies = 0
 
 
+class AgentWithMaps(Agent):
+    """An agent with the engine's per-agent dictionaries."""
+
+    __slots__ = ("active", "idle", "last_offer", "load", "offers")
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(agent_id)
+        self.offers: dict[str, Contact] = {}
+        self.active: dict[str, Contact] = {}
+        self.load: dict[str, int] = {}
+        self.idle: dict[str, float] = {}
+        self.last_offer: dict[str, int] = {}
+
+
 class Contact:
-    """A contact and the agent it went to."""
+    """A contact, its queue and channel, and the agent it went to."""
 
-    __slots__ = ("agent", "id")
+    __slots__ = ("agent", "channel", "id", "queue_id")
 
-    def __init__(self, contact_id: str) -> None:
+    def __init__(self, contact_id: str, queue_id: str, channel: str) -> None:
         self.id = contact_id
+        self.queue_id = queue_id
+        self.channel = channel
         self.agent: Agent | None = None
 
 
@@ -79,61 +100,102 @@ class FloorRouter:
         queues = build_queues(max(10, agents // 20), rng)
         self.pools: dict[str, deque[Entry]] = {q.queue_id: deque() for q in queues}
         self.waiting: dict[str, deque[Contact]] = {q.queue_id: deque() for q in queues}
+        self.channels = {q.queue_id: q.channel for q in queues}
         self.agents: dict[str, Agent] = {}
         for config in build_agents(agents, queues, rng):
-            agent = Agent(config.agent_id)
+            agent = self.new_agent(config.agent_id)
             agent.entries = tuple(Entry(agent, self.pools[m.queue_id], self.waiting[m.queue_id])
                                   for m in config.profile)
             self.agents[agent.id] = agent
         self.contacts: dict[str, Contact] = {}
+        self.offers_made = 0
 
-    def queued(self, contact_id: str, queue_id: str) -> Contact | None:
+    def new_agent(self, agent_id: str) -> Agent:
+        return Agent(agent_id)
+
+    def queued(self, contact_id: str, queue_id: str, at: float) -> Contact | None:
         """A new contact: the contact if an agent was taken for it, else None (it waits)."""
-        contact = self.contacts[contact_id] = Contact(contact_id)
+        contact = self.contacts[contact_id] = Contact(contact_id, queue_id,
+                                                      self.channels[queue_id])
         pool = self.pools[queue_id]
         while pool:
             entry = pool.popleft()
             entry.copies -= 1
             if not entry.copies and entry.agent.free:
-                return self.take(entry.agent, contact)
+                return self.take(entry.agent, contact, at)
         self.waiting[queue_id].append(contact)
         return None
 
-    def accepted(self, contact_id: str) -> Agent | None:
+    def accepted(self, contact_id: str) -> Contact:
         """The agent answers the offer."""
-        return self.contacts[contact_id].agent
+        return self.contacts[contact_id]
 
-    def ended(self, contact_id: str) -> Contact | None:
+    def ended(self, contact_id: str, at: float) -> Contact | None:
         """The contact is done: its agent takes a waiting contact (returned) or becomes free."""
         agent = self.contacts.pop(contact_id).agent
         assert agent is not None
-        return self.freed(agent.id)
+        return self.freed(agent.id, at)
 
-    def freed(self, agent_id: str) -> Contact | None:
+    def freed(self, agent_id: str, at: float) -> Contact | None:
         """The agent is free: it takes the first waiting contact of its queues (returned), or
         goes to the back of their pools."""
         agent = self.agents[agent_id]
         for entry in agent.entries:
             if entry.waiting:
-                return self.take(agent, entry.waiting.popleft())
+                return self.take(agent, entry.waiting.popleft(), at)
         agent.free = True
         for entry in agent.entries:
             entry.copies += 1
             entry.pool.append(entry)
         return None
 
-    def take(self, agent: Agent, contact: Contact) -> Contact:
+    def take(self, agent: Agent, contact: Contact, at: float) -> Contact:
         agent.free = False  # its entries in its other queues are skipped from now on
         contact.agent = agent
         return contact
 
 
-def floor_ns_per_event(agents: int, events: int, warmup_events: int, seed: int = 7) -> float:
+class FloorRouterWithMaps(FloorRouter):
+    """The floor, keeping and touching the engine's per-agent dictionaries as it does."""
+
+    def new_agent(self, agent_id: str) -> Agent:
+        return AgentWithMaps(agent_id)
+
+    def take(self, agent: Agent, contact: Contact, at: float) -> Contact:
+        assert isinstance(agent, AgentWithMaps)
+        channel = contact.channel
+        agent.offers[contact.id] = contact
+        agent.load[channel] = agent.load.get(channel, 0) + 1
+        agent.idle[channel] = at
+        self.offers_made += 1
+        agent.last_offer[contact.queue_id] = self.offers_made
+        return super().take(agent, contact, at)
+
+    def accepted(self, contact_id: str) -> Contact:
+        contact = super().accepted(contact_id)
+        agent = contact.agent
+        assert isinstance(agent, AgentWithMaps)
+        del agent.offers[contact_id]
+        agent.active[contact_id] = contact
+        return contact
+
+    def ended(self, contact_id: str, at: float) -> Contact | None:
+        contact = self.contacts[contact_id]
+        agent = contact.agent
+        assert isinstance(agent, AgentWithMaps)
+        del agent.active[contact_id]
+        agent.load[contact.channel] -= 1
+        agent.idle[contact.channel] = at
+        return super().ended(contact_id, at)
+
+
+def floor_ns_per_event(agents: int, events: int, warmup_events: int, *, maps: bool,
+                       seed: int = 7) -> float:
     """Steady-state mean time per floor event (Poisson arrivals at LOAD, exponential handle)."""
-    router = FloorRouter(agents, seed)
+    router = (FloorRouterWithMaps if maps else FloorRouter)(agents, seed)
     rng = random.Random(seed + 1)
     for agent_id in router.agents:
-        router.freed(agent_id)
+        router.freed(agent_id, 0.0)
     queue_ids = list(router.pools)
     arrival_rate = agents * LOAD / HANDLE_S
     future: list[tuple[float, int, int, str]] = [(0.0, 0, QUEUED, "")]
@@ -144,14 +206,14 @@ def floor_ns_per_event(agents: int, events: int, warmup_events: int, seed: int =
         if what == QUEUED:
             contact_id, queue_id = f"c{number}", rng.choice(queue_ids)
             started = time.perf_counter_ns()
-            taken = router.queued(contact_id, queue_id)
+            taken = router.queued(contact_id, queue_id, at)
         elif what == ACCEPTED:
             started = time.perf_counter_ns()
             router.accepted(contact_id)
             taken = None
         else:
             started = time.perf_counter_ns()
-            taken = router.ended(contact_id)
+            taken = router.ended(contact_id, at)
         elapsed = time.perf_counter_ns() - started
         if number >= warmup_events:
             timed_ns.append(elapsed)
@@ -177,6 +239,8 @@ def growth(per_size: dict[int, float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20,000 events per size, one run")
+    parser.add_argument("--agent-maps", action="store_true",
+                        help="the floor keeps the engine's per-agent dictionaries too")
     args = parser.parse_args()
     events, repeat = (20_000, 1) if args.quick else (200_000, 3)
     warmup_s = WARMUP_S / 2 if args.quick else WARMUP_S
@@ -184,7 +248,8 @@ def main() -> None:
     engine_runs: dict[int, list[float]] = {n: [] for n in SIZES}
     for _ in range(repeat):
         for n in SIZES:
-            floor_runs[n].append(floor_ns_per_event(n, events, warmup_events=20 * n + 20_000))
+            floor_runs[n].append(floor_ns_per_event(n, events, warmup_events=20 * n + 20_000,
+                                                    maps=args.agent_maps))
             engine_runs[n].append(1e9 / measure(n, events, warmup_s, freeze=False)
                                   ["events_per_s"])
     floor = {n: statistics.median(v) for n, v in floor_runs.items()}
@@ -192,7 +257,8 @@ def main() -> None:
     floor_extra, floor_spread = growth(floor)
     engine_extra, engine_spread = growth(engine)
     allowance = engine[min(SIZES)] / 2
-    print(f"medians of {repeat} run(s), {events:,} timed events per size; ns per event")
+    print(f"medians of {repeat} run(s), {events:,} timed events per size; ns per event; "
+          f"the floor {'with' if args.agent_maps else 'without'} the engine's per-agent maps")
     print(f"{'agents':>7} {'floor':>7} {'engine':>7}")
     for n in SIZES:
         print(f"{n:>7} {floor[n]:>7.0f} {engine[n]:>7.0f}")
@@ -207,7 +273,7 @@ def main() -> None:
                 "engine_extra_ns": round(engine_extra),
                 "engine_spread": round(engine_spread, 2),
                 "flat_allowance_ns": round(allowance), "timed_events_per_size": events,
-                "repeats": repeat}
+                "repeats": repeat, "agent_maps": args.agent_maps}
     print(json.dumps(figures))
 
 
