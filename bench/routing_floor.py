@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
 import random
 import statistics
 import time
 from collections import deque
+from typing import cast
 
 from routing import SIZES, WARMUP_S, build_agents, build_queues, measure
 
@@ -108,7 +110,6 @@ class FloorRouter:
                                   for m in config.profile)
             self.agents[agent.id] = agent
         self.contacts: dict[str, Contact] = {}
-        self.offers_made = 0
 
     def new_agent(self, agent_id: str) -> Agent:
         return Agent(agent_id)
@@ -156,33 +157,35 @@ class FloorRouter:
 
 
 class FloorRouterWithMaps(FloorRouter):
-    """The floor, keeping and touching the engine's per-agent dictionaries as it does."""
+    """The floor, keeping and touching the engine's per-agent dictionaries as it does (each
+    agent an `AgentWithMaps`, made by `new_agent`)."""
+
+    def __init__(self, agents: int, seed: int) -> None:
+        self.offer_numbers = itertools.count(1)
+        super().__init__(agents, seed)
 
     def new_agent(self, agent_id: str) -> Agent:
         return AgentWithMaps(agent_id)
 
     def take(self, agent: Agent, contact: Contact, at: float) -> Contact:
-        assert isinstance(agent, AgentWithMaps)
+        maps = cast(AgentWithMaps, agent)
         channel = contact.channel
-        agent.offers[contact.id] = contact
-        agent.load[channel] = agent.load.get(channel, 0) + 1
-        agent.idle[channel] = at
-        self.offers_made += 1
-        agent.last_offer[contact.queue_id] = self.offers_made
+        maps.offers[contact.id] = contact
+        maps.load[channel] = maps.load.get(channel, 0) + 1
+        maps.idle[channel] = at
+        maps.last_offer[contact.queue_id] = next(self.offer_numbers)
         return super().take(agent, contact, at)
 
     def accepted(self, contact_id: str) -> Contact:
         contact = super().accepted(contact_id)
-        agent = contact.agent
-        assert isinstance(agent, AgentWithMaps)
+        agent = cast(AgentWithMaps, contact.agent)
         del agent.offers[contact_id]
         agent.active[contact_id] = contact
         return contact
 
     def ended(self, contact_id: str, at: float) -> Contact | None:
         contact = self.contacts[contact_id]
-        agent = contact.agent
-        assert isinstance(agent, AgentWithMaps)
+        agent = cast(AgentWithMaps, contact.agent)
         del agent.active[contact_id]
         agent.load[contact.channel] -= 1
         agent.idle[contact.channel] = at

@@ -34,12 +34,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Select, Table, create_engine, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from omnidesk.customers.models import Customer
-from omnidesk.db import SQLITE_PRAGMAS, Database, new_id, upgrade
+from omnidesk.db import SQLITE_PRAGMAS, Database, configure_sqlite, new_id, upgrade
 from omnidesk.events.bus import InProcessBus
 from omnidesk.events.log import record
 from omnidesk.events.models import Event
@@ -100,17 +100,7 @@ class Fixture:
 def sync_engine(fixture: Fixture) -> Engine:
     """SQLAlchemy's own synchronous SQLite driver, configured as omnidesk's writers are."""
     engine = create_engine(f"sqlite+pysqlite:///{fixture.path}")
-
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        for pragma in SQLITE_PRAGMAS:
-            dbapi_connection.execute(f"PRAGMA {pragma}")
-
-    @event.listens_for(engine, "begin")
-    def on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+    configure_sqlite(engine, begin="BEGIN IMMEDIATE")
     return engine
 
 

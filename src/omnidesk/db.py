@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -84,10 +84,11 @@ def new_id() -> uuid.UUID:
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000")
 
 
-def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
-    """WAL, full fsync, foreign keys, and explicit BEGIN so writers queue instead of failing."""
+def configure_sqlite(engine: Engine, *, begin: str) -> None:
+    """WAL, full fsync, foreign keys, and explicit BEGIN so writers queue instead of failing
+    (`engine`: an async engine's `sync_engine`, or a synchronous one)."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -95,7 +96,7 @@ def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
         driver = connection.connection.driver_connection
         if isinstance(driver, InlineConnection):
@@ -135,7 +136,7 @@ def create_engine(url: str, *, for_writes: bool = True,
         else:
             engine = create_async_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_S},
                                          pool_timeout=pool_timeout)
-        _configure_sqlite(engine, begin="BEGIN IMMEDIATE" if for_writes else "BEGIN")
+        configure_sqlite(engine.sync_engine, begin="BEGIN IMMEDIATE" if for_writes else "BEGIN")
         return engine
     return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True,
                                pool_timeout=pool_timeout)
